@@ -1,0 +1,79 @@
+/**
+ * Every filesystem location ralph uses comes from here. `RALPH_HOME` overrides everything (tests always set
+ * it); otherwise the XDG base directories are honoured. No other module may call `os.homedir()`.
+ */
+import { mkdirSync, chmodSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { RalphError, ExitCode } from '../errors.js';
+
+export interface RalphPaths {
+  /** Persistent data: registry database, loop logs. */
+  dataDir: string;
+  /** Configuration: remotes, identities. */
+  configDir: string;
+  /** Sockets (0700). */
+  runDir: string;
+  /** The registry database file. */
+  registryFile: string;
+  /** Per-loop state: logs, iteration records. */
+  loopsDir: string;
+}
+
+/** Longest Unix socket path Linux and macOS both accept (sun_path is 108 and 104 bytes, NUL included). */
+export const MAX_SOCKET_PATH_BYTES = 103;
+
+export function ralphPaths(env: NodeJS.ProcessEnv = process.env): RalphPaths {
+  const home = env.RALPH_HOME;
+  if (home !== undefined && home !== '') {
+    const root = resolve(home);
+    return layout(join(root, 'data'), join(root, 'config'), join(root, 'run'));
+  }
+  const user = homedir();
+  const dataHome = env.XDG_DATA_HOME || join(user, '.local', 'share');
+  const configHome = env.XDG_CONFIG_HOME || join(user, '.config');
+  const runtime = env.XDG_RUNTIME_DIR;
+  const runDir = runtime ? join(runtime, 'ralph') : join(tmpdir(), `ralph-${process.getuid?.() ?? 'user'}`);
+  return layout(join(dataHome, 'ralph'), join(configHome, 'ralph'), runDir);
+}
+
+function layout(dataDir: string, configDir: string, runDir: string): RalphPaths {
+  return {
+    dataDir,
+    configDir,
+    runDir,
+    registryFile: join(dataDir, 'ralph-registry.sqlite3'),
+    loopsDir: join(dataDir, 'loops'),
+  };
+}
+
+/** Creates a directory readable only by its owner, tightening an existing one. */
+export function ensurePrivateDir(dir: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+  return dir;
+}
+
+export function loopDir(paths: RalphPaths, task: string): string {
+  return join(paths.loopsDir, task);
+}
+
+export function loopSocketPath(paths: RalphPaths, task: string): string {
+  return join(paths.runDir, `${task}.sock`);
+}
+
+/** Throws a fix-it error when a socket path is too long for the platform. */
+export function assertValidSocketPath(path: string): string {
+  const bytes = Buffer.byteLength(path);
+  if (bytes > MAX_SOCKET_PATH_BYTES) {
+    throw new RalphError(
+      'SOCKET_PATH_TOO_LONG',
+      `socket path is ${bytes} bytes, over the ${MAX_SOCKET_PATH_BYTES}-byte limit: ${path}`,
+      {
+        exitCode: ExitCode.usage,
+        hint: 'set RALPH_HOME or XDG_RUNTIME_DIR to a shorter directory, or use a shorter task name',
+      },
+    );
+  }
+  return path;
+}
