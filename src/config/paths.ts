@@ -54,10 +54,6 @@ export function ensurePrivateDir(dir: string): string {
   return dir;
 }
 
-export function loopDir(paths: RalphPaths, task: string): string {
-  return join(paths.loopsDir, task);
-}
-
 export function loopSocketPath(paths: RalphPaths, task: string): string {
   return join(paths.runDir, `${task}.sock`);
 }
@@ -76,4 +72,9 @@ export function assertValidSocketPath(path: string): string {
     );
   }
   return path;
+}
+
+/** Where one session of a loop keeps its output log, iteration records and runner log. */
+export function sessionDir(paths: RalphPaths, task: string, sessionId: number): string {
+  return join(paths.loopsDir, `${task}-${sessionId}`);
 }

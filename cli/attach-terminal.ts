@@ -1,0 +1,98 @@
+/**
+ * Raw terminal passthrough for `ralph attach`: replay, live output, keystrokes while holding the keyboard,
+ * resize following this terminal, and a command key (Ctrl-]) for detach and interactive mode.
+ */
+import { AttachSession, type AttachEnd, type AttachFrom } from '../src/client/attach.js';
+import { LoopExit, loopEndExitCode } from './exit-codes.js';
+
+export interface AttachTerminalOptions {
+  readOnly: boolean;
+  /** Take the keyboard (interactive mode) right away. */
+  interactive?: boolean;
+  from?: AttachFrom;
+}
+
+const COMMAND_KEY = 0x1d; // Ctrl-]
+const HELP =
+  '\r\n\x1b[7m ralph \x1b[0m Ctrl-] then: d detach · i take/release the keyboard · Ctrl-] send Ctrl-] \r\n';
+
+export async function attachTerminal(task: string, options: AttachTerminalOptions): Promise<number> {
+  const session = await AttachSession.open(task, { from: options.from ?? 'iteration' });
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const status = (text: string): void => {
+    stdout.write(`\r\n\x1b[7m ralph \x1b[0m ${text}\r\n`);
+  };
+  let interactive = false;
+  let commandPending = false;
+  let hinted = false;
+
+  const setInteractive = async (enabled: boolean): Promise<void> => {
+    try {
+      interactive = await session.setInteractive(enabled);
+      status(interactive ? 'you have the keyboard (Ctrl-] i to give it back)' : 'keyboard released; watching');
+    } catch (err) {
+      status(err instanceof Error ? err.message : String(err));
+    }
+  };
+
+  const onKeys = (chunk: Buffer): void => {
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (commandPending) {
+        commandPending = false;
+        if (byte === 0x64 /* d */) return void session.detach();
+        if (byte === 0x69 /* i */ && !options.readOnly) void setInteractive(!interactive);
+        else if (byte === COMMAND_KEY) out.push(byte);
+        else stdout.write(HELP);
+        continue;
+      }
+      if (byte === COMMAND_KEY) commandPending = true;
+      else out.push(byte);
+    }
+    if (out.length === 0) return;
+    if (!interactive) {
+      if (!hinted) status(options.readOnly ? 'read-only: Ctrl-] d to detach' : 'watching: Ctrl-] i to take the keyboard, Ctrl-] d to detach');
+      hinted = true;
+      return;
+    }
+    session.write(Buffer.from(out).toString('utf8')).then(
+      (result) => {
+        if (result.status !== 'forwarded' && result.reason) status(`keys not sent: ${result.reason}`);
+      },
+      (err: unknown) => status(err instanceof Error ? err.message : String(err)),
+    );
+  };
+
+  const onResize = (): void => {
+    if (!options.readOnly && stdout.columns && stdout.rows) {
+      session.resize(stdout.columns, stdout.rows).catch((err: unknown) => status(`resize failed: ${String(err)}`));
+    }
+  };
+
+  session.on('data', (chunk) => stdout.write(chunk));
+  const ended = new Promise<AttachEnd>((resolve) => session.once('end', resolve));
+  if (stdin.isTTY) stdin.setRawMode(true);
+  stdin.on('data', onKeys);
+  stdin.resume();
+  stdout.on('resize', onResize);
+  onResize();
+  if (options.interactive && !options.readOnly) await setInteractive(true);
+
+  const end = await ended;
+  stdin.off('data', onKeys);
+  stdout.off('resize', onResize);
+  if (stdin.isTTY) stdin.setRawMode(false);
+  stdin.pause();
+  switch (end.kind) {
+    case 'detached':
+      status(`detached from ${task}; the loop keeps running`);
+      return LoopExit.detached;
+    case 'ended':
+      status(`loop ${end.status}${end.reason ? `: ${end.reason}` : ''}`);
+      return loopEndExitCode(end.status);
+    case 'lost':
+      status(`connection lost: ${end.reason}`);
+      return LoopExit.connectionLost;
+  }
+}

@@ -1,0 +1,43 @@
+import { basename, dirname } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { startLoop } from '../../src/client/start.js';
+import { createSampleTask } from '../../src/demo/sample-task.js';
+import { loadPrd, storyCounts } from '../../src/loop/prd.js';
+import { attachTerminal } from '../attach-terminal.js';
+import { paint, println } from '../output.js';
+
+interface DemoArgs {
+  speed: number;
+  'max-iterations': number;
+}
+
+export const demoCommand: CommandModule<object, DemoArgs> = {
+  command: 'demo',
+  describe: 'Run a built-in demo agent on a sample task, attached, to completion (no API key needed)',
+  builder: (y: Argv) =>
+    y
+      .option('speed', { type: 'number', default: 1, describe: 'Demo pace: 1 is real pace, higher is faster' })
+      .option('max-iterations', { type: 'number', default: 8, describe: 'Iteration limit for the demo loop' }) as Argv<DemoArgs>,
+  handler: async (args) => {
+    const { taskDir } = await createSampleTask();
+    const name = `demo-${basename(dirname(taskDir)).replace(/^ralph-demo-/, '').toLowerCase()}`;
+    println(paint.dim(`sample task: ${taskDir}`));
+    const session = await startLoop({
+      taskDir,
+      name,
+      agent: 'demo',
+      maxIterations: args['max-iterations'],
+      iterationTimeoutMs: 120_000,
+      idleTimeoutMs: 60_000,
+      cols: process.stdout.columns || undefined,
+      rows: process.stdout.rows || undefined,
+      env: { RALPH_DEMO_SPEED: String(args.speed) },
+    });
+    println(`${paint.green('started')} ${paint.bold(session.task)} — attached; Ctrl-] d detaches, the loop keeps going`);
+    const code = await attachTerminal(session.task, { readOnly: false, from: 'start' });
+    const counts = storyCounts(loadPrd(`${taskDir}/prd.json`));
+    println(`${counts.passing}/${counts.total} stories pass · task folder: ${taskDir}`);
+    println(paint.dim(`see it again: ralph logs ${session.task}   status: ralph status`));
+    process.exitCode = code;
+  },
+};

@@ -1,0 +1,26 @@
+/** Every command, in the order `ralph --help` lists them. */
+import type { CommandModule } from 'yargs';
+import { agentsCommand } from './agents.js';
+import { attachCommand } from './attach.js';
+import { demoCommand } from './demo.js';
+import { injectCommand } from './inject.js';
+import { logsCommand } from './logs.js';
+import { peekCommand } from './peek.js';
+import { pruneCommand } from './prune.js';
+import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
+
+// Each module is typed with its own argument shape; yargs takes them as a list of modules.
+export const commands = [
+  startCommand,
+  statusCommand,
+  attachCommand,
+  stopCommand,
+  logsCommand,
+  peekCommand,
+  injectCommand,
+  pruneCommand,
+  demoCommand,
+  agentsCommand,
+] as unknown as CommandModule[];

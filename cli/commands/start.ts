@@ -1,0 +1,117 @@
+import type { Argv, CommandModule } from 'yargs';
+import { startLoop, prepareLoop } from '../../src/client/start.js';
+import { ralphPaths } from '../../src/config/paths.js';
+import { runLoopProcess } from '../../src/loop/runner-main.js';
+import { RalphError, ExitCode } from '../../src/errors.js';
+import { LOOP_DEFAULTS } from '../../src/loop/types.js';
+import { attachTerminal } from '../attach-terminal.js';
+import { parseDuration, paint, printJson, println } from '../output.js';
+import { loopEndExitCode } from '../exit-codes.js';
+
+export interface StartArgs {
+  'task-dir': string;
+  agent: string;
+  'agent-cmd'?: string;
+  model?: string;
+  name?: string;
+  cwd?: string;
+  'max-iterations': number;
+  'iteration-timeout': string;
+  'idle-timeout': string;
+  'max-failures': number;
+  'trust-promise': boolean;
+  foreground: boolean;
+  attach: boolean;
+  json: boolean;
+}
+
+export const startCommand: CommandModule<object, StartArgs> = {
+  command: 'start <task-dir>',
+  describe: 'Start a loop on a task folder (prd.json, prompt.md, progress.txt), in the background',
+  builder: (y: Argv) =>
+    y
+      .positional('task-dir', { type: 'string', demandOption: true, describe: 'The task folder' })
+      .option('agent', {
+        alias: 'a',
+        type: 'string',
+        default: 'claude',
+        describe: 'Agent CLI: claude, codex, opencode, amp, gemini, custom, demo',
+      })
+      .option('agent-cmd', {
+        type: 'string',
+        describe: 'Command template for --agent custom; placeholders {prompt}, {prompt_file}, {task_dir}',
+      })
+      .option('model', { type: 'string', describe: 'Model name passed to the agent, where it takes one' })
+      .option('name', { type: 'string', describe: 'Task name (default: the folder name)' })
+      .option('cwd', { type: 'string', describe: 'Folder the agent runs in (default: the task folder)' })
+      .option('max-iterations', {
+        alias: 'n',
+        type: 'number',
+        default: LOOP_DEFAULTS.maxIterations,
+        describe: 'Stop as exhausted after this many iterations',
+      })
+      .option('iteration-timeout', {
+        type: 'string',
+        default: '60m',
+        describe: 'Kill an iteration running longer than this (0 = never)',
+      })
+      .option('idle-timeout', {
+        type: 'string',
+        default: '15m',
+        describe: 'Kill an iteration whose agent prints nothing for this long (0 = never)',
+      })
+      .option('max-failures', {
+        type: 'number',
+        default: LOOP_DEFAULTS.maxConsecutiveFailures,
+        describe: 'End as failed after this many failed iterations in a row',
+      })
+      .option('trust-promise', {
+        type: 'boolean',
+        default: false,
+        describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
+      })
+      .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
+      .option('attach', { type: 'boolean', default: false, describe: 'Attach to the loop once it has started' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }) as Argv<StartArgs>,
+  handler: async (args) => {
+    const options = {
+      taskDir: args['task-dir'],
+      agent: args.agent,
+      agentCommand: args['agent-cmd'],
+      model: args.model,
+      name: args.name,
+      cwd: args.cwd,
+      maxIterations: positive(args['max-iterations'], '--max-iterations'),
+      iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),
+      idleTimeoutMs: parseDuration(args['idle-timeout'], '--idle-timeout'),
+      maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
+      trustPromise: args['trust-promise'],
+      cols: process.stdout.columns || undefined,
+      rows: process.stdout.rows || undefined,
+    };
+    if (args.foreground) {
+      const prepared = await prepareLoop(options);
+      const final = await runLoopProcess(prepared.launch, {
+        onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
+      }, ralphPaths());
+      process.exitCode = loopEndExitCode(final.status);
+      return;
+    }
+    const session = await startLoop(options);
+    if (args.json) printJson(session);
+    else {
+      println(`${paint.green('started')} ${paint.bold(session.task)} (runner pid ${session.pid}, agent ${session.agent})`);
+      if (!args.attach) println(paint.dim(`watch it: ralph attach ${session.task}   list loops: ralph status`));
+    }
+    if (args.attach) process.exitCode = await attachTerminal(session.task, { readOnly: false });
+  },
+};
+
+function positive(value: number, flag: string): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number of at least 1, got ${value}`, {
+      exitCode: ExitCode.usage,
+    });
+  }
+  return value;
+}

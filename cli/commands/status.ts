@@ -1,0 +1,48 @@
+import type { Argv, CommandModule } from 'yargs';
+import { loopStatus } from '../../src/client/status.js';
+import type { SessionRecord } from '../../src/registry/index.js';
+import { colorStatus, formatAge, paint, printJson, println, table } from '../output.js';
+
+interface StatusArgs {
+  task?: string;
+  all: boolean;
+  json: boolean;
+}
+
+export const statusCommand: CommandModule<object, StatusArgs> = {
+  command: 'status [task]',
+  describe: 'List loops (reconciling entries whose runner is gone)',
+  builder: (y: Argv) =>
+    y
+      .positional('task', { type: 'string', describe: 'Only this task' })
+      .option('all', { type: 'boolean', default: false, describe: 'Every session, not only the newest per task' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as Argv<StatusArgs>,
+  handler: async (args) => {
+    const { sessions, reconciled } = await loopStatus({ task: args.task, all: args.all });
+    if (args.json) {
+      printJson({ sessions, reconciled: { crashed: reconciled.crashed.map((s) => s.id) } });
+      return;
+    }
+    for (const s of reconciled.crashed) {
+      println(paint.yellow(`marked ${s.task} crashed: ${s.exitReason ?? 'runner gone'}`));
+    }
+    if (sessions.length === 0) {
+      println(args.task ? `no loop named ${args.task}` : 'no loops yet — start one with: ralph start <task-dir>');
+      return;
+    }
+    println(table(['TASK', 'WHERE', 'STATUS', 'ITER', 'STORY', 'AGENT', 'AGE', 'NOTE'], sessions.map(row)));
+  },
+};
+
+function row(s: SessionRecord): string[] {
+  return [
+    s.task,
+    s.location === 'local' ? 'local' : (s.remoteName ?? 'remote'),
+    colorStatus(s.status),
+    `${s.iteration}/${s.maxIterations}`,
+    s.currentStory ?? '-',
+    s.agent,
+    formatAge(s.startedAt ?? s.createdAt),
+    s.exitReason ? paint.dim(s.exitReason) : '',
+  ];
+}

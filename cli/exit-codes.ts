@@ -1,0 +1,28 @@
+/**
+ * Exit codes of commands that follow a loop to its end (`attach`, `start --foreground`, `demo`). Documented in
+ * docs/cli.md; the general codes live in src/errors.ts.
+ */
+export const LoopExit = {
+  detached: 0,
+  completed: 0,
+  exhausted: 10,
+  failed: 11,
+  stopped: 12,
+  crashed: 13,
+  connectionLost: 8,
+} as const;
+
+export function loopEndExitCode(status: string): number {
+  switch (status) {
+    case 'completed':
+      return LoopExit.completed;
+    case 'exhausted':
+      return LoopExit.exhausted;
+    case 'failed':
+      return LoopExit.failed;
+    case 'stopped':
+      return LoopExit.stopped;
+    default:
+      return LoopExit.crashed;
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { isRalphError, ExitCode } from '../src/errors.js';
+import { commands } from './commands/index.js';
+import { paint } from './output.js';
+
+async function main(argv: string[]): Promise<void> {
+  const parser = yargs(argv)
+    .scriptName('ralph')
+    .usage('$0 <command> [options]\n\nSupervise Ralph loops: coding agents run again and again until every story passes.')
+    .command(commands)
+    .demandCommand(1, 'name a command (see ralph --help)')
+    .recommendCommands()
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 80))
+    .epilogue('Exit codes and every command are described in docs/cli.md.')
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw Object.assign(new Error(msg), { usage: true });
+    });
+  await parser.parseAsync();
+}
+
+try {
+  await main(hideBin(process.argv));
+} catch (err) {
+  if (isRalphError(err)) {
+    process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);
+    if (err.hint) process.stderr.write(`${paint.dim(err.hint)}\n`);
+    process.exitCode = err.exitCode;
+  } else if (err instanceof Error && 'usage' in err) {
+    process.stderr.write(`${paint.red('ralph:')} ${err.message}\n${paint.dim('see: ralph --help')}\n`);
+    process.exitCode = ExitCode.usage;
+  } else {
+    process.stderr.write(`ralph: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = ExitCode.failure;
+  }
+}

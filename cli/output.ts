@@ -1,0 +1,78 @@
+/** Small rendering helpers shared by the commands: colour that honours NO_COLOR, tables, durations. */
+import { RalphError, ExitCode } from '../src/errors.js';
+
+const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+export const paint = {
+  bold: (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s),
+  dim: (s: string) => (useColor() ? `\x1b[2m${s}\x1b[22m` : s),
+  red: (s: string) => (useColor() ? `\x1b[31m${s}\x1b[39m` : s),
+  green: (s: string) => (useColor() ? `\x1b[32m${s}\x1b[39m` : s),
+  yellow: (s: string) => (useColor() ? `\x1b[33m${s}\x1b[39m` : s),
+  cyan: (s: string) => (useColor() ? `\x1b[36m${s}\x1b[39m` : s),
+};
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function println(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Renders rows as aligned columns; colour codes do not count toward widths. */
+export function table(headers: string[], rows: string[][]): string {
+  const visible = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - visible(c))))
+      .join('  ')
+      .trimEnd();
+  return [line(headers.map((h) => paint.dim(h))), ...rows.map(line)].join('\n');
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `90`, `90s`, `15m`, `1h30m`, `7d` into milliseconds; a bare number is seconds. */
+export function parseDuration(text: string, flag: string): number {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
+    throw new RalphError('INVALID_DURATION', `${flag}: cannot read ${JSON.stringify(text)} as a duration`, {
+      exitCode: ExitCode.usage,
+      hint: 'use a number of seconds or a duration such as 90s, 15m, 1h30m, 7d; 0 means no limit',
+    });
+  }
+  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2]!] ?? 0), 0));
+}
+
+export function formatAge(fromIso: string | null, now = Date.now()): string {
+  if (!fromIso) return '-';
+  const secs = Math.max(0, Math.round((now - Date.parse(fromIso)) / 1000));
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m`;
+  if (secs < 86400) return `${Math.floor(secs / 3600)}h${Math.floor((secs % 3600) / 60)}m`;
+  return `${Math.floor(secs / 86400)}d`;
+}
+
+export function colorStatus(status: string): string {
+  switch (status) {
+    case 'completed':
+      return paint.green(status);
+    case 'running':
+    case 'interactive':
+      return paint.cyan(status);
+    case 'failed':
+    case 'crashed':
+      return paint.red(status);
+    case 'exhausted':
+    case 'paused':
+    case 'stopping':
+    case 'unreachable':
+      return paint.yellow(status);
+    default:
+      return status;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The client half of `attach`: replay from an offset, then live bytes, with a check that every byte arrives
+ * exactly once; keystrokes through the writer lease; resize. The terminal handling lives in the CLI.
+ */
+import { EventEmitter } from 'node:events';
+import { ralphPaths, type RalphPaths } from '../config/paths.js';
+import { RalphError, ExitCode } from '../errors.js';
+import { isEventOf, type RpcClient, type StatusSnapshot, type WireEvent } from '../protocol/index.js';
+import { Registry, type SessionRecord } from '../registry/index.js';
+import { connectSession } from './connect.js';
+import { findSession } from './find.js';
+
+export type AttachFrom = number | 'iteration' | 'start' | 'end';
+
+export interface AttachOpenOptions {
+  from?: AttachFrom;
+  /** Subscribe to state changes (to learn when the loop ends). */
+  watchState?: boolean;
+}
+
+export type AttachEnd =
+  | { kind: 'detached' }
+  | { kind: 'ended'; status: string; reason: string | null }
+  | { kind: 'lost'; reason: string };
+
+interface AttachEvents {
+  data: [Buffer, number];
+  state: [Partial<StatusSnapshot>];
+  end: [AttachEnd];
+}
+
+export class AttachSession extends EventEmitter<AttachEvents> {
+  readonly session: SessionRecord;
+  readonly client: RpcClient;
+  status: StatusSnapshot;
+  /** The next byte offset expected from the loop. */
+  nextOffset: number;
+  private ended = false;
+
+  private constructor(session: SessionRecord, client: RpcClient, status: StatusSnapshot, from: number) {
+    super();
+    this.session = session;
+    this.client = client;
+    this.status = status;
+    this.nextOffset = from;
+  }
+
+  static async open(task: string, options: AttachOpenOptions = {}, paths: RalphPaths = ralphPaths()): Promise<AttachSession> {
+    const registry = Registry.open(paths.registryFile);
+    let session: SessionRecord;
+    try {
+      session = findSession(registry, task, { live: true });
+    } finally {
+      registry.close();
+    }
+    const client = await connectSession(session, { requestTimeoutMs: 10_000 });
+    const status = await client.request('get_status');
+    const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
+    const attach = new AttachSession(session, client, status, from);
+    client.onEvent((event) => attach.onEvent(event));
+    client.on('close', (reason) => attach.finish({ kind: 'lost', reason }));
+    if (options.watchState !== false) await client.request('subscribe', { events: ['state_change'] });
+    await client.request('attach', { from_offset: from });
+    return attach;
+  }
+
+  private onEvent(event: WireEvent): void {
+    if (isEventOf(event, 'pty')) {
+      const data = Buffer.from(event.data.data, 'base64');
+      const { offset } = event.data;
+      if (offset > this.nextOffset) {
+        this.finish({ kind: 'lost', reason: `output gap: expected byte ${this.nextOffset}, got ${offset}` });
+        return;
+      }
+      const fresh = data.subarray(this.nextOffset - offset);
+      if (fresh.length === 0) return;
+      const at = this.nextOffset;
+      this.nextOffset += fresh.length;
+      this.emit('data', fresh, at);
+    } else if (isEventOf(event, 'state_change')) {
+      Object.assign(this.status, event.data);
+      this.emit('state', event.data);
+    } else if (isEventOf(event, 'disconnect')) {
+      const status = this.status.status;
+      if (['completed', 'exhausted', 'failed', 'stopped'].includes(status)) {
+        this.finish({ kind: 'ended', status, reason: this.status.exit_reason });
+      } else {
+        this.finish({ kind: 'lost', reason: event.data.reason });
+      }
+    }
+  }
+
+  async setInteractive(enabled: boolean): Promise<boolean> {
+    const result = await this.client.request('set_interactive_mode', { enabled });
+    return result.interactive_mode;
+  }
+
+  async write(data: string): Promise<{ status: string; reason?: string }> {
+    return this.client.request('write_pty', { data });
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    await this.client.request('resize', { cols, rows });
+  }
+
+  async detach(): Promise<void> {
+    if (!this.client.closed) await this.client.request('detach', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    this.finish({ kind: 'detached' });
+  }
+
+  private finish(end: AttachEnd): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.client.close();
+    this.emit('end', end);
+  }
+}
+
+async function resolveFrom(client: RpcClient, from: AttachFrom, end: number): Promise<number> {
+  if (typeof from === 'number') {
+    if (from > end) {
+      throw new RalphError('OFFSET_OUT_OF_RANGE', `offset ${from} is past the end of the log (${end})`, {
+        exitCode: ExitCode.usage,
+      });
+    }
+    return from;
+  }
+  if (from === 'start') return 0;
+  if (from === 'end') return end;
+  const { iterations } = await client.request('get_iterations');
+  return iterations.at(-1)?.start_offset ?? 0;
+}

@@ -1,0 +1,27 @@
+/**
+ * Opens a loop from its registry entry, whatever the transport. Everything above this module talks to an
+ * `RpcClient` and never learns whether the bytes went over a Unix socket or the overlay.
+ */
+import { RalphError, ExitCode } from '../errors.js';
+import { RpcClient } from '../protocol/index.js';
+import type { SessionRecord } from '../registry/index.js';
+import { dialUnix } from '../transport/index.js';
+
+export interface ConnectOptions {
+  timeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export async function connectSession(session: SessionRecord, options: ConnectOptions = {}): Promise<RpcClient> {
+  if (session.transport !== 'unix') {
+    throw new RalphError(
+      'UNSUPPORTED_TRANSPORT',
+      `task ${session.task} is on remote ${session.remoteName ?? '?'} over ${session.transport}, which this client cannot reach yet`,
+      { exitCode: ExitCode.unavailable },
+    );
+  }
+  const socket = await dialUnix(session.address, { timeoutMs: options.timeoutMs ?? 3000 });
+  return new RpcClient(socket, {
+    ...(options.requestTimeoutMs === undefined ? {} : { defaultTimeoutMs: options.requestTimeoutMs }),
+  });
+}

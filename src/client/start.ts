@@ -1,0 +1,153 @@
+/** `ralph start`: registers a loop and launches its runner, detached, then waits until it answers. */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { assertValidSocketPath, loopSocketPath, ralphPaths, sessionDir, type RalphPaths } from '../config/paths.js';
+import { ensurePrivateDir } from '../config/paths.js';
+import { RalphError, ExitCode, errorMessage } from '../errors.js';
+import { resolveAgent } from '../loop/agents/index.js';
+import { loadPrd } from '../loop/prd.js';
+import { validateTaskDir } from '../loop/prompt.js';
+import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
+import { taskNameFromDir, validateTaskName } from '../loop/task-name.js';
+import { LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
+import { Registry, type SessionRecord } from '../registry/index.js';
+import { connectSession } from './connect.js';
+
+export interface StartOptions {
+  taskDir: string;
+  name?: string | undefined;
+  agent: string;
+  agentCommand?: string | undefined;
+  model?: string | undefined;
+  cwd?: string | undefined;
+  maxIterations?: number | undefined;
+  iterationTimeoutMs?: number | undefined;
+  idleTimeoutMs?: number | undefined;
+  maxConsecutiveFailures?: number | undefined;
+  trustPromise?: boolean | undefined;
+  cols?: number | undefined;
+  rows?: number | undefined;
+  env?: Record<string, string> | undefined;
+  /** How long to wait for a detached runner to answer. */
+  readyTimeoutMs?: number | undefined;
+}
+
+export interface PreparedLoop {
+  session: SessionRecord;
+  launch: RunnerLaunch;
+  launchFile: string;
+}
+
+/** Validates everything and writes the registry row; nothing is started yet. */
+export async function prepareLoop(options: StartOptions, paths: RalphPaths = ralphPaths()): Promise<PreparedLoop> {
+  const files = validateTaskDir(options.taskDir);
+  const task = options.name ? validateTaskName(options.name) : taskNameFromDir(files.taskDir);
+  const prd = loadPrd(files.prdFile);
+  await resolveAgent(options.agent, options.agentCommand ? { template: options.agentCommand } : {});
+  const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
+  const config: LoopConfig = {
+    task,
+    taskDir: files.taskDir,
+    cwd: options.cwd ?? files.taskDir,
+    agent: options.agent,
+    agentCommand: options.agentCommand,
+    model: options.model,
+    maxIterations: options.maxIterations ?? LOOP_DEFAULTS.maxIterations,
+    iterationTimeoutMs: options.iterationTimeoutMs ?? LOOP_DEFAULTS.iterationTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs ?? LOOP_DEFAULTS.idleTimeoutMs,
+    maxConsecutiveFailures: options.maxConsecutiveFailures ?? LOOP_DEFAULTS.maxConsecutiveFailures,
+    trustPromise: options.trustPromise ?? LOOP_DEFAULTS.trustPromise,
+    stopGraceMs: LOOP_DEFAULTS.stopGraceMs,
+    cols: options.cols ?? LOOP_DEFAULTS.cols,
+    rows: options.rows ?? LOOP_DEFAULTS.rows,
+    env: options.env,
+  };
+  ensurePrivateDir(paths.dataDir);
+  const registry = Registry.open(paths.registryFile);
+  try {
+    const session = registry.create({
+      task,
+      location: 'local',
+      transport: 'unix',
+      address: socketPath,
+      agent: config.agent,
+      taskDir: config.taskDir,
+      maxIterations: config.maxIterations,
+      branch: prd.branchName,
+      status: 'starting',
+    });
+    const dir = ensurePrivateDir(sessionDir(paths, task, session.id));
+    const launch: RunnerLaunch = { sessionId: session.id, socketPath, dir, config };
+    return { session, launch, launchFile: writeLaunchFile(launch) };
+  } finally {
+    registry.close();
+  }
+}
+
+const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
+
+/** Starts a detached runner for a prepared loop and waits until its socket answers. */
+export async function launchDetached(
+  prepared: PreparedLoop,
+  paths: RalphPaths = ralphPaths(),
+  readyTimeoutMs = 15_000,
+): Promise<SessionRecord> {
+  const { launch, launchFile } = prepared;
+  const logFile = `${launch.dir}/runner.log`;
+  let exited: string | null = null;
+  const child = execa(process.execPath, [RUNNER_ENTRY, launchFile], {
+    detached: true,
+    cleanup: false,
+    stdin: 'ignore',
+    stdout: { file: logFile, append: true },
+    stderr: { file: logFile, append: true },
+    reject: false,
+  });
+  child.unref();
+  void child.then((result) => {
+    exited = result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`;
+  });
+  const deadline = Date.now() + readyTimeoutMs;
+  const registry = Registry.open(paths.registryFile);
+  try {
+    for (;;) {
+      const session = registry.get(prepared.session.id);
+      if (session && session.status !== 'starting') {
+        const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);
+        if (client) {
+          client.close();
+          return registry.get(prepared.session.id) ?? session;
+        }
+      }
+      if (exited !== null || Date.now() > deadline) {
+        const why = exited ? `the runner exited (${exited})` : `the runner did not answer within ${readyTimeoutMs} ms`;
+        if (session && session.status === 'starting') {
+          registry.update(session.id, { status: 'crashed', exitReason: why });
+        }
+        throw new RalphError('START_FAILED', `loop ${launch.config.task} did not start: ${why}`, {
+          exitCode: ExitCode.failure,
+          hint: tail(logFile),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    registry.close();
+  }
+}
+
+function tail(file: string): string {
+  if (!existsSync(file)) return 'no runner log was written';
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(-5);
+  return `runner log (${file}):\n${lines.join('\n')}`;
+}
+
+export async function startLoop(options: StartOptions, paths: RalphPaths = ralphPaths()): Promise<SessionRecord> {
+  const prepared = await prepareLoop(options, paths);
+  try {
+    return await launchDetached(prepared, paths, options.readyTimeoutMs);
+  } catch (err) {
+    throw err instanceof RalphError ? err : new RalphError('START_FAILED', errorMessage(err), { cause: err });
+  }
+}

@@ -1,0 +1,47 @@
+/** Per-iteration boundaries and outcomes, kept beside the output log so they outlive the runner. */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { IterationRecord } from './types.js';
+
+export class IterationLog {
+  private readonly records: IterationRecord[];
+
+  constructor(private readonly file: string) {
+    this.records = IterationLog.read(file);
+  }
+
+  static read(file: string): IterationRecord[] {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as IterationRecord[];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  all(): IterationRecord[] {
+    return this.records.map((r) => ({ ...r }));
+  }
+
+  last(): IterationRecord | undefined {
+    return this.records.at(-1);
+  }
+
+  begin(record: IterationRecord): void {
+    this.records.push(record);
+    this.save();
+  }
+
+  finish(patch: Partial<IterationRecord>): IterationRecord {
+    const current = this.records.at(-1);
+    if (!current) throw new Error('no iteration has begun');
+    Object.assign(current, patch);
+    this.save();
+    return { ...current };
+  }
+
+  private save(): void {
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.records, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.file);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * One iteration: build the prompt, run a fresh agent in a PTY under the iteration and idle timeouts, then judge
+ * the result from prd.json itself, never from what the agent claims.
+ */
+import { writeFileSync } from 'node:fs';
+import type { AgentProcess, AgentSpawn, AgentExit } from './agent-process.js';
+import type { AgentAdapter } from './agents/index.js';
+import type { IterationLog } from './iteration-log.js';
+import type { OutputLog } from './output-log.js';
+import { allPassing, currentStory, storyCounts, type Prd } from './prd.js';
+import { buildPrompt } from './prompt.js';
+import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
+
+export const PROMISE_MARKER = '<promise>COMPLETE</promise>';
+const RATE_LIMIT_PATTERN =
+  /\b(rate[ -]?limit(ed)?|429 too many requests|usage limit reached|quota exceeded|too many requests)\b/i;
+
+export interface IterationTimers {
+  /** Output or keystrokes were seen: restart the idle clock. */
+  activity(): void;
+  /** Hold the clocks (paused or interactive). */
+  suspend(): void;
+  /** Re-arm the clocks after a hold, if nothing holds the loop any more. */
+  refresh(): void;
+  /** End the agent: SIGTERM with a grace period, or SIGKILL at once. */
+  terminate(signal: 'SIGTERM' | 'SIGKILL', reason?: 'timeout' | 'idle_timeout' | 'stopped'): void;
+}
+
+export interface IterationContext {
+  number: number;
+  config: LoopConfig;
+  adapter: AgentAdapter;
+  prd: Prd;
+  injected: string[];
+  promptFile: string;
+  log: OutputLog;
+  iterations: IterationLog;
+  spawn(spec: AgentSpawn): AgentProcess;
+  isHeld(): boolean;
+  stopRequest(): { force: boolean } | null;
+  reloadPrd(): Prd;
+  note(text: string): void;
+  timers: IterationTimers | null;
+}
+
+export async function runIteration(ctx: IterationContext): Promise<IterationRecord> {
+  const { config } = ctx;
+  const storyBefore = currentStory(ctx.prd);
+  const passingBefore = storyCounts(ctx.prd).passing;
+  const prompt = buildPrompt({
+    taskDir: config.taskDir,
+    injected: ctx.injected,
+    iteration: ctx.number,
+    story: storyBefore,
+  });
+  writeFileSync(ctx.promptFile, prompt, { mode: 0o600 });
+  const command = ctx.adapter.buildCommand({
+    prompt,
+    promptFile: ctx.promptFile,
+    taskDir: config.taskDir,
+    cwd: config.cwd,
+    model: config.model,
+    template: config.agentCommand,
+  });
+  ctx.iterations.begin({
+    number: ctx.number,
+    startedAt: new Date().toISOString(),
+    endedAt: null,
+    exitCode: null,
+    signal: null,
+    storyBefore: storyBefore?.id ?? null,
+    storyAfter: null,
+    outcome: 'running',
+    startOffset: ctx.log.end,
+    endOffset: null,
+    promiseSeen: false,
+    note: null,
+  });
+
+  const agent = ctx.spawn({
+    file: command.file,
+    args: command.args,
+    cwd: command.cwd,
+    env: {
+      ...process.env,
+      ...config.env,
+      ...command.env,
+      RALPH_ITERATION: String(ctx.number),
+      RALPH_TASK_DIR: config.taskDir,
+      RALPH_STORY: storyBefore?.id ?? '',
+    },
+    cols: config.cols,
+    rows: config.rows,
+  });
+
+  let promiseSeen = false;
+  let rateLimited = false;
+  let tail = '';
+  agent.on('data', (chunk) => {
+    tail = (tail + chunk.toString('utf8')).slice(-4096);
+    if (!promiseSeen && tail.includes(PROMISE_MARKER)) promiseSeen = true;
+    if (!rateLimited && RATE_LIMIT_PATTERN.test(tail)) rateLimited = true;
+  });
+
+  const killed: { reason: 'timeout' | 'idle_timeout' | 'stopped' | null } = { reason: null };
+  const exited = new Promise<AgentExit>((resolve) => agent.once('exit', resolve));
+  ctx.timers = armTimers(ctx, agent, killed);
+  const stop = ctx.stopRequest();
+  if (stop) ctx.timers.terminate(stop.force ? 'SIGKILL' : 'SIGTERM', 'stopped');
+  const exit = await exited;
+  ctx.timers.suspend();
+
+  const prd = ctx.reloadPrd();
+  const storyAfter = currentStory(prd);
+  let outcome: IterationOutcome;
+  let note: string | null = null;
+  if (killed.reason) outcome = killed.reason;
+  else if (allPassing(prd)) outcome = 'completed';
+  else if (rateLimited && exit.exitCode !== 0) outcome = 'rate_limited';
+  else if (exit.exitCode !== 0) outcome = 'error';
+  else if (storyCounts(prd).passing > passingBefore || storyAfter?.id !== storyBefore?.id) outcome = 'progress';
+  else outcome = 'no_progress';
+
+  if (promiseSeen && outcome !== 'completed') {
+    if (config.trustPromise && !killed.reason) {
+      outcome = 'completed';
+      note = 'completion promise trusted although prd.json still has failing stories';
+    } else {
+      note = 'agent printed the completion promise but prd.json still has failing stories; not trusted';
+    }
+    ctx.note(note);
+  }
+  const exitText = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+  ctx.note(`iteration ${ctx.number} ended: ${outcome.replace('_', ' ')} (${exitText})`);
+  return ctx.iterations.finish({
+    endedAt: new Date().toISOString(),
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    storyAfter: storyAfter?.id ?? null,
+    outcome,
+    endOffset: ctx.log.end,
+    promiseSeen,
+    note,
+  });
+}
+
+function armTimers(
+  ctx: IterationContext,
+  agent: AgentProcess,
+  killed: { reason: 'timeout' | 'idle_timeout' | 'stopped' | null },
+): IterationTimers {
+  const { iterationTimeoutMs, idleTimeoutMs, stopGraceMs } = ctx.config;
+  let budgetLeft = iterationTimeoutMs;
+  let armedAt = 0;
+  let iterationTimer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  let armed = false;
+
+  const clear = (): void => {
+    if (armed && iterationTimeoutMs > 0) budgetLeft -= Date.now() - armedAt;
+    clearTimeout(iterationTimer);
+    clearTimeout(idleTimer);
+    armed = false;
+  };
+  const arm = (): void => {
+    if (armed || !agent.running || ctx.isHeld() || killed.reason) return;
+    armed = true;
+    armedAt = Date.now();
+    if (iterationTimeoutMs > 0) {
+      iterationTimer = setTimeout(() => timers.terminate('SIGTERM', 'timeout'), Math.max(0, budgetLeft));
+    }
+    if (idleTimeoutMs > 0) {
+      idleTimer = setTimeout(() => timers.terminate('SIGTERM', 'idle_timeout'), idleTimeoutMs);
+    }
+  };
+  const timers: IterationTimers = {
+    activity() {
+      if (armed && idleTimeoutMs > 0) idleTimer?.refresh();
+    },
+    suspend: clear,
+    refresh() {
+      if (ctx.isHeld()) clear();
+      else arm();
+    },
+    terminate(signal, reason = 'stopped') {
+      if (!agent.running) return;
+      killed.reason ??= reason;
+      clear();
+      if (reason !== 'stopped') {
+        const limit = reason === 'timeout' ? `${iterationTimeoutMs} ms iteration` : `${idleTimeoutMs} ms idle`;
+        ctx.note(`killing the agent: ${limit} timeout reached`);
+      }
+      agent.signal('SIGCONT');
+      agent.signal(signal);
+      if (signal === 'SIGTERM') {
+        clearTimeout(killTimer);
+        killTimer = setTimeout(() => agent.signal('SIGKILL'), stopGraceMs);
+        killTimer.unref();
+      }
+    },
+  };
+  agent.once('exit', () => {
+    clear();
+    clearTimeout(killTimer);
+  });
+  arm();
+  return timers;
+}

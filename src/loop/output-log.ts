@@ -1,0 +1,77 @@
+/**
+ * The append-only record of a loop's raw PTY bytes. Every byte the agent writes is appended here before it is
+ * sent to any client, so a byte offset names the same byte forever: a client that reattaches from offset N gets
+ * exactly the bytes it missed.
+ */
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { RalphError } from '../errors.js';
+
+export class OutputLog {
+  readonly file: string;
+  private readonly fd: number;
+  private size: number;
+
+  private constructor(file: string, fd: number, size: number) {
+    this.file = file;
+    this.fd = fd;
+    this.size = size;
+  }
+
+  /** Opens (creating if needed) a log for appending; an existing log keeps its bytes and offsets. */
+  static open(file: string): OutputLog {
+    const fd = openSync(file, 'a+', 0o600);
+    return new OutputLog(file, fd, fstatSync(fd).size);
+  }
+
+  /** The offset one past the last byte written. */
+  get end(): number {
+    return this.size;
+  }
+
+  /** Appends bytes and returns the offset of the first one. */
+  append(data: Buffer): number {
+    const offset = this.size;
+    let written = 0;
+    while (written < data.length) {
+      written += writeSync(this.fd, data, written, data.length - written);
+    }
+    this.size += data.length;
+    return offset;
+  }
+
+  /** Reads up to `limit` bytes starting at `offset`. */
+  read(offset: number, limit: number): Buffer {
+    if (!Number.isInteger(offset) || offset < 0 || offset > this.size) {
+      throw new RalphError('OFFSET_OUT_OF_RANGE', `offset ${offset} is outside the log (0..${this.size})`);
+    }
+    const length = Math.max(0, Math.min(limit, this.size - offset));
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(this.fd, buf, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got === length ? buf : buf.subarray(0, got);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Cuts a buffer back to the last complete UTF-8 character so text handed out by offset never splits a
+ * multi-byte sequence. Returns the number of bytes to keep.
+ */
+export function utf8SafeLength(buf: Buffer): number {
+  const n = buf.length;
+  // Look back at most 3 bytes for the start of a sequence that runs past the end.
+  for (let back = 1; back <= Math.min(4, n); back++) {
+    const byte = buf[n - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte
+    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
+}

@@ -1,0 +1,96 @@
+/**
+ * Serves one loop's runner over the per-loop protocol: any number of watchers, one writer lease, attached
+ * clients fed from the output log. Handlers live one group per file; this file holds the shared state.
+ */
+import type { Duplex } from 'node:stream';
+import { makeEvent, serveConnection, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import type { LoopRunner } from '../runner.js';
+import { AttachFeed } from './attach-feed.js';
+import { attachHandlers } from './attach.js';
+import { controlHandlers } from './control.js';
+import { interactiveHandlers } from './interactive.js';
+import { logHandlers } from './logs.js';
+import { statusHandlers } from './status.js';
+import { subscribeHandlers } from './subscribe.js';
+import { toWireChange, toWireIteration } from './wire.js';
+
+export interface LoopServerOptions {
+  log?: (line: string) => void;
+  maxQueuedBytes?: number;
+}
+
+export class LoopServer {
+  readonly runner: LoopRunner;
+  readonly connections = new Set<RpcConnection>();
+  readonly feed: AttachFeed;
+  /** The connection holding the writer lease, if any. */
+  writer: RpcConnection | null = null;
+  private readonly handlers: HandlerTable;
+  private readonly options: LoopServerOptions;
+
+  constructor(runner: LoopRunner, options: LoopServerOptions = {}) {
+    this.runner = runner;
+    this.options = options;
+    this.feed = new AttachFeed(runner.log);
+    this.handlers = {
+      ...statusHandlers(this),
+      ...controlHandlers(this),
+      ...interactiveHandlers(this),
+      ...attachHandlers(this),
+      ...logHandlers(this),
+      ...subscribeHandlers(),
+    };
+    runner.on('line', (line) => this.broadcast('output', { line }));
+    runner.on('state', (changed) => {
+      const wire = toWireChange(changed);
+      if (Object.keys(wire).length > 0) this.broadcast('state_change', wire);
+    });
+    runner.on('iteration', (record) => this.broadcast('iteration', toWireIteration(record)));
+    runner.on('pty', () => this.feed.pumpAll());
+  }
+
+  accept(stream: Duplex, label: string): RpcConnection {
+    const conn = serveConnection(stream, this.handlers, {
+      label,
+      logger: (msg) => this.options.log?.(msg),
+      ...(this.options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: this.options.maxQueuedBytes }),
+    });
+    this.connections.add(conn);
+    conn.on('close', (reason) => {
+      this.connections.delete(conn);
+      this.feed.detach(conn);
+      this.releaseLease(conn, reason);
+    });
+    return conn;
+  }
+
+  /** Frees the writer lease if `conn` holds it; interactive mode ends with it. */
+  releaseLease(conn: RpcConnection, why: string): void {
+    if (this.writer !== conn) return;
+    this.writer = null;
+    if (!this.runner.ended) this.runner.setInteractive(false);
+    this.options.log?.(`writer ${conn.label} released the keyboard (${why}); interactive mode off`);
+  }
+
+  private broadcast(type: 'output' | 'state_change' | 'iteration', data: object): void {
+    const event = makeEvent(type, data as never);
+    for (const conn of this.connections) {
+      if (conn.wants(type)) conn.notify(event);
+    }
+  }
+
+  /** Tells every client the loop is over and closes their connections. */
+  async close(reason: string): Promise<void> {
+    this.feed.pumpAll();
+    const open = [...this.connections];
+    await Promise.all(
+      open.map(
+        (conn) =>
+          new Promise<void>((resolve) => {
+            conn.once('close', () => resolve());
+            conn.close(reason);
+          }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The body of a runner process: one loop, its socket and its registry row. `ralph start` launches it detached
+ * (`ralph __runner <launch.json>`); `ralph start --foreground` runs it in the calling process.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ralphPaths, type RalphPaths } from '../config/paths.js';
+import { errorMessage } from '../errors.js';
+import { Registry } from '../registry/index.js';
+import { listenUnix } from '../transport/unix.js';
+import { processStartTime } from '../util/proc.js';
+import { LoopServer } from './rpc/server.js';
+import { LoopRunner } from './runner.js';
+import type { LoopConfig, LoopState } from './types.js';
+
+export interface RunnerLaunch {
+  sessionId: number;
+  socketPath: string;
+  dir: string;
+  config: LoopConfig;
+}
+
+export function writeLaunchFile(launch: RunnerLaunch): string {
+  const file = join(launch.dir, 'launch.json');
+  writeFileSync(file, JSON.stringify(launch, null, 2), { mode: 0o600 });
+  return file;
+}
+
+export function readLaunchFile(file: string): RunnerLaunch {
+  return JSON.parse(readFileSync(file, 'utf8')) as RunnerLaunch;
+}
+
+export interface RunnerHooks {
+  /** Called once the socket is listening and the registry row says running. */
+  onReady?: (runner: LoopRunner) => void;
+  /** Diagnostics for the runner's log. */
+  log?: (line: string) => void;
+}
+
+export async function runLoopProcess(
+  launch: RunnerLaunch,
+  hooks: RunnerHooks = {},
+  paths: RalphPaths = ralphPaths(),
+): Promise<LoopState> {
+  const log = hooks.log ?? (() => undefined);
+  const registry = Registry.open(paths.registryFile);
+  const runner = new LoopRunner(launch.config, launch.dir);
+  runner.saveConfig();
+  const server = new LoopServer(runner, { log });
+  const listener = await listenUnix(launch.socketPath, (stream, info) => server.accept(stream, info.label));
+
+  const record = (patch: Parameters<Registry['update']>[1]): void => {
+    try {
+      registry.update(launch.sessionId, { ...patch, lastSeen: new Date().toISOString() });
+    } catch (err) {
+      log(`registry update failed: ${errorMessage(err)}`);
+    }
+  };
+  runner.on('log', log);
+  runner.on('state', (changed) => {
+    const patch: Parameters<Registry['update']>[1] = {};
+    if (changed.status !== undefined) patch.status = changed.status;
+    if (changed.iteration !== undefined) patch.iteration = changed.iteration;
+    if (changed.maxIterations !== undefined) patch.maxIterations = changed.maxIterations;
+    if (changed.currentStory !== undefined) patch.currentStory = changed.currentStory;
+    if (changed.exitReason !== undefined) patch.exitReason = changed.exitReason;
+    if (Object.keys(patch).length > 0) record(patch);
+  });
+
+  const onSignal = (sig: NodeJS.Signals): void => {
+    log(`received ${sig}; stopping the loop`);
+    runner.stop(sig === 'SIGINT' && runner.state.status === 'stopping');
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => log('received SIGHUP; the loop keeps running'));
+
+  record({
+    pid: process.pid,
+    pidStartTime: processStartTime(process.pid),
+    status: 'running',
+    startedAt: new Date().toISOString(),
+  });
+  hooks.onReady?.(runner);
+  const final = await runner.run();
+  record({ status: final.status, exitReason: final.exitReason, iteration: final.iteration });
+  await server.close('loop ended');
+  await listener.close();
+  rmSync(launch.socketPath, { force: true });
+  registry.close();
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return final;
+}

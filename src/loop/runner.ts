@@ -1,0 +1,358 @@
+/**
+ * The loop runner: runs agent iterations in a PTY until every story passes or a limit is hit. It owns the
+ * output log, the rendered screen and the loop's state, and reports every change as a typed event. It knows
+ * nothing of sockets or the registry; `runner-main.ts` wires those to it.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errorMessage, RalphError } from '../errors.js';
+import { AgentProcess } from './agent-process.js';
+import { getAgent } from './agents/index.js';
+import { archiveIfBranchChanged } from './archive.js';
+import { runIteration, type IterationContext } from './iteration.js';
+import { IterationLog } from './iteration-log.js';
+import { LineSplitter, RecentLines } from './lines.js';
+import { OutputLog } from './output-log.js';
+import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
+import { Screen, type ScreenSnapshot } from './screen.js';
+import {
+  ENDED_STATUSES,
+  FAILED_OUTCOMES,
+  type IterationRecord,
+  type LoopConfig,
+  type LoopState,
+  type LoopStatus,
+} from './types.js';
+
+export interface RunnerEvents {
+  /** Changed state fields (only those that changed). */
+  state: [Partial<LoopState>];
+  /** A complete output line, ANSI stripped. */
+  line: [string];
+  /** Raw PTY bytes as appended to the log at `offset`. */
+  pty: [number, Buffer];
+  iteration: [IterationRecord];
+  /** A diagnostic for the runner's own log. */
+  log: [string];
+}
+
+export interface RunnerFiles {
+  dir: string;
+  outputLog: string;
+  iterations: string;
+  promptFile: string;
+}
+
+export function runnerFiles(dir: string): RunnerFiles {
+  return {
+    dir,
+    outputLog: join(dir, 'output.log'),
+    iterations: join(dir, 'iterations.json'),
+    promptFile: join(dir, 'prompt.md'),
+  };
+}
+
+export class LoopRunner extends EventEmitter<RunnerEvents> {
+  readonly config: LoopConfig;
+  readonly files: RunnerFiles;
+  readonly log: OutputLog;
+  readonly iterations: IterationLog;
+  private readonly screen: Screen;
+  private readonly splitter = new LineSplitter();
+  private readonly recent = new RecentLines(50);
+  private readonly injected: string[] = [];
+  private readonly current: LoopState;
+  private agent: AgentProcess | null = null;
+  private stopRequest: { force: boolean } | null = null;
+  private checkpointRequested = false;
+  private wake: (() => void) | null = null;
+  private activeIteration: IterationContext | null = null;
+
+  constructor(config: LoopConfig, dir: string) {
+    super();
+    this.config = config;
+    this.files = runnerFiles(dir);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.log = OutputLog.open(this.files.outputLog);
+    this.iterations = new IterationLog(this.files.iterations);
+    this.screen = new Screen(config.cols, config.rows);
+    const now = new Date().toISOString();
+    this.current = {
+      task: config.task,
+      taskDir: config.taskDir,
+      agent: config.agent,
+      status: 'starting',
+      iteration: this.iterations.last()?.number ?? 0,
+      maxIterations: config.maxIterations,
+      currentStory: null,
+      interactive: false,
+      paused: false,
+      storiesTotal: 0,
+      storiesPassing: 0,
+      agentPid: null,
+      cols: config.cols,
+      rows: config.rows,
+      startedAt: now,
+      updatedAt: now,
+      exitReason: null,
+      lastLine: null,
+    };
+  }
+
+  get state(): Readonly<LoopState> {
+    return this.current;
+  }
+
+  get ended(): boolean {
+    return ENDED_STATUSES.has(this.current.status);
+  }
+
+  recentOutput(): string[] {
+    return this.recent.snapshot();
+  }
+
+  peek(): ScreenSnapshot {
+    return this.screen.snapshot();
+  }
+
+  async peekSettled(): Promise<ScreenSnapshot> {
+    await this.screen.flush();
+    return this.screen.snapshot();
+  }
+
+  /** Runs iterations until the loop ends; resolves with the final state. Never rejects. */
+  async run(): Promise<LoopState> {
+    try {
+      return await this.loop();
+    } catch (err) {
+      this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return this.finish('failed', errorMessage(err));
+    } finally {
+      this.screen.dispose();
+      this.log.close();
+    }
+  }
+
+  private async loop(): Promise<LoopState> {
+    this.update({ status: 'running' });
+    const adapter = getAgent(this.config.agent);
+    const archived = archiveIfBranchChanged(this.config.taskDir);
+    if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
+    let failures = 0;
+    for (;;) {
+      if (this.stopRequest) return this.finish('stopped', 'stopped on request');
+      const prd = this.readPrd();
+      if (allPassing(prd)) return this.finish('completed', 'all stories pass');
+      if (this.current.iteration >= this.current.maxIterations) {
+        return this.finish('exhausted', `reached the limit of ${this.current.maxIterations} iterations`);
+      }
+      await this.waitWhileHeld();
+      if (this.stopRequest) continue;
+      const record = await this.iterate(adapter, prd);
+      if (record.outcome === 'completed') return this.finish('completed', 'all stories pass');
+      if (record.outcome === 'stopped') continue;
+      failures = FAILED_OUTCOMES.has(record.outcome as never) ? failures + 1 : 0;
+      if (failures >= this.config.maxConsecutiveFailures) {
+        return this.finish('failed', `${failures} consecutive failed iterations (last: ${record.outcome})`);
+      }
+      if (this.checkpointRequested) {
+        this.checkpointRequested = false;
+        this.update({ paused: true, status: 'paused' });
+        this.note('checkpoint: paused after the iteration; resume to continue');
+      }
+    }
+  }
+
+  private readPrd(): Prd {
+    const prd = loadPrd(join(this.config.taskDir, 'prd.json'));
+    const counts = storyCounts(prd);
+    this.update({
+      currentStory: currentStory(prd)?.id ?? null,
+      storiesTotal: counts.total,
+      storiesPassing: counts.passing,
+    });
+    return prd;
+  }
+
+  private async iterate(adapter: ReturnType<typeof getAgent>, prd: Prd): Promise<IterationRecord> {
+    const number = this.current.iteration + 1;
+    this.update({ iteration: number });
+    this.banner(`iteration ${number}/${this.current.maxIterations}`, this.current.currentStory);
+    const ctx: IterationContext = {
+      number,
+      config: this.config,
+      adapter,
+      prd,
+      injected: this.injected.splice(0),
+      promptFile: this.files.promptFile,
+      log: this.log,
+      iterations: this.iterations,
+      spawn: (spec) => {
+        this.agent = new AgentProcess(spec);
+        this.agent.on('data', (chunk) => this.output(chunk));
+        this.update({ agentPid: this.agent.pid });
+        return this.agent;
+      },
+      isHeld: () => this.current.paused || this.current.interactive,
+      stopRequest: () => this.stopRequest,
+      reloadPrd: () => this.readPrd(),
+      note: (text) => this.note(text),
+      timers: null,
+    };
+    this.activeIteration = ctx;
+    try {
+      const record = await runIteration(ctx);
+      this.emit('iteration', record);
+      return record;
+    } finally {
+      for (const line of this.splitter.flush()) this.line(line);
+      this.activeIteration = null;
+      this.agent = null;
+      this.update({ agentPid: null });
+    }
+  }
+
+  /** Blocks between iterations while paused (also after a checkpoint) or held in interactive mode. */
+  private async waitWhileHeld(): Promise<void> {
+    while ((this.current.paused || this.current.interactive) && !this.stopRequest) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    this.wake = null;
+  }
+
+  private poke(): void {
+    this.wake?.();
+    this.activeIteration?.timers?.refresh();
+  }
+
+  private output(chunk: Buffer): void {
+    const offset = this.log.append(chunk);
+    this.screen.write(chunk);
+    this.emit('pty', offset, chunk);
+    this.activeIteration?.timers?.activity();
+    for (const line of this.splitter.push(chunk)) this.line(line);
+  }
+
+  private line(text: string): void {
+    this.recent.add(text);
+    this.current.lastLine = text;
+    this.emit('line', text);
+  }
+
+  /** Writes a line of ralph's own into the terminal stream (dim), so attached users see loop events. */
+  private note(text: string): void {
+    this.emit('log', text);
+    this.output(Buffer.from(`\r\n\x1b[2m[ralph] ${text}\x1b[0m\r\n`));
+  }
+
+  private banner(title: string, story: string | null): void {
+    const label = story ? `${title} · ${story}` : title;
+    this.output(Buffer.from(`\r\n\x1b[1;36m── ralph: ${label} ──\x1b[0m\r\n`));
+  }
+
+  private update(patch: Partial<LoopState>): void {
+    const changed: Partial<LoopState> = {};
+    for (const [key, value] of Object.entries(patch) as [keyof LoopState, unknown][]) {
+      if (this.current[key] !== value) {
+        (changed as Record<string, unknown>)[key] = value;
+        (this.current as unknown as Record<string, unknown>)[key] = value;
+      }
+    }
+    if (Object.keys(changed).length === 0) return;
+    this.current.updatedAt = new Date().toISOString();
+    this.emit('state', changed);
+  }
+
+  private finish(status: LoopStatus, reason: string): LoopState {
+    this.note(`loop ${status}: ${reason}`);
+    this.update({ status, exitReason: reason, paused: false, interactive: false });
+    return { ...this.current };
+  }
+
+  // ---- control, called by the RPC layer ----
+
+  stop(force = false): void {
+    if (this.ended) return;
+    this.stopRequest = { force: force || (this.stopRequest?.force ?? false) };
+    this.update({ status: 'stopping' });
+    if (this.agent) {
+      if (this.current.paused) this.agent.signal('SIGCONT');
+      this.activeIteration?.timers?.terminate(force ? 'SIGKILL' : 'SIGTERM');
+    }
+    this.poke();
+  }
+
+  checkpoint(): void {
+    this.assertLive('checkpoint');
+    this.checkpointRequested = true;
+  }
+
+  injectPrompt(prompt: string): void {
+    this.assertLive('inject a prompt into');
+    this.injected.push(prompt);
+  }
+
+  setInteractive(enabled: boolean): void {
+    if (enabled) this.assertLive('enter interactive mode in');
+    if (this.current.interactive === enabled) return;
+    this.update({ interactive: enabled, status: this.statusFor(enabled, this.current.paused) });
+    this.poke();
+  }
+
+  /** Forwards keystrokes; returns why they were dropped, or null when forwarded. */
+  writePty(data: string): string | null {
+    if (!this.current.interactive) return 'not in interactive mode';
+    if (!this.agent?.running) return 'no agent process is running';
+    this.agent.write(data);
+    this.activeIteration?.timers?.activity();
+    return null;
+  }
+
+  resize(cols: number, rows: number): void {
+    this.config.cols = cols;
+    this.config.rows = rows;
+    this.screen.resize(cols, rows);
+    this.agent?.resize(cols, rows);
+    this.update({ cols, rows });
+  }
+
+  pause(): void {
+    this.assertLive('pause');
+    if (this.current.paused) return;
+    this.agent?.signal('SIGSTOP');
+    this.activeIteration?.timers?.suspend();
+    this.update({ paused: true, status: 'paused' });
+  }
+
+  resume(): void {
+    this.assertLive('resume');
+    if (!this.current.paused) return;
+    this.agent?.signal('SIGCONT');
+    this.update({ paused: false, status: this.statusFor(this.current.interactive, false) });
+    this.poke();
+  }
+
+  addIterations(count: number): number {
+    this.assertLive('add iterations to');
+    this.update({ maxIterations: this.current.maxIterations + count });
+    return this.current.maxIterations;
+  }
+
+  private statusFor(interactive: boolean, paused: boolean): LoopStatus {
+    if (this.stopRequest) return 'stopping';
+    if (paused) return 'paused';
+    return interactive ? 'interactive' : 'running';
+  }
+
+  private assertLive(action: string): void {
+    if (this.ended || this.stopRequest) {
+      throw new RalphError('LOOP_ENDED', `cannot ${action} a loop that is ${this.current.status}`);
+    }
+  }
+
+  /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
+  saveConfig(): void {
+    writeFileSync(join(this.files.dir, 'config.json'), JSON.stringify(this.config, null, 2), { mode: 0o600 });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The rendered terminal screen of a loop, kept by a headless xterm so `peek` (and the TUI) can show what a
+ * person attached to the PTY would see, not raw bytes.
+ */
+import xterm from '@xterm/headless';
+
+const { Terminal } = xterm;
+
+export interface ScreenSnapshot {
+  cols: number;
+  rows: number;
+  cursor: { x: number; y: number };
+  lines: string[];
+}
+
+export class Screen {
+  private readonly term: InstanceType<typeof Terminal>;
+
+  constructor(cols: number, rows: number, scrollback = 1000) {
+    this.term = new Terminal({ cols, rows, scrollback, allowProposedApi: true });
+  }
+
+  write(data: Buffer): void {
+    this.term.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.term.resize(cols, rows);
+  }
+
+  /** Separates iterations: a fresh agent starts on a clean screen, as it would in a new terminal. */
+  reset(): void {
+    this.term.reset();
+  }
+
+  /** Waits until every byte written so far has been parsed. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.term.write('', resolve));
+  }
+
+  snapshot(): ScreenSnapshot {
+    const buffer = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let y = 0; y < this.term.rows; y++) {
+      lines.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
+    }
+    return {
+      cols: this.term.cols,
+      rows: this.term.rows,
+      cursor: { x: buffer.cursorX, y: buffer.cursorY },
+      lines,
+    };
+  }
+
+  /** Lines that have scrolled off the top, oldest first, up to `limit`. */
+  scrollback(limit = 1000): string[] {
+    const buffer = this.term.buffer.active;
+    const start = Math.max(0, buffer.viewportY - limit);
+    const out: string[] = [];
+    for (let y = start; y < buffer.viewportY; y++) {
+      out.push(buffer.getLine(y)?.translateToString(true) ?? '');
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.term.dispose();
+  }
+}

@@ -1,0 +1,98 @@
+/** The loop's own vocabulary: configuration, live state and iteration records. */
+
+import type { LoopStatus } from '../protocol/index.js';
+
+export { LOOP_STATUSES } from '../protocol/index.js';
+export type { LoopStatus };
+
+export const ENDED_STATUSES: ReadonlySet<LoopStatus> = new Set(['completed', 'exhausted', 'failed', 'stopped']);
+
+export interface LoopConfig {
+  task: string;
+  taskDir: string;
+  /** Where the agent runs; the task folder unless told otherwise. */
+  cwd: string;
+  agent: string;
+  /** Command template for the `custom` agent. */
+  agentCommand?: string | undefined;
+  model?: string | undefined;
+  maxIterations: number;
+  /** Kill an iteration that runs longer than this (0 = no limit). */
+  iterationTimeoutMs: number;
+  /** Kill an iteration whose agent prints nothing for this long (0 = no limit). */
+  idleTimeoutMs: number;
+  /** This many failed iterations in a row end the loop as `failed`. */
+  maxConsecutiveFailures: number;
+  /** Accept `<promise>COMPLETE</promise>` as completion even when prd.json still has failing stories. */
+  trustPromise: boolean;
+  /** How long a stopped agent gets between SIGTERM and SIGKILL. */
+  stopGraceMs: number;
+  cols: number;
+  rows: number;
+  env?: Record<string, string> | undefined;
+}
+
+export const LOOP_DEFAULTS = {
+  maxIterations: 10,
+  iterationTimeoutMs: 60 * 60_000,
+  idleTimeoutMs: 15 * 60_000,
+  maxConsecutiveFailures: 3,
+  trustPromise: false,
+  stopGraceMs: 5_000,
+  cols: 120,
+  rows: 40,
+} as const;
+
+export interface LoopState {
+  task: string;
+  taskDir: string;
+  agent: string;
+  status: LoopStatus;
+  iteration: number;
+  maxIterations: number;
+  currentStory: string | null;
+  interactive: boolean;
+  paused: boolean;
+  storiesTotal: number;
+  storiesPassing: number;
+  agentPid: number | null;
+  cols: number;
+  rows: number;
+  startedAt: string;
+  updatedAt: string;
+  exitReason: string | null;
+  lastLine: string | null;
+}
+
+export type IterationOutcome =
+  | 'progress'
+  | 'no_progress'
+  | 'completed'
+  | 'error'
+  | 'rate_limited'
+  | 'timeout'
+  | 'idle_timeout'
+  | 'stopped';
+
+/** Outcomes that count toward `maxConsecutiveFailures`. */
+export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set([
+  'error',
+  'rate_limited',
+  'timeout',
+  'idle_timeout',
+]);
+
+export interface IterationRecord {
+  number: number;
+  startedAt: string;
+  endedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  storyBefore: string | null;
+  storyAfter: string | null;
+  outcome: IterationOutcome | 'running';
+  startOffset: number;
+  endOffset: number | null;
+  promiseSeen: boolean;
+  note: string | null;
+}

@@ -1,0 +1,227 @@
+/**
+ * The client side of the per-loop protocol over any byte stream: typed requests, event notifications
+ * interleaved with responses, timeouts, and every pending request rejected when the stream closes.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import {
+  JSONRPCClient,
+  createJSONRPCErrorResponse,
+  createJSONRPCRequest,
+  isJSONRPCResponse,
+} from 'json-rpc-2.0';
+import type { JSONRPCResponse } from 'json-rpc-2.0';
+import { errorMessage } from '../errors.js';
+import { RpcError, errorCodes } from './errors.js';
+import { EVENT_METHOD } from './events.js';
+import type { WireEvent } from './events.js';
+import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine } from './framing.js';
+import type { MethodName, ParamsInputOf, ResultOf } from './methods.js';
+
+export interface RpcClientOptions {
+  /** Longest line accepted from the server, and longest request sent (the server's limit). */
+  maxLineBytes?: number;
+  /** Timeout for requests that give none; 0 waits forever. */
+  defaultTimeoutMs?: number;
+  /** How long `close()` lets queued requests flush before destroying the stream. */
+  closeGraceMs?: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+
+interface ClientEvents {
+  close: [reason: string];
+  event: [event: WireEvent];
+  /** Something the server sent that is not a response or an event; the connection keeps going. */
+  warning: [message: string];
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export class RpcClient extends EventEmitter<ClientEvents> {
+  private readonly stream: Duplex;
+  private readonly rpc: JSONRPCClient;
+  private readonly maxLineBytes: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly closeGraceMs: number;
+  private nextId = 0;
+  private closeReason: string | null = null;
+  private disconnectReason: string | null = null;
+
+  constructor(stream: Duplex, options: RpcClientOptions = {}) {
+    super();
+    this.stream = stream;
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.closeGraceMs = options.closeGraceMs ?? 2000;
+    this.rpc = new JSONRPCClient((payload: unknown) => this.write(payload));
+    const decoder = new LineDecoder({
+      maxLineBytes: this.maxLineBytes,
+      onLine: (line) => this.handleLine(line),
+      onOversize: (bytes) =>
+        this.warn(`server sent a line over ${this.maxLineBytes} bytes (${bytes}+); discarded`),
+    });
+    stream.on('data', (chunk: Buffer | string) =>
+      decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+    );
+    stream.on('end', () => this.finish(this.serverClosedReason('connection closed by the server')));
+    stream.on('error', (err) => {
+      this.finish(`connection error: ${err.message}`);
+      stream.destroy();
+    });
+    stream.on('close', () => this.finish(this.serverClosedReason('connection closed')));
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== null;
+  }
+
+  /** Why the connection closed, or null while open. */
+  get reason(): string | null {
+    return this.closeReason;
+  }
+
+  /** Calls a method of the table. Rejects with RpcError: the server's error, or CONNECTION_CLOSED / REQUEST_TIMEOUT. */
+  request<M extends MethodName>(
+    method: M,
+    params?: ParamsInputOf<M>,
+    opts: RequestOptions = {},
+  ): Promise<ResultOf<M>> {
+    return this.call(method, params ?? {}, opts) as Promise<ResultOf<M>>;
+  }
+
+  /** Calls any method name with any params (no typing); for tools and tests. */
+  async call(method: string, params?: unknown, opts: RequestOptions = {}): Promise<unknown> {
+    if (this.closeReason !== null)
+      throw RpcError.of('CONNECTION_CLOSED', `connection closed: ${this.closeReason}`);
+    this.nextId += 1;
+    const request = createJSONRPCRequest(this.nextId, method, params);
+    const bytes = Buffer.byteLength(encodeLine(request)) - 1;
+    if (bytes > this.maxLineBytes) {
+      throw RpcError.of(
+        'LINE_TOO_LONG',
+        `${method} request is ${bytes} bytes, over the ${this.maxLineBytes}-byte line limit`,
+        {
+          limit: this.maxLineBytes,
+        },
+      );
+    }
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const requester =
+      timeoutMs > 0
+        ? this.rpc.timeout(timeoutMs, (id) =>
+            createJSONRPCErrorResponse(
+              id,
+              errorCodes.REQUEST_TIMEOUT.code,
+              `${method} timed out after ${timeoutMs} ms`,
+              {
+                method,
+                timeout_ms: timeoutMs,
+              },
+            ),
+          )
+        : this.rpc;
+    const response = await requester.requestAdvanced(request);
+    if (response.error) {
+      const { code, message } = response.error;
+      const data: unknown = response.error.data;
+      // json-rpc-2.0 reports its own failures (send failed, pending rejected on close) with code 0.
+      if (code === 0) throw RpcError.of('CONNECTION_CLOSED', message);
+      throw new RpcError(code, message, data);
+    }
+    return response.result as unknown;
+  }
+
+  /** Registers an event listener; returns a function that removes it. */
+  onEvent(cb: (event: WireEvent) => void): () => void {
+    this.on('event', cb);
+    return () => {
+      this.off('event', cb);
+    };
+  }
+
+  /** Closes the connection; pending requests are rejected with CONNECTION_CLOSED. */
+  close(): void {
+    if (this.closed) return;
+    this.finish('closed by the client');
+    this.stream.end();
+    const timer = setTimeout(() => this.stream.destroy(), this.closeGraceMs);
+    timer.unref();
+    this.stream.once('close', () => clearTimeout(timer));
+  }
+
+  private write(payload: unknown): void {
+    if (this.closeReason !== null) throw new Error(`connection closed: ${this.closeReason}`);
+    this.stream.write(encodeLine(payload));
+  }
+
+  private handleLine(line: string): void {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      this.warn(`server sent invalid JSON: ${errorMessage(err)}`);
+      return;
+    }
+    const items = Array.isArray(value) ? (value as unknown[]) : [value];
+    for (const item of items) this.handleMessage(item);
+  }
+
+  private handleMessage(msg: unknown): void {
+    if (typeof msg !== 'object' || msg === null) {
+      this.warn('server sent a message that is not an object');
+      return;
+    }
+    const record = msg as Record<string, unknown>;
+    if (record.method === EVENT_METHOD && record.id === undefined) {
+      this.handleEvent(record.params);
+    } else if (isJSONRPCResponse(record)) {
+      const response = record as unknown as JSONRPCResponse;
+      if (response.id === null && response.error) {
+        this.warn(`server error not tied to a request: ${response.error.code} ${response.error.message}`);
+      }
+      this.rpc.receive(response);
+    } else {
+      this.warn(`server sent an unexpected message: ${JSON.stringify(msg).slice(0, 200)}`);
+    }
+  }
+
+  private handleEvent(params: unknown): void {
+    const event = params as WireEvent | null;
+    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+      this.warn('server sent an event without a type');
+      return;
+    }
+    if (event.type === 'disconnect') {
+      const data = event.data as { reason?: unknown } | null;
+      this.disconnectReason = typeof data?.reason === 'string' ? data.reason : 'no reason given';
+    }
+    for (const listener of this.listeners('event')) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.warn(`an event listener threw: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  private serverClosedReason(fallback: string): string {
+    return this.disconnectReason === null
+      ? fallback
+      : `server closed the connection: ${this.disconnectReason}`;
+  }
+
+  private warn(message: string): void {
+    if (this.listenerCount('warning') > 0) this.emit('warning', message);
+  }
+
+  private finish(reason: string): void {
+    if (this.closeReason !== null) return;
+    this.closeReason = reason;
+    this.rpc.rejectAllPendingRequests(`connection closed: ${reason}`);
+    this.emit('close', reason);
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The server side of one connection over any byte stream (a Unix socket today, an overlay stream later):
+ * NDJSON framing in and out, dispatch through the handler table, event notifications, bounded writes.
+ * Nothing a client sends can make this throw; a bad or slow client only ever loses its own connection.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { createJSONRPCErrorResponse, createJSONRPCNotification } from 'json-rpc-2.0';
+import { errorMessage } from '../errors.js';
+import { errorCodes } from './errors.js';
+import { EVENT_METHOD, makeEvent } from './events.js';
+import type { LoopEvent, WireEvent } from './events.js';
+import { LineDecoder, encodeLine } from './framing.js';
+import { BoundedWriter, DEFAULT_MAX_QUEUED_BYTES } from './write-queue.js';
+import { answer, createDispatcher } from './dispatch.js';
+import type { HandlerTable, Logger } from './dispatch.js';
+
+export type { HandlerTable, Handler, Logger } from './dispatch.js';
+
+export interface ServeOptions {
+  /** Who is on the other end, for logs and lease holder names; defaults to the connection id. */
+  label?: string;
+  maxLineBytes?: number;
+  /** Bytes allowed to wait for a slow reader before the connection is dropped. */
+  maxQueuedBytes?: number;
+  logger?: Logger;
+  /** Check results against the method table; defaults to on under tests (NODE_ENV=test or VITEST). */
+  validateResults?: boolean;
+  /** How long `close()` waits for queued output to flush before destroying the stream. */
+  closeGraceMs?: number;
+}
+
+interface ConnectionEvents {
+  close: [reason: string];
+}
+
+let nextId = 0;
+
+export class RpcConnection extends EventEmitter<ConnectionEvents> {
+  readonly id: string;
+  readonly label: string;
+  /** Event types this connection subscribed to (`*` for all). */
+  readonly subscriptions = new Set<string>();
+  /** Free slots for per-connection state kept by the handlers (attach state, lease, ...). */
+  readonly data = new Map<string, unknown>();
+  private closeReason: string | null = null;
+  private readonly stream: Duplex;
+  private readonly writer: BoundedWriter;
+  private readonly logger: Logger;
+  private readonly closeGraceMs: number;
+
+  constructor(stream: Duplex, options: ServeOptions) {
+    super();
+    nextId += 1;
+    this.id = `c${nextId}`;
+    this.label = options.label ?? this.id;
+    this.stream = stream;
+    this.logger = options.logger ?? (() => undefined);
+    this.closeGraceMs = options.closeGraceMs ?? 5000;
+    const limit = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.writer = new BoundedWriter(stream, limit, (queued) => this.drop(queued, limit));
+  }
+
+  get closed(): boolean {
+    return this.closeReason !== null;
+  }
+
+  /** Why the connection closed, or null while open. */
+  get reason(): string | null {
+    return this.closeReason;
+  }
+
+  /** Bytes waiting to be sent to this client. */
+  get queuedBytes(): number {
+    return this.writer.queuedBytes;
+  }
+
+  /** True when this connection subscribed to `type` or to `*`. */
+  wants(type: string): boolean {
+    return this.subscriptions.has(type) || this.subscriptions.has('*');
+  }
+
+  /** Sends an `event` notification. Returns false when it was not sent (closed, or just dropped as slow). */
+  notify(event: LoopEvent | WireEvent): boolean {
+    return this.send(createJSONRPCNotification(EVENT_METHOD, event));
+  }
+
+  /** Tells the client why (a `disconnect` event), then ends the connection once queued output is sent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.notify(makeEvent('disconnect', { reason }));
+    this.writer.end();
+    const timer = setTimeout(() => this.stream.destroy(), this.closeGraceMs);
+    timer.unref();
+    this.stream.once('close', () => clearTimeout(timer));
+    this.finish(reason);
+  }
+
+  /** @internal Writes one message; false when nothing more can be sent. */
+  send(message: unknown): boolean {
+    if (this.closed) return false;
+    return this.writer.write(encodeLine(message));
+  }
+
+  /**
+   * @internal Marks the connection closed at once and tells listeners on the next tick, so that a caller
+   * looping over connections (e.g. broadcasting an event) never sees one vanish mid-call.
+   */
+  finish(reason: string): void {
+    if (this.closeReason !== null) return;
+    this.closeReason = reason;
+    process.nextTick(() => {
+      try {
+        this.emit('close', reason);
+      } catch (err) {
+        this.logger('a close listener threw', { conn: this.id, error: err });
+      }
+    });
+  }
+
+  /** @internal Ends the stream after what is queued. */
+  endStream(): void {
+    this.writer.end();
+  }
+
+  private drop(queued: number, limit: number): void {
+    const reason = `slow consumer: ${queued} bytes queued`;
+    this.logger(`dropping connection ${this.label}: ${reason}`, {
+      conn: this.id,
+      queued_bytes: queued,
+      limit,
+    });
+    this.finish(reason);
+    this.stream.destroy();
+  }
+}
+
+/** Serves the per-loop protocol on `stream` with `handlers`. Returns at once; the connection runs by itself. */
+export function serveConnection(
+  stream: Duplex,
+  handlers: HandlerTable,
+  options: ServeOptions = {},
+): RpcConnection {
+  const conn = new RpcConnection(stream, options);
+  const log = options.logger ?? (() => undefined);
+  const validateResults =
+    options.validateResults ?? (process.env.NODE_ENV === 'test' || process.env.VITEST !== undefined);
+  const server = createDispatcher(handlers, { logger: log, validateResults });
+  let inFlight = 0;
+  let peerEnded = false;
+
+  const maybeFinishAfterEnd = (): void => {
+    if (!peerEnded || inFlight > 0) return;
+    conn.finish('peer closed');
+    conn.endStream();
+  };
+
+  const decoder = new LineDecoder({
+    maxLineBytes: options.maxLineBytes,
+    onLine: (line) => handleLine(line),
+    onOversize: (bytes) => {
+      log(`line from ${conn.label} over ${decoder.maxLineBytes} bytes discarded`, { conn: conn.id, bytes });
+      conn.send(
+        createJSONRPCErrorResponse(
+          null,
+          errorCodes.LINE_TOO_LONG.code,
+          `line too long: over ${decoder.maxLineBytes} bytes`,
+          {
+            limit: decoder.maxLineBytes,
+          },
+        ),
+      );
+    },
+    onTruncated: (bytes) => {
+      log(`connection ${conn.label} ended in the middle of a line; ${bytes} bytes discarded`, {
+        conn: conn.id,
+      });
+    },
+  });
+
+  function handleLine(line: string): void {
+    if (conn.closed || line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (err) {
+      conn.send(
+        createJSONRPCErrorResponse(null, errorCodes.PARSE_ERROR.code, `parse error: ${errorMessage(err)}`),
+      );
+      return;
+    }
+    inFlight += 1;
+    answer(server, value, conn)
+      .then(
+        (response) => {
+          if (response !== null) conn.send(response);
+        },
+        (err: unknown) => log('dispatch failed', { conn: conn.id, error: err }),
+      )
+      .finally(() => {
+        inFlight -= 1;
+        maybeFinishAfterEnd();
+      });
+  }
+
+  stream.on('data', (chunk: Buffer | string) => {
+    try {
+      decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    } catch (err) {
+      log('failed to handle input', { conn: conn.id, error: err });
+    }
+  });
+  stream.on('end', () => {
+    decoder.end();
+    peerEnded = true;
+    maybeFinishAfterEnd();
+  });
+  stream.on('error', (err) => {
+    log(`connection ${conn.label} failed: ${err.message}`, { conn: conn.id, error: err });
+    conn.finish(`connection error: ${err.message}`);
+    stream.destroy();
+  });
+  stream.on('close', () => {
+    decoder.end();
+    conn.finish('connection closed');
+  });
+  return conn;
+}

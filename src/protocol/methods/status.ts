@@ -1,0 +1,79 @@
+/** Read-only state: the status snapshot and the iteration history. */
+import { z } from 'zod';
+import { defineMethod } from '../spec.js';
+import { iterationRecord, noParams, statusSnapshot } from '../schemas.js';
+
+const startedAt = '2026-01-23T10:00:00.000Z';
+
+export const statusMethods = {
+  get_status: defineMethod({
+    summary:
+      'The loop as it is now. The fields up to `recent_output` are those of ralph-uv (with `current_story` ' +
+      'null instead of empty); the rest are extensions.',
+    compat: true,
+    params: noParams,
+    result: statusSnapshot,
+    example: {
+      params: {},
+      result: {
+        task_name: 'my-feature',
+        task_dir: '/home/me/project/tasks/my-feature',
+        iteration: 3,
+        max_iterations: 50,
+        current_story: 'US-003',
+        agent: 'claude',
+        status: 'running',
+        interactive_mode: false,
+        mode_indicator: 'autonomous',
+        started_at: startedAt,
+        updated_at: '2026-01-23T10:15:30.000Z',
+        recent_output: ['Running tests...', '12 passed'],
+        pid: 41872,
+        paused: false,
+        log_end_offset: 182734,
+        cols: 120,
+        rows: 40,
+        writer: null,
+        stories_total: 8,
+        stories_passing: 2,
+        exit_reason: null,
+      },
+    },
+  }),
+  get_iterations: defineMethod({
+    summary: 'Every iteration so far, oldest first, with where its output lies in the log.',
+    params: noParams,
+    result: z.object({ iterations: z.array(iterationRecord) }),
+    example: {
+      params: {},
+      result: {
+        iterations: [
+          {
+            number: 1,
+            started_at: startedAt,
+            ended_at: '2026-01-23T10:06:12.000Z',
+            exit_code: 0,
+            signal: null,
+            story_before: 'US-001',
+            story_after: 'US-002',
+            outcome: 'story_passed',
+            start_offset: 0,
+            end_offset: 65210,
+          },
+          {
+            number: 2,
+            started_at: '2026-01-23T10:06:13.000Z',
+            ended_at: null,
+            exit_code: null,
+            signal: null,
+            story_before: 'US-002',
+            story_after: null,
+            outcome: 'running',
+            start_offset: 65210,
+            end_offset: null,
+          },
+        ],
+      },
+    },
+  }),
+};

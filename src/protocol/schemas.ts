@@ -1,0 +1,93 @@
+/** Schemas shared by several methods and events. Field names are snake_case on the wire. */
+import { z } from 'zod';
+
+/** Largest payload a client may send as a prompt or as keystrokes, in UTF-8 bytes. */
+export const MAX_INPUT_BYTES = 64 * 1024;
+
+/** A string at most `maxBytes` long in UTF-8 (the character limit shows in the JSON Schema too). */
+export function boundedString(maxBytes: number, minLength = 0): z.ZodString {
+  return z
+    .string()
+    .min(minLength)
+    .max(maxBytes)
+    .refine((s) => Buffer.byteLength(s, 'utf8') <= maxBytes, {
+      message: `must be at most ${maxBytes} bytes in UTF-8`,
+    });
+}
+
+export const isoTimestamp = z.iso.datetime({ offset: true });
+
+/** A byte offset into the loop's append-only output log. */
+export const byteOffset = z.number().int().min(0);
+
+export const LOOP_STATUSES = [
+  'starting',
+  'running',
+  'paused',
+  'interactive',
+  'stopping',
+  'completed',
+  'exhausted',
+  'failed',
+  'stopped',
+] as const;
+export const loopStatus = z.enum(LOOP_STATUSES);
+export type LoopStatus = z.infer<typeof loopStatus>;
+
+/** Event types a client can ask for with `subscribe` (`*` means all of them). */
+export const SUBSCRIBABLE_EVENTS = ['output', 'state_change', 'iteration', '*'] as const;
+export const subscribableEvent = z.enum(SUBSCRIBABLE_EVENTS);
+export type SubscribableEvent = z.infer<typeof subscribableEvent>;
+
+export const statusSnapshot = z.object({
+  task_name: z.string(),
+  task_dir: z.string(),
+  iteration: z.number().int().min(0),
+  max_iterations: z.number().int().min(0),
+  current_story: z.string().nullable(),
+  agent: z.string(),
+  status: loopStatus,
+  interactive_mode: z.boolean(),
+  /** ralph-uv's display hint, derived from `interactive_mode`. */
+  mode_indicator: z.enum(['interactive', 'autonomous']),
+  started_at: isoTimestamp,
+  updated_at: isoTimestamp,
+  recent_output: z.array(z.string()),
+  pid: z.number().int(),
+  paused: z.boolean(),
+  log_end_offset: byteOffset,
+  cols: z.number().int().min(1),
+  rows: z.number().int().min(1),
+  writer: z.string().nullable(),
+  stories_total: z.number().int().min(0),
+  stories_passing: z.number().int().min(0),
+  exit_reason: z.string().nullable(),
+});
+export type StatusSnapshot = z.infer<typeof statusSnapshot>;
+
+/** Fields of the status that changed; `recent_output` never travels here (see the `output` event). */
+export const statusChange = statusSnapshot.omit({ recent_output: true }).partial();
+export type StatusChange = z.infer<typeof statusChange>;
+
+export const iterationRecord = z.object({
+  number: z.number().int().min(1),
+  started_at: isoTimestamp,
+  ended_at: isoTimestamp.nullable(),
+  exit_code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  story_before: z.string().nullable(),
+  story_after: z.string().nullable(),
+  /** `running` while in progress, then how it ended (e.g. `story_passed`, `no_progress`, `stopped`, `failed`). */
+  outcome: z.string(),
+  start_offset: byteOffset,
+  end_offset: byteOffset.nullable(),
+});
+export type IterationRecord = z.infer<typeof iterationRecord>;
+
+/** Params of a method that takes none: `{}`, or params left out. */
+export const noParams = z.strictObject({});
+
+export const terminalSize = {
+  cols: z.number().int().min(1).max(1000),
+  rows: z.number().int().min(1).max(1000),
+};

@@ -1,0 +1,56 @@
+/**
+ * The one place where record fields meet table columns. Every query builds its column lists from here.
+ */
+import type { SessionRecord } from './types.js';
+
+export const COLUMN_OF = {
+  id: 'id',
+  task: 'task',
+  location: 'location',
+  transport: 'transport',
+  address: 'address',
+  identity: 'identity',
+  remoteName: 'remote_name',
+  pid: 'pid',
+  pidStartTime: 'pid_start_time',
+  status: 'status',
+  iteration: 'iteration',
+  maxIterations: 'max_iterations',
+  currentStory: 'current_story',
+  agent: 'agent',
+  taskDir: 'task_dir',
+  branch: 'branch',
+  worktree: 'worktree',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  startedAt: 'started_at',
+  endedAt: 'ended_at',
+  lastSeen: 'last_seen',
+  exitReason: 'exit_reason',
+} as const satisfies { [K in keyof SessionRecord]: string };
+
+export type SessionField = keyof SessionRecord;
+
+export const FIELDS = Object.keys(COLUMN_OF) as SessionField[];
+
+/** `id, task, ..., exit_reason` — the select list for whole records. */
+export const SELECT_COLUMNS = FIELDS.map((f) => COLUMN_OF[f]).join(', ');
+
+export type SessionRow = Record<string, unknown>;
+
+export function rowToRecord(row: SessionRow): SessionRecord {
+  const out: Record<string, unknown> = {};
+  for (const field of FIELDS) out[field] = row[COLUMN_OF[field]] ?? null;
+  return out as unknown as SessionRecord;
+}
+
+/** Named parameters (`@task`, ...) for the given fields of a partial record. */
+export function recordToParams(fields: readonly SessionField[], values: Partial<SessionRecord>): SessionRow {
+  const params: SessionRow = {};
+  for (const field of fields) params[COLUMN_OF[field]] = values[field] ?? null;
+  return params;
+}
+
+export function isSessionField(name: string): name is SessionField {
+  return Object.prototype.hasOwnProperty.call(COLUMN_OF, name);
+}

@@ -1,0 +1,109 @@
+/**
+ * Opening the registry database: directory and file permissions, connection pragmas, schema migration, and the
+ * translation of SQLite failures into RalphErrors that name the file.
+ */
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { ensurePrivateDir, ralphPaths } from '../config/paths.js';
+import { ExitCode, RalphError } from '../errors.js';
+import { migrate } from './migrations.js';
+
+/** How long a connection waits for another process's write lock before giving up. */
+export const BUSY_TIMEOUT_MS = 5000;
+
+export interface OpenDatabaseOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Opens (creating if needed) and migrates the registry database at `file`. */
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database.Database {
+  const path = resolve(file);
+  prepareDirectory(path, options.env ?? process.env);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw toRegistryError(err, path);
+  }
+  try {
+    restrictFileMode(path);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, path);
+    return db;
+  } catch (err) {
+    db.close();
+    throw toRegistryError(err, path);
+  }
+}
+
+/**
+ * The ralph data directory is created (or tightened) to 0700. A file elsewhere gets its missing parent
+ * directories created 0700, but an existing directory that is not ours to manage is left alone.
+ */
+function prepareDirectory(path: string, env: NodeJS.ProcessEnv): void {
+  const dir = dirname(path);
+  if (dir === resolve(ralphPaths(env).dataDir)) {
+    ensurePrivateDir(dir);
+  } else if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+}
+
+/** The database holds socket paths and identity file names: owner-only. WAL and SHM files inherit this mode. */
+function restrictFileMode(path: string): void {
+  const st = statSync(path);
+  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) chmodSync(path, st.mode & 0o700);
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Database.SqliteError ? err.code : undefined;
+}
+
+/** Turns a SQLite failure into a RalphError naming the registry file; anything else passes through unchanged. */
+export function toRegistryError(err: unknown, file: string): unknown {
+  if (err instanceof RalphError) return err;
+  const code = sqliteCode(err);
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code === undefined) {
+    if (err instanceof TypeError && /directory does not exist/.test(detail)) {
+      return new RalphError('REGISTRY_UNAVAILABLE', `cannot open registry ${file}: ${detail}`, {
+        exitCode: ExitCode.unavailable,
+        cause: err,
+      });
+    }
+    return err;
+  }
+  if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+    return new RalphError(
+      'REGISTRY_CORRUPT',
+      `registry ${file} is not a usable SQLite database (${detail})`,
+      {
+        hint: `move ${file} aside; ralph creates a fresh registry on the next run`,
+        exitCode: ExitCode.failure,
+        cause: err,
+      },
+    );
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new RalphError(
+      'REGISTRY_BUSY',
+      `registry ${file} stayed locked by another process for over ${BUSY_TIMEOUT_MS} ms`,
+      {
+        hint: 'retry; if it persists, look for a stuck ralph process',
+        exitCode: ExitCode.unavailable,
+        cause: err,
+      },
+    );
+  }
+  if (/^SQLITE_(CANTOPEN|READONLY|IOERR|PERM|FULL|AUTH)/.test(code)) {
+    return new RalphError('REGISTRY_UNAVAILABLE', `cannot use registry ${file}: ${detail}`, {
+      exitCode: ExitCode.unavailable,
+      cause: err,
+    });
+  }
+  return err;
+}

@@ -1,0 +1,77 @@
+/**
+ * Reconciling remote sessions. The registry does not know how to reach a remote; a `RemoteProbe` does (the
+ * remote daemon client plugs in here). It is asked once per remote, with that remote's non-terminal sessions,
+ * and answers either 'unreachable' or a patch for every session the remote knows (include `status`).
+ */
+import { errorMessage } from '../errors.js';
+import { applyIfOpen, type ReconcileReport } from './reconcile-common.js';
+import type { Registry } from './sessions.js';
+import { isTerminal, type SessionPatch, type SessionRecord } from './types.js';
+
+export type RemoteProbe = (
+  remoteName: string,
+  sessions: SessionRecord[],
+) => Promise<Map<number, Partial<SessionRecord>> | 'unreachable'>;
+
+/** Fields that identify a row; a remote's answer never rewrites them. */
+const IDENTITY_FIELDS = ['id', 'createdAt', 'updatedAt', 'task', 'location', 'remoteName'] as const;
+
+export async function reconcileRemote(
+  registry: Registry,
+  sessions: SessionRecord[],
+  probe: RemoteProbe,
+  now: () => Date,
+  report: ReconcileReport,
+): Promise<void> {
+  const byRemote = new Map<string, SessionRecord[]>();
+  for (const s of sessions) {
+    if (s.remoteName === null) continue;
+    const group = byRemote.get(s.remoteName) ?? [];
+    group.push(s);
+    byRemote.set(s.remoteName, group);
+  }
+  await Promise.all(
+    [...byRemote].map(async ([remoteName, group]) => {
+      let answer: Awaited<ReturnType<RemoteProbe>>;
+      try {
+        answer = await probe(remoteName, group);
+      } catch (err) {
+        report.errors.push({ remoteName, message: errorMessage(err) });
+        return;
+      }
+      for (const session of group) applyAnswer(registry, session, remoteName, answer, now, report);
+    }),
+  );
+}
+
+function applyAnswer(
+  registry: Registry,
+  session: SessionRecord,
+  remoteName: string,
+  answer: Map<number, Partial<SessionRecord>> | 'unreachable',
+  now: () => Date,
+  report: ReconcileReport,
+): void {
+  report.checked += 1;
+  let patch: SessionPatch;
+  if (answer === 'unreachable') {
+    patch = { status: 'unreachable' };
+  } else {
+    const known = answer.get(session.id);
+    patch =
+      known === undefined
+        ? { status: 'crashed', exitReason: `remote '${remoteName}' has no record of this loop` }
+        : { ...withoutIdentity(known), lastSeen: known.lastSeen ?? now().toISOString() };
+  }
+  const updated = applyIfOpen(registry, session, patch, answer === 'unreachable');
+  if (updated === undefined) return;
+  if (updated.status === 'crashed') report.crashed.push(updated);
+  else if (updated.status === 'unreachable') report.unreachable.push(updated);
+  else if (!isTerminal(updated.status)) report.alive.push(updated);
+}
+
+function withoutIdentity(patch: Partial<SessionRecord>): SessionPatch {
+  const copy: Partial<SessionRecord> = { ...patch };
+  for (const field of IDENTITY_FIELDS) delete copy[field];
+  return copy;
+}

@@ -1,0 +1,99 @@
+/**
+ * Reconciliation: compare what the registry says with what is running, and record the difference. Rows are
+ * never deleted here; a dead local loop becomes `crashed` with a reason, a remote that cannot be reached makes
+ * its loops `unreachable` (a status they leave once the remote answers again).
+ */
+import { isAlive, processStartTime } from '../util/proc.js';
+import { probeUnixSocket } from './probe.js';
+import { reconcileRemote, type RemoteProbe } from './reconcile-remote.js';
+import { applyIfOpen, type ReconcileReport } from './reconcile-common.js';
+import type { Registry } from './sessions.js';
+import { isTerminal, SESSION_STATUSES, type SessionRecord } from './types.js';
+import { judgeLocal } from './verdict.js';
+
+export type SocketProbe = (address: string, timeoutMs: number) => Promise<boolean>;
+export type { RemoteProbe } from './reconcile-remote.js';
+export type { ReconcileReport } from './reconcile-common.js';
+
+export interface ReconcileOptions {
+  /** Default: connect to the Unix socket at `address`. */
+  probeSocket?: SocketProbe;
+  /** Asked once per remote with that remote's non-terminal sessions; without it remote rows are left alone. */
+  remoteProbe?: RemoteProbe;
+  now?: () => Date;
+  /** Default 1000 ms. */
+  socketTimeoutMs?: number;
+  /** How long a `starting` local session may go without answering on its socket; default 30 s. */
+  startGraceMs?: number;
+}
+
+export const DEFAULT_SOCKET_TIMEOUT_MS = 1000;
+export const DEFAULT_START_GRACE_MS = 30_000;
+
+const OPEN_STATUSES = SESSION_STATUSES.filter((s) => !isTerminal(s));
+
+export async function reconcile(
+  registry: Registry,
+  options: ReconcileOptions = {},
+): Promise<ReconcileReport> {
+  const report: ReconcileReport = {
+    checked: 0,
+    crashed: [],
+    unreachable: [],
+    alive: [],
+    pending: [],
+    errors: [],
+  };
+  const open = registry.list({ all: true, status: OPEN_STATUSES });
+  const local = open.filter((s) => s.location === 'local');
+  await Promise.all(local.map((s) => reconcileLocal(registry, s, options, report)));
+  if (options.remoteProbe !== undefined) {
+    const remote = open.filter((s) => s.location === 'remote');
+    await reconcileRemote(registry, remote, options.remoteProbe, options.now ?? (() => new Date()), report);
+  }
+  return report;
+}
+
+async function reconcileLocal(
+  registry: Registry,
+  session: SessionRecord,
+  options: ReconcileOptions,
+  report: ReconcileReport,
+): Promise<void> {
+  const now = options.now ?? (() => new Date());
+  const pid = session.pid;
+  const alive = pid !== null && isAlive(pid);
+  const observation = {
+    pid,
+    alive,
+    recordedStartTime: session.pidStartTime,
+    currentStartTime: alive ? processStartTime(pid) : null,
+    address: session.address,
+    status: session.status,
+    ageMs: now().getTime() - Date.parse(session.updatedAt),
+    startGraceMs: options.startGraceMs ?? DEFAULT_START_GRACE_MS,
+  };
+  let verdict = judgeLocal(observation);
+  if (verdict.kind === 'probe') {
+    const probe = options.probeSocket ?? probeUnixSocket;
+    const answers = await probe(session.address, options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS);
+    verdict = judgeLocal({ ...observation, socketAnswers: answers });
+  }
+  report.checked += 1;
+  switch (verdict.kind) {
+    case 'alive': {
+      const updated = applyIfOpen(registry, session, { lastSeen: now().toISOString() }, false);
+      if (updated !== undefined) report.alive.push(updated);
+      return;
+    }
+    case 'crashed': {
+      const updated = applyIfOpen(registry, session, { status: 'crashed', exitReason: verdict.reason }, true);
+      if (updated !== undefined) report.crashed.push(updated);
+      return;
+    }
+    case 'pending':
+    case 'probe':
+      report.pending.push(session);
+      return;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * A channel: framed messages over one byte stream to an edge router (normally mutual TLS, see connect.ts).
+ * Provides request/reply correlation, answers the router's heartbeats and latency probes, probes the router
+ * itself to notice a dead link, and applies the socket's backpressure to senders.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { ConnectionClosedByRouterError } from '../errors.js';
+import { encodeFrame, FrameDecoder } from './codec.js';
+import { ChannelTimeoutError } from './errors.js';
+import {
+  getUint64,
+  markReply,
+  newMessage,
+  putUint64,
+  replyFor,
+  resultMessage,
+  type Headers,
+  type Message,
+} from './message.js';
+import { ChannelContentType, ChannelHeader, HELLO_SEQUENCE } from './protocol.js';
+
+export interface ChannelOptions {
+  /** Name used in errors (the router name or its address). */
+  label: string;
+  maxFrameBytes?: number;
+  /** How often to probe an idle link (ms); 0 disables probing. */
+  probeIntervalMs?: number;
+  /** How long a probe may go unanswered, with nothing else read meanwhile, before the link is declared dead. */
+  probeTimeoutMs?: number;
+}
+
+interface Waiter {
+  resolve: (msg: Message) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+let channelCounter = 0;
+
+export interface ChannelEvents {
+  message: [Message];
+  close: [Error | undefined];
+}
+
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly id = ++channelCounter;
+  readonly label: string;
+  /** Headers the router sent in its hello answer. */
+  peerHeaders: Headers = new Map();
+  /** Round-trip time of the last answered probe (ms), if any. */
+  latencyMs: number | undefined;
+  private readonly socket: Duplex;
+  private readonly decoder: FrameDecoder;
+  private readonly waiters = new Map<number, Waiter>();
+  private nextSequence = 1;
+  private closedWith: Error | undefined;
+  private isClosed = false;
+  private drainWait: Promise<void> | undefined;
+  private lastReadAt = Date.now();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probeInFlight = false;
+  private readonly probeIntervalMs: number;
+  private readonly probeTimeoutMs: number;
+  private pauseHolds = 0;
+
+  constructor(socket: Duplex, options: ChannelOptions) {
+    super();
+    this.socket = socket;
+    this.label = options.label;
+    this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
+    this.probeIntervalMs = options.probeIntervalMs ?? 30_000;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 15_000;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err: Error) => this.close(new ConnectionClosedByRouterError(this.label, err.message, { cause: err })));
+    socket.on('close', () => this.close(new ConnectionClosedByRouterError(this.label, 'the link was closed')));
+    socket.on('end', () => this.close(new ConnectionClosedByRouterError(this.label, 'the router ended the link')));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Why the channel closed (undefined while open or after a local close without a reason). */
+  get closeReason(): Error | undefined {
+    return this.closedWith;
+  }
+
+  /** Sends the hello (sequence -1) and waits for the router's Result. Resolves to the result message. */
+  async hello(body: string, headers: Headers, timeoutMs: number): Promise<Message> {
+    const msg = newMessage(ChannelContentType.hello, body, headers);
+    const reply = await this.exchange(msg, HELLO_SEQUENCE, timeoutMs, 'channel hello');
+    this.peerHeaders = reply.headers;
+    this.startProbing();
+    return reply;
+  }
+
+  /** Queues a message; resolves once the socket can take more (the socket's backpressure). */
+  send(msg: Message): Promise<void> {
+    if (this.isClosed) return Promise.reject(this.closedError());
+    msg.sequence = this.takeSequence();
+    return this.write(msg);
+  }
+
+  /** Sends a message and waits for the message that names it in its ReplyFor header. */
+  request(msg: Message, timeoutMs: number, what = `request of type ${msg.contentType}`): Promise<Message> {
+    if (this.isClosed) return Promise.reject(this.closedError());
+    return this.exchange(msg, this.takeSequence(), timeoutMs, what);
+  }
+
+  /** Sends `reply` as the answer to `request`. */
+  reply(request: Message, reply: Message): Promise<void> {
+    return this.send(markReply(reply, request));
+  }
+
+  /** Stops reading from the router until every pause is matched by a resume (receive backpressure). */
+  pauseReading(): void {
+    if (this.pauseHolds++ === 0) this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (this.pauseHolds > 0 && --this.pauseHolds === 0 && !this.isClosed) this.socket.resume();
+  }
+
+  close(reason?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closedWith = reason;
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    const err = this.closedError();
+    for (const waiter of this.waiters.values()) {
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.reject(err);
+    }
+    this.waiters.clear();
+    this.socket.destroy();
+    this.emit('close', reason);
+  }
+
+  private closedError(): Error {
+    return this.closedWith ?? new ConnectionClosedByRouterError(this.label, 'the channel is closed');
+  }
+
+  private takeSequence(): number {
+    const seq = this.nextSequence;
+    this.nextSequence = seq >= 0x7fffffff ? 1 : seq + 1;
+    return seq;
+  }
+
+  private exchange(msg: Message, sequence: number, timeoutMs: number, what: string): Promise<Message> {
+    return new Promise<Message>((resolve, reject) => {
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              this.waiters.delete(sequence);
+              reject(new ChannelTimeoutError(`${what} to ${this.label}`, timeoutMs));
+            }, timeoutMs)
+          : undefined;
+      this.waiters.set(sequence, { resolve, reject, timer });
+      msg.sequence = sequence;
+      this.write(msg).catch((err: unknown) => {
+        if (timer) clearTimeout(timer);
+        this.waiters.delete(sequence);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  private write(msg: Message): Promise<void> {
+    const ok = this.socket.write(encodeFrame(msg));
+    if (ok) return Promise.resolve();
+    this.drainWait ??= new Promise<void>((resolve, reject) => {
+      const onDrain = (): void => {
+        this.off('close', onClose);
+        this.drainWait = undefined;
+        resolve();
+      };
+      const onClose = (): void => {
+        this.socket.off('drain', onDrain);
+        this.drainWait = undefined;
+        reject(this.closedError());
+      };
+      this.socket.once('drain', onDrain);
+      this.once('close', onClose);
+    });
+    return this.drainWait;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastReadAt = Date.now();
+    let messages: Message[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (err) {
+      this.close(err as Error);
+      return;
+    }
+    for (const msg of messages) {
+      if (this.isClosed) return;
+      this.dispatch(msg);
+    }
+  }
+
+  private dispatch(msg: Message): void {
+    const beat = getUint64(msg.headers, ChannelHeader.heartbeat);
+    if (beat !== undefined) this.answerHeartbeat(beat);
+    if (msg.contentType === ChannelContentType.heartbeat) return;
+    const answers = replyFor(msg);
+    if (answers !== undefined) {
+      const waiter = this.waiters.get(answers);
+      if (waiter) {
+        this.waiters.delete(answers);
+        if (waiter.timer) clearTimeout(waiter.timer);
+        waiter.resolve(msg);
+        return;
+      }
+    }
+    if (msg.contentType === ChannelContentType.latency) {
+      this.reply(msg, resultMessage(true)).catch(() => undefined);
+      return;
+    }
+    this.emit('message', msg);
+  }
+
+  private answerHeartbeat(value: bigint): void {
+    const msg = newMessage(ChannelContentType.heartbeat);
+    putUint64(msg.headers, ChannelHeader.heartbeatResponse, value);
+    this.send(msg).catch(() => undefined);
+  }
+
+  private startProbing(): void {
+    if (this.probeIntervalMs <= 0 || this.probeTimer) return;
+    this.probeTimer = setInterval(() => this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  /** Sends a latency probe (also carrying a heartbeat); a dead link is closed. */
+  private probe(): void {
+    // While a reader holds the link paused, silence is ours, not the router's.
+    if (this.probeInFlight || this.isClosed || this.pauseHolds > 0) return;
+    this.probeInFlight = true;
+    const sentAt = Date.now();
+    const msg = newMessage(ChannelContentType.latency);
+    const now = process.hrtime.bigint();
+    putUint64(msg.headers, ChannelHeader.reflected, now);
+    putUint64(msg.headers, ChannelHeader.heartbeat, now);
+    this.request(msg, this.probeTimeoutMs, 'latency probe')
+      .then(() => {
+        this.latencyMs = Date.now() - sentAt;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt && this.pauseHolds === 0) {
+          this.close(new ConnectionClosedByRouterError(this.label, `no answer for ${this.probeTimeoutMs} ms`));
+        }
+      })
+      .finally(() => {
+        this.probeInFlight = false;
+      });
+  }
+}

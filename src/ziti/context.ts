@@ -1,0 +1,166 @@
+/**
+ * A Ziti context: one identity, one controller client, one channel per edge router shared by every
+ * connection. `dial` reaches a service, `bind` hosts one.
+ */
+import { ControllerClient, type ControllerClientOptions } from './controller/index.js';
+import type { ZitiService, ZitiSession } from './controller/types.js';
+import { newKeyPair } from './crypto/e2ee.js';
+import { ConnectionClosedByRouterError } from './errors.js';
+import { loadIdentity, type ZitiIdentity } from './identity.js';
+import type { EdgeConn } from './edge/conn.js';
+import { DialFailedError, ZitiClosedError } from './edge/errors.js';
+import { RouterPool, type RouterStats } from './edge/pool.js';
+import type { EdgeRouter } from './edge/router.js';
+import { ZitiServer, type RebindPolicy } from './edge/server.js';
+
+export interface ZitiContextOptions {
+  controller?: ControllerClientOptions;
+  /** TLS handshake + hello with an edge router (default 15 s). */
+  connectTimeoutMs?: number;
+  /** Default for dial and bind requests to a router (default 15 s). */
+  requestTimeoutMs?: number;
+  /** Idle-link probe interval and timeout for router channels. */
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+}
+
+export interface DialOptions {
+  timeoutMs?: number;
+  /** Told to the hosting side as the caller id; defaults to this identity's name. It is not authenticated. */
+  callerId?: string;
+  appData?: Buffer;
+}
+
+export interface BindOptions {
+  timeoutMs?: number;
+  rebind?: RebindPolicy;
+}
+
+interface CachedSession {
+  service: ZitiService;
+  session: ZitiSession;
+}
+
+export class ZitiContext {
+  readonly identity: ZitiIdentity;
+  readonly controller: ControllerClient;
+  private readonly options: ZitiContextOptions;
+  private readonly pool: RouterPool;
+  private readonly dialSessions = new Map<string, Promise<CachedSession>>();
+  private readonly servers = new Set<ZitiServer>();
+  private readonly ownsController: boolean;
+  private closed = false;
+
+  constructor(identity: ZitiIdentity, options: ZitiContextOptions = {}, controller?: ControllerClient) {
+    this.identity = identity;
+    this.options = options;
+    this.ownsController = controller === undefined;
+    this.controller = controller ?? new ControllerClient(identity, options.controller);
+    this.pool = new RouterPool({
+      tls: identity.tlsOptions(),
+      apiSessionToken: async () => (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
+      helloBody: identity.name,
+      connectTimeoutMs: options.connectTimeoutMs,
+      probeIntervalMs: options.probeIntervalMs,
+      probeTimeoutMs: options.probeTimeoutMs,
+    });
+  }
+
+  /** Loads an identity file and authenticates to its controller. */
+  static async fromIdentityFile(file: string, options: ZitiContextOptions = {}): Promise<ZitiContext> {
+    const identity = await loadIdentity(file);
+    const ctx = new ZitiContext(identity, options);
+    try {
+      await ctx.controller.authenticate();
+    } catch (err) {
+      await ctx.close();
+      throw err;
+    }
+    return ctx;
+  }
+
+  /** Open channels to edge routers and how many connections each carries. */
+  routers(): RouterStats[] {
+    return this.pool.stats();
+  }
+
+  /** Connects to a service. Fails with ServiceNotFoundError, NoDialPermissionError, NoEdgeRouterError, DialFailedError… */
+  async dial(service: string, options: DialOptions = {}): Promise<EdgeConn> {
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
+    const tried = new Set<EdgeRouter>();
+    for (let attempt = 1; ; attempt++) {
+      this.assertOpen();
+      const { service: svc, session } = await this.dialSession(service);
+      const router = await this.pool.pick(service, session.edgeRouters, tried);
+      try {
+        return await router.dial({
+          service,
+          sessionToken: session.token,
+          encrypted: svc.encryptionRequired,
+          callerId: options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
+          appData: options.appData,
+          timeoutMs,
+        });
+      } catch (err) {
+        const retry = attempt < 3 && this.retryableDialError(err);
+        if (!retry) throw err;
+        tried.add(router);
+        if (err instanceof DialFailedError) this.dialSessions.delete(service);
+      }
+    }
+  }
+
+  /** Hosts a service; the server re-binds by itself after router outages. */
+  async bind(service: string, options: BindOptions = {}): Promise<ZitiServer> {
+    this.assertOpen();
+    const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
+    const binder = async () => {
+      this.assertOpen();
+      const svc = await this.controller.getService(service);
+      const session = await this.controller.createSession(svc, 'Bind');
+      const router = await this.pool.pick(service, session.edgeRouters);
+      const keyPair = svc.encryptionRequired ? await newKeyPair() : undefined;
+      return router.bind({ service, sessionToken: session.token, keyPair, timeoutMs });
+    };
+    const server = new ZitiServer(service, binder, options.rebind);
+    await server.start();
+    this.servers.add(server);
+    server.once('close', () => this.servers.delete(server));
+    return server;
+  }
+
+  /** Unbinds every server, closes every channel (open connections end) and stops the controller client. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.servers].map((s) => s.close()));
+    this.pool.closeAll();
+    if (this.ownsController) this.controller.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ZitiClosedError('the Ziti context');
+  }
+
+  /** A Dial session per service, shared by concurrent dials and reused until a dial says it is invalid. */
+  private dialSession(service: string): Promise<CachedSession> {
+    let cached = this.dialSessions.get(service);
+    if (!cached) {
+      cached = (async () => {
+        const svc = await this.controller.getService(service);
+        const session = await this.controller.createSession(svc, 'Dial');
+        return { service: svc, session };
+      })();
+      this.dialSessions.set(service, cached);
+      void cached.catch(() => {
+        if (this.dialSessions.get(service) === cached) this.dialSessions.delete(service);
+      });
+    }
+    return cached;
+  }
+
+  private retryableDialError(err: unknown): boolean {
+    if (err instanceof ConnectionClosedByRouterError) return true;
+    return err instanceof DialFailedError && /invalid session|session.*not found/i.test(err.message);
+  }
+}

@@ -1,0 +1,91 @@
+/** Shapes the controller client hands out, mapped from the edge client API's JSON. */
+import type { ZitiPermission } from '../errors.js';
+
+/** What the edge-router side needs from the current API session (the token goes into the channel hello). */
+export interface ApiSessionInfo {
+  id: string;
+  token: string;
+  identityId: string;
+  identityName: string;
+}
+
+export interface ApiSessionDetail extends ApiSessionInfo {
+  /** When the controller will drop the session unless it is refreshed. */
+  expiresAt: Date;
+  /** Lifetime the controller granted at the last refresh, in seconds. */
+  expirationSeconds: number;
+  /** Pending authentication queries (e.g. MFA); empty when fully authenticated. */
+  authQueries: unknown[];
+}
+
+export interface ZitiService {
+  id: string;
+  name: string;
+  /** Both ends must use end-to-end encryption. */
+  encryptionRequired: boolean;
+  /** What this identity may do with the service. */
+  permissions: ZitiPermission[];
+  /** Service configs keyed by config type name (only the types asked for at authentication). */
+  configs: Record<string, unknown>;
+}
+
+export interface EdgeRouterInfo {
+  name: string;
+  hostname: string;
+  /** Addresses by protocol, e.g. `{tls: "tls://host:3022"}`. */
+  urls: Record<string, string>;
+  /** Present when the controller reports it (edge-router listings); sessions only list routers it deems usable. */
+  isOnline?: boolean;
+}
+
+export interface ZitiSession {
+  id: string;
+  token: string;
+  type: ZitiPermission;
+  serviceId: string;
+  edgeRouters: EdgeRouterInfo[];
+}
+
+export interface ControllerVersion {
+  version: string;
+  revision: string | undefined;
+  buildDate: string | undefined;
+  runtimeVersion: string | undefined;
+  apiVersions: Record<string, unknown>;
+}
+
+export interface SdkInfo {
+  type: string;
+  version: string;
+  revision?: string;
+  branch?: string;
+  appId?: string;
+  appVersion?: string;
+}
+
+export interface EnvInfo {
+  os: string;
+  arch: string;
+  osRelease: string;
+  osVersion: string;
+  hostname?: string;
+  domain?: string;
+}
+
+export interface ControllerClientOptions {
+  /** Config types whose data services should carry (e.g. `intercept.v1`); `all` for every type. */
+  configTypes?: string[];
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  sdkInfo?: Partial<SdkInfo>;
+  envInfo?: EnvInfo;
+  /** Keep the API session alive with a background timer (default true). */
+  keepAlive?: boolean;
+}
+
+export interface ControllerClientEvents {
+  /** A new API session (first authentication or re-authentication): its token changed. */
+  apiSession: [ApiSessionInfo];
+  /** A background refresh failed; it will be retried. */
+  refreshFailed: [Error];
+}

@@ -1,0 +1,231 @@
+/**
+ * One edge connection (dialed or hosted), multiplexed with others over a channel to an edge router.
+ * Behaves like a socket: a Duplex whose writes are acknowledged once the channel accepts them, whose
+ * `end()` sends a half-close (a data message with the FIN flag), and whose `destroy()` closes the
+ * connection at the router.
+ */
+import { Duplex } from 'node:stream';
+import type { Channel } from '../channel/channel.js';
+import { getUint32, type Message } from '../channel/message.js';
+import type { ConnCrypto } from '../crypto/e2ee.js';
+import { ConnectionClosedByRouterError } from '../errors.js';
+import { dataMessage, stateClosedMessage } from './messages.js';
+import { EdgeContentType, EdgeFlag, EdgeHeader } from './protocol.js';
+
+/** Largest plaintext carried by one data message. */
+export const MAX_DATA_CHUNK = 64 * 1024;
+/** Bytes buffered for a reader before the whole channel stops reading from the router. */
+export const READ_BUFFER_LIMIT = 1024 * 1024;
+
+export interface EdgeConnOptions {
+  channel: Channel;
+  routerName: string;
+  connId: number;
+  service: string;
+  role: 'dial' | 'host';
+  crypto?: ConnCrypto;
+  /** On hosted connections: the caller id the dialing side asserted. */
+  callerId?: string;
+  circuitId?: string;
+  appData?: Buffer;
+  /** Called once when the connection is gone, so the owner can forget its id. */
+  onGone: (conn: EdgeConn) => void;
+}
+
+export class EdgeConn extends Duplex {
+  readonly connId: number;
+  readonly service: string;
+  readonly role: 'dial' | 'host';
+  readonly routerName: string;
+  readonly callerId: string | undefined;
+  readonly circuitId: string | undefined;
+  readonly appData: Buffer | undefined;
+  readonly encrypted: boolean;
+  /** Why the connection closed, once it has (router text, or a local reason). */
+  closeReason: string | undefined;
+  private readonly channel: Channel;
+  private readonly crypto: ConnCrypto | undefined;
+  private readonly onGone: (conn: EdgeConn) => void;
+  private seq = 0;
+  private remoteClosed = false;
+  private finReceived = false;
+  private holdingChannel = false;
+  private gone = false;
+
+  constructor(options: EdgeConnOptions) {
+    super({ readableHighWaterMark: READ_BUFFER_LIMIT, writableHighWaterMark: MAX_DATA_CHUNK, allowHalfOpen: true });
+    this.channel = options.channel;
+    this.routerName = options.routerName;
+    this.connId = options.connId;
+    this.service = options.service;
+    this.role = options.role;
+    this.crypto = options.crypto;
+    this.encrypted = options.crypto !== undefined;
+    this.callerId = options.callerId;
+    this.circuitId = options.circuitId;
+    this.appData = options.appData;
+    this.onGone = options.onGone;
+  }
+
+  /** Socket-like address fields: the service stands in for the address. */
+  get remoteAddress(): string {
+    return this.role === 'host' ? `ziti:${this.callerId ?? 'unknown'}` : `ziti:${this.service}`;
+  }
+
+  get localAddress(): string {
+    return `ziti:${this.service}`;
+  }
+
+  /** The channel (one per edge router) this connection travels on. */
+  get channelId(): number {
+    return this.channel.id;
+  }
+
+  /** Sends our stream header when the connection is encrypted; call once before handing the connection out. */
+  async start(): Promise<void> {
+    if (this.crypto) await this.channel.send(dataMessage(this.connId, this.nextSeq(), this.crypto.txHeader));
+  }
+
+  /** Routes an edge message addressed to this connection. */
+  handle(msg: Message): void {
+    if (this.destroyed) return;
+    if (msg.contentType === EdgeContentType.data) this.onData(msg);
+    else if (msg.contentType === EdgeContentType.stateClosed) this.onRemoteClosed(msg.body.toString('utf8'));
+  }
+
+  /**
+   * The channel under this connection is gone: nothing more can be sent or received. `err` is undefined when
+   * the channel was closed on purpose (the context closed), which ends the connection without an error.
+   */
+  channelLost(err: Error | undefined): void {
+    if (this.destroyed) return;
+    this.remoteClosed = true;
+    this.closeReason = err?.message ?? 'the Ziti context was closed';
+    if (err === undefined || (this.readableEnded && this.writableFinished)) this.destroy();
+    else this.destroy(err);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.sendChunks(chunk).then(
+      () => callback(),
+      (err: unknown) => callback(err as Error),
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    if (this.remoteClosed) {
+      callback();
+      return;
+    }
+    this.channel.send(dataMessage(this.connId, this.nextSeq(), Buffer.alloc(0), EdgeFlag.fin)).then(
+      () => callback(),
+      (err: unknown) => callback(err as Error),
+    );
+  }
+
+  override _read(): void {
+    if (this.holdingChannel) {
+      this.holdingChannel = false;
+      this.channel.resumeReading();
+    }
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.remoteClosed) {
+      this.remoteClosed = true;
+      this.closeReason ??= error ? error.message : 'closed locally';
+      if (!this.channel.closed) {
+        this.channel.send(stateClosedMessage(this.connId, this.nextSeq(), '')).catch(() => undefined);
+      }
+    }
+    this.release();
+    callback(error);
+  }
+
+  private release(): void {
+    if (this.holdingChannel) {
+      this.holdingChannel = false;
+      this.channel.resumeReading();
+    }
+    if (!this.gone) {
+      this.gone = true;
+      this.onGone(this);
+    }
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0;
+    return this.seq;
+  }
+
+  private async sendChunks(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; offset += MAX_DATA_CHUNK) {
+      if (this.remoteClosed) {
+        throw new ConnectionClosedByRouterError(this.routerName, this.closeReason ?? 'connection closed');
+      }
+      const piece = chunk.subarray(offset, Math.min(chunk.length, offset + MAX_DATA_CHUNK));
+      const body = this.crypto ? this.crypto.encrypt(piece) : piece;
+      await this.channel.send(dataMessage(this.connId, this.nextSeq(), body));
+    }
+  }
+
+  private onData(msg: Message): void {
+    if (this.finReceived) return;
+    const flags = getUint32(msg.headers, EdgeHeader.flags) ?? 0;
+    if (msg.body.length > 0) {
+      let plain: Buffer;
+      try {
+        if (this.crypto?.awaitingHeader) {
+          this.crypto.acceptHeader(msg.body);
+          plain = Buffer.alloc(0);
+        } else {
+          plain = this.crypto ? this.crypto.decrypt(msg.body) : msg.body;
+        }
+      } catch (err) {
+        this.destroy(err as Error);
+        return;
+      }
+      if ((flags & EdgeFlag.multipartMsg) !== 0) {
+        for (const part of splitMultipart(plain)) this.deliver(part);
+      } else if (plain.length > 0) {
+        this.deliver(plain);
+      }
+    }
+    if ((flags & EdgeFlag.fin) !== 0) {
+      this.finReceived = true;
+      this.push(null);
+    }
+  }
+
+  private deliver(bytes: Buffer): void {
+    if (!this.push(bytes) && !this.holdingChannel) {
+      this.holdingChannel = true;
+      this.channel.pauseReading();
+    }
+  }
+
+  private onRemoteClosed(reason: string): void {
+    this.remoteClosed = true;
+    this.closeReason = reason || 'closed by the edge router';
+    this.release();
+    if (!this.finReceived) {
+      this.finReceived = true;
+      this.push(null);
+    }
+    // The router forgets the connection: finish once the reader has taken what already arrived.
+    if (this.readableEnded) this.destroy();
+    else this.once('end', () => this.destroy());
+  }
+}
+
+/** Splits a multipart body: parts each prefixed by a little-endian uint16 length. */
+export function splitMultipart(body: Buffer): Buffer[] {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 2 <= body.length) {
+    const length = body.readUInt16LE(offset);
+    parts.push(body.subarray(offset + 2, offset + 2 + length));
+    offset += 2 + length;
+  }
+  return parts;
+}

@@ -1,0 +1,126 @@
+/**
+ * One channel per edge router, shared by every dial and bind of a context. For a session's routers it
+ * reuses an open channel (the lowest-latency one) or connects to all of them at once and takes the first
+ * that completes the hello; the others are kept for later use. Closed channels are dropped, so the next
+ * request connects again (failover after a router restart).
+ */
+import { connectChannel, type ChannelTlsMaterial } from '../channel/connect.js';
+import { NoEdgeRouterError } from '../errors.js';
+import { ZitiClosedError } from './errors.js';
+import { EdgeRouter } from './router.js';
+
+export interface RouterAddressInfo {
+  name: string;
+  urls: Record<string, string>;
+}
+
+export interface RouterPoolOptions {
+  tls: ChannelTlsMaterial;
+  /** The API session token for the hello (authenticates first if needed). */
+  apiSessionToken: () => Promise<string>;
+  /** Hello body: the identity's name. */
+  helloBody: string;
+  connectTimeoutMs?: number;
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+}
+
+export interface RouterStats {
+  name: string;
+  url: string;
+  channelId: number;
+  connections: number;
+  latencyMs: number | undefined;
+}
+
+export class RouterPool {
+  private readonly options: RouterPoolOptions;
+  private readonly routers = new Map<string, EdgeRouter>();
+  private readonly connecting = new Map<string, Promise<EdgeRouter>>();
+  private closed = false;
+
+  constructor(options: RouterPoolOptions) {
+    this.options = options;
+  }
+
+  /** Open routers. */
+  list(): EdgeRouter[] {
+    return [...this.routers.values()].filter((r) => !r.closed);
+  }
+
+  stats(): RouterStats[] {
+    return this.list().map((r) => ({
+      name: r.name,
+      url: r.url,
+      channelId: r.channel.id,
+      connections: r.connCount,
+      latencyMs: r.channel.latencyMs,
+    }));
+  }
+
+  /**
+   * A router for a session: an open one among `candidates` if any, else the first to connect.
+   * Throws NoEdgeRouterError (with every router's failure) when none can be reached.
+   */
+  async pick(service: string, candidates: RouterAddressInfo[], exclude: ReadonlySet<EdgeRouter> = new Set()): Promise<EdgeRouter> {
+    if (this.closed) throw new ZitiClosedError('the Ziti context');
+    const usable = candidates
+      .map((c) => ({ name: c.name, url: c.urls.tls }))
+      .filter((c): c is { name: string; url: string } => typeof c.url === 'string' && c.url !== '');
+    if (usable.length === 0) throw new NoEdgeRouterError(service, 'no edge router offers a tls:// address');
+    const open = usable
+      .map((c) => this.routers.get(c.url))
+      .filter((r): r is EdgeRouter => r !== undefined && !r.closed && !exclude.has(r))
+      .sort((a, b) => (a.channel.latencyMs ?? Infinity) - (b.channel.latencyMs ?? Infinity));
+    if (open[0]) return open[0];
+    const attempts = usable.map((c) => this.connect(c.name, c.url));
+    try {
+      return await Promise.any(attempts);
+    } catch (err) {
+      const reasons = err instanceof AggregateError ? err.errors.map((e: unknown) => (e as Error).message) : [String(err)];
+      throw new NoEdgeRouterError(service, reasons.join('; '), { cause: err });
+    }
+  }
+
+  /** Connects to one router unless a connection to it is open or under way. */
+  connect(name: string, url: string): Promise<EdgeRouter> {
+    const existing = this.routers.get(url);
+    if (existing && !existing.closed) return Promise.resolve(existing);
+    let pending = this.connecting.get(url);
+    if (!pending) {
+      pending = this.open(name, url).finally(() => this.connecting.delete(url));
+      this.connecting.set(url, pending);
+    }
+    return pending;
+  }
+
+  closeAll(): void {
+    this.closed = true;
+    for (const router of this.routers.values()) router.close();
+    this.routers.clear();
+  }
+
+  private async open(name: string, url: string): Promise<EdgeRouter> {
+    const token = await this.options.apiSessionToken();
+    const channel = await connectChannel({
+      url,
+      tls: this.options.tls,
+      apiSessionToken: token,
+      helloBody: this.options.helloBody,
+      label: name,
+      connectTimeoutMs: this.options.connectTimeoutMs,
+      probeIntervalMs: this.options.probeIntervalMs,
+      probeTimeoutMs: this.options.probeTimeoutMs,
+    });
+    if (this.closed) {
+      channel.close();
+      throw new ZitiClosedError('the Ziti context');
+    }
+    const router = new EdgeRouter(channel, name, url);
+    this.routers.set(url, router);
+    router.once('close', () => {
+      if (this.routers.get(url) === router) this.routers.delete(url);
+    });
+    return router;
+  }
+}

@@ -1,0 +1,27 @@
+// Controller side: errors, identities, enrollment, edge client API.
+export * from './errors.js';
+export {
+  identityFromPem,
+  loadIdentity,
+  parseIdentity,
+  saveIdentity,
+  type IdentityMaterial,
+  type LoadIdentityOptions,
+  type ZitiIdentity,
+  type ZitiTlsOptions,
+} from './identity.js';
+export { enrollWithJwt, type EnrollOptions } from './enroll.js';
+export * from './controller/index.js';
+// Edge-router side: channels, edge connections, end-to-end encryption, the context.
+export { ZitiContext, type ZitiContextOptions, type DialOptions, type BindOptions } from './context.js';
+export { ZitiServer, type RebindPolicy, type RebindEvent, type ZitiServerEvents } from './edge/server.js';
+export { EdgeConn } from './edge/conn.js';
+export { EdgeListener } from './edge/listener.js';
+export { EdgeRouter } from './edge/router.js';
+export { RouterPool, type RouterStats } from './edge/pool.js';
+export { BindFailedError, DialFailedError, RebindFailedError, ZitiClosedError } from './edge/errors.js';
+export { Channel, type ChannelOptions } from './channel/channel.js';
+export { connectChannel, parseRouterUrl, type ConnectChannelOptions } from './channel/connect.js';
+export { ChannelProtocolError, ChannelTimeoutError, HelloRejectedError, RouterUnreachableError } from './channel/errors.js';
+export { encodeFrame, decodeFrame, FrameDecoder } from './channel/codec.js';
+export { ConnCrypto, E2eeError, newKeyPair, type KxKeyPair } from './crypto/e2ee.js';
