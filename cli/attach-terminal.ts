@@ -30,7 +30,9 @@ export async function attachTerminal(task: string, options: AttachTerminalOption
   const setInteractive = async (enabled: boolean): Promise<void> => {
     try {
       interactive = await session.setInteractive(enabled);
-      status(interactive ? 'you have the keyboard (Ctrl-] i to give it back)' : 'keyboard released; watching');
+      status(
+        interactive ? 'you have the keyboard (Ctrl-] i to give it back)' : 'keyboard released; watching',
+      );
     } catch (err) {
       status(err instanceof Error ? err.message : String(err));
     }
@@ -52,7 +54,12 @@ export async function attachTerminal(task: string, options: AttachTerminalOption
     }
     if (out.length === 0) return;
     if (!interactive) {
-      if (!hinted) status(options.readOnly ? 'read-only: Ctrl-] d to detach' : 'watching: Ctrl-] i to take the keyboard, Ctrl-] d to detach');
+      if (!hinted)
+        status(
+          options.readOnly
+            ? 'read-only: Ctrl-] d to detach'
+            : 'watching: Ctrl-] i to take the keyboard, Ctrl-] d to detach',
+        );
       hinted = true;
       return;
     }
@@ -66,7 +73,9 @@ export async function attachTerminal(task: string, options: AttachTerminalOption
 
   const onResize = (): void => {
     if (!options.readOnly && stdout.columns && stdout.rows) {
-      session.resize(stdout.columns, stdout.rows).catch((err: unknown) => status(`resize failed: ${String(err)}`));
+      session
+        .resize(stdout.columns, stdout.rows)
+        .catch((err: unknown) => status(`resize failed: ${String(err)}`));
     }
   };
 

@@ -9,7 +9,9 @@ import { paint } from './output.js';
 async function main(argv: string[]): Promise<void> {
   const parser = yargs(argv)
     .scriptName('ralph')
-    .usage('$0 <command> [options]\n\nSupervise Ralph loops: coding agents run again and again until every story passes.')
+    .usage(
+      '$0 <command> [options]\n\nSupervise Ralph loops: coding agents run again and again until every story passes.',
+    )
     .command(commands)
     .demandCommand(1, 'name a command (see ralph --help)')
     .recommendCommands()
@@ -37,7 +39,9 @@ try {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n${paint.dim('see: ralph --help')}\n`);
     process.exitCode = ExitCode.usage;
   } else {
-    process.stderr.write(`ralph: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `ralph: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exitCode = ExitCode.failure;
   }
 }

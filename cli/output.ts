@@ -22,6 +22,8 @@ export function println(line = ''): void {
 
 /** Renders rows as aligned columns; colour codes do not count toward widths. */
 export function table(headers: string[], rows: string[][]): string {
+  // Colour codes take no columns on screen.
+  // eslint-disable-next-line no-control-regex
   const visible = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
   const line = (cells: string[]): string =>

@@ -64,10 +64,14 @@ export interface TestNetwork extends TestNetworkDescription {
   /** True in the process that started the network; only there does stop() tear it down. */
   owned: boolean;
   /** Runs the ziti CLI against this network with its private CLI configuration; resolves to stdout. */
-  ziti(args: string[], options?: { env?: Record<string, string>; timeoutMs?: number }): Promise<string>;
+  ziti(
+    args: string[],
+    options?: { env?: Record<string, string>; timeoutMs?: number; input?: string },
+  ): Promise<string>;
   /**
    * Starts a long-running ziti process (e.g. `tunnel host -i <file>`) in its own process group,
-   * logging to `<home>/<name>.log`. The network's stop() ends it too.
+   * logging to `<home>/<name>-<pid>-<n>.log`. It ends with the calling process, on its stop(), or
+   * with the network's stop().
    */
   spawnZiti(args: string[], name: string): ZitiProcess;
   /** Stops the edge router and waits until the controller reports it offline. */

@@ -76,6 +76,7 @@ function networkFromDescription(desc, owned) {
     }
   };
 
+  let spawned = 0;
   const spawnZiti = (args, name) => {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
       throw new TestnetError(
@@ -83,9 +84,12 @@ function networkFromDescription(desc, owned) {
         `process name "${name}" must be lower-case letters, digits and dashes`,
       );
     }
-    const logFile = join(desc.home, `${name}.log`);
-    const pidFile = join(desc.home, `${name}.pid`);
-    const pid = spawnZitiDetached(ctx, args, { logFile, pidFile });
+    spawned += 1;
+    const base = join(desc.home, `${name}-${process.pid}-${spawned}`);
+    const logFile = `${base}.log`;
+    const pidFile = `${base}.pid`;
+    // Guarded by this process, not the network's owner: it ends when the test process does.
+    const pid = spawnZitiDetached({ ...ctx, ownerPid: process.pid }, args, { logFile, pidFile });
     return {
       pid,
       logFile,

@@ -9,7 +9,7 @@ interface AgentsArgs {
 export const agentsCommand: CommandModule<object, AgentsArgs> = {
   command: 'agents',
   describe: 'List the agent CLIs ralph knows, whether each is installed, and how to install it',
-  builder: (y: Argv) => y.option('json', { type: 'boolean', default: false }) as Argv<AgentsArgs>,
+  builder: (y: Argv) => y.option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const found = await detectAll();
     const rows = found.map(({ name, detection }) => ({

@@ -16,13 +16,22 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
   builder: (y: Argv) =>
     y
       .positional('task', { type: 'string', demandOption: true })
-      .option('read-only', { type: 'boolean', default: false, describe: 'Watch only; never take the keyboard' })
-      .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Take the keyboard at once' })
+      .option('read-only', {
+        type: 'boolean',
+        default: false,
+        describe: 'Watch only; never take the keyboard',
+      })
+      .option('interactive', {
+        alias: 'i',
+        type: 'boolean',
+        default: false,
+        describe: 'Take the keyboard at once',
+      })
       .option('from', {
         type: 'string',
         default: 'iteration',
         describe: 'Replay from: iteration (current one), start, end, or a byte offset',
-      }) as Argv<AttachArgs>,
+      }),
   handler: async (args) => {
     process.exitCode = await attachTerminal(args.task, {
       readOnly: args['read-only'],
@@ -35,7 +44,11 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
 function parseFrom(text: string): AttachFrom {
   if (text === 'iteration' || text === 'start' || text === 'end') return text;
   if (/^\d+$/.test(text)) return Number(text);
-  throw new RalphError('INVALID_OPTION', `--from must be iteration, start, end or a byte offset, got ${text}`, {
-    exitCode: ExitCode.usage,
-  });
+  throw new RalphError(
+    'INVALID_OPTION',
+    `--from must be iteration, start, end or a byte offset, got ${text}`,
+    {
+      exitCode: ExitCode.usage,
+    },
+  );
 }

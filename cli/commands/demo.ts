@@ -16,11 +16,21 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Run a built-in demo agent on a sample task, attached, to completion (no API key needed)',
   builder: (y: Argv) =>
     y
-      .option('speed', { type: 'number', default: 1, describe: 'Demo pace: 1 is real pace, higher is faster' })
-      .option('max-iterations', { type: 'number', default: 8, describe: 'Iteration limit for the demo loop' }) as Argv<DemoArgs>,
+      .option('speed', {
+        type: 'number',
+        default: 1,
+        describe: 'Demo pace: 1 is real pace, higher is faster',
+      })
+      .option('max-iterations', {
+        type: 'number',
+        default: 8,
+        describe: 'Iteration limit for the demo loop',
+      }),
   handler: async (args) => {
     const { taskDir } = await createSampleTask();
-    const name = `demo-${basename(dirname(taskDir)).replace(/^ralph-demo-/, '').toLowerCase()}`;
+    const name = `demo-${basename(dirname(taskDir))
+      .replace(/^ralph-demo-/, '')
+      .toLowerCase()}`;
     println(paint.dim(`sample task: ${taskDir}`));
     const session = await startLoop({
       taskDir,
@@ -33,7 +43,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       rows: process.stdout.rows || undefined,
       env: { RALPH_DEMO_SPEED: String(args.speed) },
     });
-    println(`${paint.green('started')} ${paint.bold(session.task)} — attached; Ctrl-] d detaches, the loop keeps going`);
+    println(
+      `${paint.green('started')} ${paint.bold(session.task)} — attached; Ctrl-] d detaches, the loop keeps going`,
+    );
     const code = await attachTerminal(session.task, { readOnly: false, from: 'start' });
     const counts = storyCounts(loadPrd(`${taskDir}/prd.json`));
     println(`${counts.passing}/${counts.total} stories pass · task folder: ${taskDir}`);

@@ -13,7 +13,7 @@ export const injectCommand: CommandModule<object, InjectArgs> = {
   builder: (y: Argv) =>
     y
       .positional('task', { type: 'string', demandOption: true })
-      .positional('text', { type: 'string', demandOption: true }) as Argv<InjectArgs>,
+      .positional('text', { type: 'string', demandOption: true }),
   handler: async (args) => {
     await withLoop(args.task, (client) => client.request('inject_prompt', { prompt: args.text }));
     println(`queued for the next iteration of ${args.task}`);

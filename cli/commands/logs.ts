@@ -13,8 +13,13 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
   builder: (y: Argv) =>
     y
       .positional('task', { type: 'string', demandOption: true })
-      .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing until the loop ends' })
-      .option('iteration', { type: 'number', describe: 'Only this iteration' }) as Argv<LogsArgs>,
+      .option('follow', {
+        alias: 'f',
+        type: 'boolean',
+        default: false,
+        describe: 'Keep printing until the loop ends',
+      })
+      .option('iteration', { type: 'number', describe: 'Only this iteration' }),
   handler: async (args) => {
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();

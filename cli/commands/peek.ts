@@ -13,7 +13,7 @@ export const peekCommand: CommandModule<object, PeekArgs> = {
   builder: (y: Argv) =>
     y
       .positional('task', { type: 'string', demandOption: true })
-      .option('json', { type: 'boolean', default: false }) as Argv<PeekArgs>,
+      .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
     const screen = await withLoop(args.task, (client) => client.request('peek'));
     if (args.json) return printJson(screen);

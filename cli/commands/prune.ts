@@ -14,13 +14,17 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
   describe: 'Delete ended sessions (and their logs) from the registry',
   builder: (y: Argv) =>
     y
-      .option('older-than', { type: 'string', describe: 'Only sessions that ended longer ago than this, e.g. 7d' })
+      .option('older-than', {
+        type: 'string',
+        describe: 'Only sessions that ended longer ago than this, e.g. 7d',
+      })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Show what would go' })
       .option('keep-logs', { type: 'boolean', default: false, describe: 'Keep the output logs on disk' })
-      .option('json', { type: 'boolean', default: false }) as Argv<PruneArgs>,
+      .option('json', { type: 'boolean', default: false }),
   handler: (args) => {
     const pruned = pruneSessions({
-      olderThanMs: args['older-than'] === undefined ? undefined : parseDuration(args['older-than'], '--older-than'),
+      olderThanMs:
+        args['older-than'] === undefined ? undefined : parseDuration(args['older-than'], '--older-than'),
       dryRun: args['dry-run'],
       keepLogs: args['keep-logs'],
     });

@@ -71,8 +71,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
       })
       .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
-      .option('attach', { type: 'boolean', default: false, describe: 'Attach to the loop once it has started' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }) as Argv<StartArgs>,
+      .option('attach', {
+        type: 'boolean',
+        default: false,
+        describe: 'Attach to the loop once it has started',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
     const options = {
       taskDir: args['task-dir'],
@@ -91,17 +95,24 @@ export const startCommand: CommandModule<object, StartArgs> = {
     };
     if (args.foreground) {
       const prepared = await prepareLoop(options);
-      const final = await runLoopProcess(prepared.launch, {
-        onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
-      }, ralphPaths());
+      const final = await runLoopProcess(
+        prepared.launch,
+        {
+          onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
+        },
+        ralphPaths(),
+      );
       process.exitCode = loopEndExitCode(final.status);
       return;
     }
     const session = await startLoop(options);
     if (args.json) printJson(session);
     else {
-      println(`${paint.green('started')} ${paint.bold(session.task)} (runner pid ${session.pid}, agent ${session.agent})`);
-      if (!args.attach) println(paint.dim(`watch it: ralph attach ${session.task}   list loops: ralph status`));
+      println(
+        `${paint.green('started')} ${paint.bold(session.task)} (runner pid ${session.pid}, agent ${session.agent})`,
+      );
+      if (!args.attach)
+        println(paint.dim(`watch it: ralph attach ${session.task}   list loops: ralph status`));
     }
     if (args.attach) process.exitCode = await attachTerminal(session.task, { readOnly: false });
   },

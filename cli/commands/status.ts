@@ -15,8 +15,12 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   builder: (y: Argv) =>
     y
       .positional('task', { type: 'string', describe: 'Only this task' })
-      .option('all', { type: 'boolean', default: false, describe: 'Every session, not only the newest per task' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }) as Argv<StatusArgs>,
+      .option('all', {
+        type: 'boolean',
+        default: false,
+        describe: 'Every session, not only the newest per task',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
     const { sessions, reconciled } = await loopStatus({ task: args.task, all: args.all });
     if (args.json) {
@@ -27,7 +31,9 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       println(paint.yellow(`marked ${s.task} crashed: ${s.exitReason ?? 'runner gone'}`));
     }
     if (sessions.length === 0) {
-      println(args.task ? `no loop named ${args.task}` : 'no loops yet — start one with: ralph start <task-dir>');
+      println(
+        args.task ? `no loop named ${args.task}` : 'no loops yet — start one with: ralph start <task-dir>',
+      );
       return;
     }
     println(table(['TASK', 'WHERE', 'STATUS', 'ITER', 'STORY', 'AGENT', 'AGE', 'NOTE'], sessions.map(row)));

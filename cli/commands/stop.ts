@@ -17,7 +17,7 @@ export const stopCommand: CommandModule<object, StopArgs> = {
       .positional('task', { type: 'string', demandOption: true })
       .option('force', { type: 'boolean', default: false, describe: 'Kill the agent at once' })
       .option('wait', { type: 'boolean', default: true, describe: 'Wait until the loop has ended' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }) as Argv<StopArgs>,
+      .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
     const session = await stopLoop(args.task, { force: args.force, waitMs: args.wait ? 15_000 : 0 });
     if (args.json) printJson(session);

@@ -63,7 +63,11 @@ export async function startController(ctx, timeoutMs) {
       logFile,
       pidFile: join(ctx.home, 'controller.pid'),
       // Keep both the control-plane and the web listeners on loopback.
-      env: { ZITI_CTRL_BIND_ADDRESS: '127.0.0.1', ZITI_CTRL_EDGE_BIND_ADDRESS: '127.0.0.1' },
+      env: {
+        ZITI_CTRL_BIND_ADDRESS: '127.0.0.1',
+        ZITI_CTRL_EDGE_BIND_ADDRESS: '127.0.0.1',
+        RALPH_TESTNET_ORPHAN_RM: ctx.home,
+      },
     },
   );
   await waitFor(

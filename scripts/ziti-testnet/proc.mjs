@@ -74,11 +74,12 @@ export function isolatedEnv(home, extra = {}) {
  * Runs the ziti CLI to completion and returns its standard output.
  * @param {{ bin: string, home: string }} ctx
  * @param {string[]} args
- * @param {{ env?: Record<string, string>, timeoutMs?: number }} [options]
+ * @param {{ env?: Record<string, string>, timeoutMs?: number, input?: string }} [options] standard
+ *   input is `input`, or closed at once so that the CLI never waits on a prompt
  */
 export function runZiti(ctx, args, options = {}) {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       ctx.bin,
       args,
       {
@@ -96,6 +97,7 @@ export function runZiti(ctx, args, options = {}) {
         );
       },
     );
+    child.stdin?.end(options.input ?? '');
   });
 }
 
@@ -113,12 +115,14 @@ export function freePort() {
 }
 
 // The group leader is a small shell that runs ziti and ends it when the owning process is gone,
-// so a crashed test run does not leave a controller or router behind.
+// so a crashed test run does not leave a controller or router behind. With
+// $RALPH_TESTNET_ORPHAN_RM set it also deletes that directory once the owner is gone.
 const GUARD = [
   '"$0" "$@" & child=$!',
   'trap \'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0\' TERM INT HUP',
   'while kill -0 "$RALPH_TESTNET_OWNER" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done',
   'kill -TERM "$child" 2>/dev/null; wait "$child"',
+  'if [ -n "$RALPH_TESTNET_ORPHAN_RM" ] && ! kill -0 "$RALPH_TESTNET_OWNER" 2>/dev/null; then rm -rf -- "$RALPH_TESTNET_ORPHAN_RM"; fi',
 ].join('\n');
 
 /**

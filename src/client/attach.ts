@@ -45,7 +45,11 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     this.nextOffset = from;
   }
 
-  static async open(task: string, options: AttachOpenOptions = {}, paths: RalphPaths = ralphPaths()): Promise<AttachSession> {
+  static async open(
+    task: string,
+    options: AttachOpenOptions = {},
+    paths: RalphPaths = ralphPaths(),
+  ): Promise<AttachSession> {
     const registry = Registry.open(paths.registryFile);
     let session: SessionRecord;
     try {
@@ -104,7 +108,8 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   }
 
   async detach(): Promise<void> {
-    if (!this.client.closed) await this.client.request('detach', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    if (!this.client.closed)
+      await this.client.request('detach', {}, { timeoutMs: 2000 }).catch(() => undefined);
     this.finish({ kind: 'detached' });
   }
 

@@ -12,7 +12,10 @@ export interface ConnectOptions {
   requestTimeoutMs?: number;
 }
 
-export async function connectSession(session: SessionRecord, options: ConnectOptions = {}): Promise<RpcClient> {
+export async function connectSession(
+  session: SessionRecord,
+  options: ConnectOptions = {},
+): Promise<RpcClient> {
   if (session.transport !== 'unix') {
     throw new RalphError(
       'UNSUPPORTED_TRANSPORT',

@@ -15,7 +15,10 @@ export function findSession(registry: Registry, task: string, options: FindOptio
     const known = registry.list().map((s) => s.task);
     throw new RalphError('TASK_NOT_FOUND', `no loop named ${JSON.stringify(task)} in the registry`, {
       exitCode: ExitCode.notFound,
-      hint: known.length > 0 ? `known tasks: ${[...new Set(known)].join(', ')}` : 'start one with: ralph start <task-dir>',
+      hint:
+        known.length > 0
+          ? `known tasks: ${[...new Set(known)].join(', ')}`
+          : 'start one with: ralph start <task-dir>',
     });
   }
   if (options.live && isTerminal(session.status)) {

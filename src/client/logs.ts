@@ -21,7 +21,11 @@ export interface LogsOptions {
 
 const CHUNK = 256 * 1024;
 
-export async function readLogs(task: string, options: LogsOptions, paths: RalphPaths = ralphPaths()): Promise<SessionRecord> {
+export async function readLogs(
+  task: string,
+  options: LogsOptions,
+  paths: RalphPaths = ralphPaths(),
+): Promise<SessionRecord> {
   const registry = Registry.open(paths.registryFile);
   try {
     const session = findSession(registry, task);
@@ -35,7 +39,9 @@ export async function readLogs(task: string, options: LogsOptions, paths: RalphP
     if (!existsSync(file)) return session;
     let [from, to] = [0, Number.POSITIVE_INFINITY];
     if (options.iteration !== undefined) {
-      const record = IterationLog.read(join(dir, 'iterations.json')).find((r) => r.number === options.iteration);
+      const record = IterationLog.read(join(dir, 'iterations.json')).find(
+        (r) => r.number === options.iteration,
+      );
       if (!record) {
         throw new RalphError('NO_SUCH_ITERATION', `loop ${task} has no iteration ${options.iteration}`, {
           exitCode: ExitCode.notFound,

@@ -2,7 +2,13 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { assertValidSocketPath, loopSocketPath, ralphPaths, sessionDir, type RalphPaths } from '../config/paths.js';
+import {
+  assertValidSocketPath,
+  loopSocketPath,
+  ralphPaths,
+  sessionDir,
+  type RalphPaths,
+} from '../config/paths.js';
 import { ensurePrivateDir } from '../config/paths.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
@@ -40,7 +46,10 @@ export interface PreparedLoop {
 }
 
 /** Validates everything and writes the registry row; nothing is started yet. */
-export async function prepareLoop(options: StartOptions, paths: RalphPaths = ralphPaths()): Promise<PreparedLoop> {
+export async function prepareLoop(
+  options: StartOptions,
+  paths: RalphPaths = ralphPaths(),
+): Promise<PreparedLoop> {
   const files = validateTaskDir(options.taskDir);
   const task = options.name ? validateTaskName(options.name) : taskNameFromDir(files.taskDir);
   const prd = loadPrd(files.prdFile);
@@ -95,7 +104,7 @@ export async function launchDetached(
 ): Promise<SessionRecord> {
   const { launch, launchFile } = prepared;
   const logFile = `${launch.dir}/runner.log`;
-  let exited: string | null = null;
+  const runner: { exited: string | null } = { exited: null };
   const child = execa(process.execPath, [RUNNER_ENTRY, launchFile], {
     detached: true,
     cleanup: false,
@@ -106,7 +115,7 @@ export async function launchDetached(
   });
   child.unref();
   void child.then((result) => {
-    exited = result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`;
+    runner.exited = result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`;
   });
   const deadline = Date.now() + readyTimeoutMs;
   const registry = Registry.open(paths.registryFile);
@@ -120,8 +129,10 @@ export async function launchDetached(
           return registry.get(prepared.session.id) ?? session;
         }
       }
-      if (exited !== null || Date.now() > deadline) {
-        const why = exited ? `the runner exited (${exited})` : `the runner did not answer within ${readyTimeoutMs} ms`;
+      if (runner.exited !== null || Date.now() > deadline) {
+        const why = runner.exited
+          ? `the runner exited (${runner.exited})`
+          : `the runner did not answer within ${readyTimeoutMs} ms`;
         if (session && session.status === 'starting') {
           registry.update(session.id, { status: 'crashed', exitReason: why });
         }
@@ -143,7 +154,10 @@ function tail(file: string): string {
   return `runner log (${file}):\n${lines.join('\n')}`;
 }
 
-export async function startLoop(options: StartOptions, paths: RalphPaths = ralphPaths()): Promise<SessionRecord> {
+export async function startLoop(
+  options: StartOptions,
+  paths: RalphPaths = ralphPaths(),
+): Promise<SessionRecord> {
   const prepared = await prepareLoop(options, paths);
   try {
     return await launchDetached(prepared, paths, options.readyTimeoutMs);

@@ -12,7 +12,10 @@ export interface StatusResult {
   reconciled: ReconcileReport;
 }
 
-export async function loopStatus(options: StatusOptions = {}, paths: RalphPaths = ralphPaths()): Promise<StatusResult> {
+export async function loopStatus(
+  options: StatusOptions = {},
+  paths: RalphPaths = ralphPaths(),
+): Promise<StatusResult> {
   const registry = Registry.open(paths.registryFile);
   try {
     const reconciled = await reconcile(registry);

@@ -10,7 +10,11 @@ export interface StopOptions {
   waitMs?: number | undefined;
 }
 
-export async function stopLoop(task: string, options: StopOptions = {}, paths: RalphPaths = ralphPaths()): Promise<SessionRecord> {
+export async function stopLoop(
+  task: string,
+  options: StopOptions = {},
+  paths: RalphPaths = ralphPaths(),
+): Promise<SessionRecord> {
   const session = await withLoop(
     task,
     async (client, s) => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { allPassing, currentStory, loadPrd, markStoryPassing, storyCounts } from '../loop/prd.js';
 import type { Story } from '../loop/prd.js';
 import { palette } from './ansi.js';
+import type { Palette } from './ansi.js';
 import { pacer } from './pacing.js';
 import { commitAll, ensureBranch, repoRoot } from './git.js';
 import { appendProgress, writeStoryFile } from './story-work.js';
@@ -72,13 +73,7 @@ export async function runDemoIteration(opts: DemoIterationOptions): Promise<numb
 
 type Line = (text: string, pauseMs?: number) => Promise<void>;
 
-async function showWork(
-  opts: DemoIterationOptions,
-  story: Story,
-  root: string,
-  line: Line,
-  c: ReturnType<typeof palette>,
-) {
+async function showWork(opts: DemoIterationOptions, story: Story, root: string, line: Line, c: Palette) {
   const written = writeStoryFile(root, story);
   await line(`\n${c.bold('Write')}(${written.relPath})`, 350);
   for (const [i, text] of written.lines.entries()) {
@@ -97,7 +92,7 @@ async function finish(
   story: Story,
   gitRoot: string | null,
   line: Line,
-  c: ReturnType<typeof palette>,
+  c: Palette,
 ): Promise<number> {
   const updated = markStoryPassing(prdFile, story.id);
   await line(`${c.bold('Update')}(prd.json) ${c.dim(`${story.id} passes: true`)}`, 250);

@@ -118,7 +118,8 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
   else if (allPassing(prd)) outcome = 'completed';
   else if (rateLimited && exit.exitCode !== 0) outcome = 'rate_limited';
   else if (exit.exitCode !== 0) outcome = 'error';
-  else if (storyCounts(prd).passing > passingBefore || storyAfter?.id !== storyBefore?.id) outcome = 'progress';
+  else if (storyCounts(prd).passing > passingBefore || storyAfter?.id !== storyBefore?.id)
+    outcome = 'progress';
   else outcome = 'no_progress';
 
   if (promiseSeen && outcome !== 'completed') {
@@ -188,7 +189,8 @@ function armTimers(
       killed.reason ??= reason;
       clear();
       if (reason !== 'stopped') {
-        const limit = reason === 'timeout' ? `${iterationTimeoutMs} ms iteration` : `${idleTimeoutMs} ms idle`;
+        const limit =
+          reason === 'timeout' ? `${iterationTimeoutMs} ms iteration` : `${idleTimeoutMs} ms idle`;
         ctx.note(`killing the agent: ${limit} timeout reached`);
       }
       agent.signal('SIGCONT');

@@ -40,6 +40,8 @@ export class LineSplitter {
 function clean(raw: string): string {
   const text = stripVTControlCharacters(raw.endsWith('\r') ? raw.slice(0, -1) : raw);
   const cr = text.lastIndexOf('\r');
+  // Control characters left after stripping escapes (bell, backspace, ...) are not text.
+  // eslint-disable-next-line no-control-regex
   return (cr === -1 ? text : text.slice(cr + 1)).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 }
 

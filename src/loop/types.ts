@@ -5,7 +5,12 @@ import type { LoopStatus } from '../protocol/index.js';
 export { LOOP_STATUSES } from '../protocol/index.js';
 export type { LoopStatus };
 
-export const ENDED_STATUSES: ReadonlySet<LoopStatus> = new Set(['completed', 'exhausted', 'failed', 'stopped']);
+export const ENDED_STATUSES: ReadonlySet<LoopStatus> = new Set([
+  'completed',
+  'exhausted',
+  'failed',
+  'stopped',
+]);
 
 export interface LoopConfig {
   task: string;

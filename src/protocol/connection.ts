@@ -32,6 +32,8 @@ export interface ServeOptions {
 
 interface ConnectionEvents {
   close: [reason: string];
+  /** Everything queued for a reader that had fallen behind has been handed to the stream. */
+  drain: [];
 }
 
 let nextId = 0;
@@ -58,7 +60,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     this.logger = options.logger ?? (() => undefined);
     this.closeGraceMs = options.closeGraceMs ?? 5000;
     const limit = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
-    this.writer = new BoundedWriter(stream, limit, (queued) => this.drop(queued, limit));
+    this.writer = new BoundedWriter(
+      stream,
+      limit,
+      (queued) => this.drop(queued, limit),
+      () => this.emit('drain'),
+    );
   }
 
   get closed(): boolean {

@@ -18,7 +18,15 @@ export class BoundedWriter {
   private ending = false;
   private stopped = false;
 
-  constructor(stream: Writable, maxQueuedBytes: number, onOverflow: (queuedBytes: number) => void) {
+  private readonly onDrained: () => void;
+
+  constructor(
+    stream: Writable,
+    maxQueuedBytes: number,
+    onOverflow: (queuedBytes: number) => void,
+    onDrained: () => void = () => undefined,
+  ) {
+    this.onDrained = onDrained;
     this.stream = stream;
     this.maxQueuedBytes = maxQueuedBytes;
     this.onOverflow = onOverflow;
@@ -85,6 +93,7 @@ export class BoundedWriter {
     this.queue = [];
     this.head = 0;
     if (this.ending && !this.stopped) this.stream.end();
+    else if (!this.stopped) this.onDrained();
   };
 
   private compact(): void {

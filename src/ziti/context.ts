@@ -29,10 +29,14 @@ export interface DialOptions {
   /** Told to the hosting side as the caller id; defaults to this identity's name. It is not authenticated. */
   callerId?: string;
   appData?: Buffer;
+  /** Reach only the server that bound with this terminator identity. */
+  terminatorIdentity?: string;
 }
 
 export interface BindOptions {
   timeoutMs?: number;
+  /** An instance id dialers may name to reach this server among several hosts of the service. */
+  terminatorIdentity?: string;
   rebind?: RebindPolicy;
 }
 
@@ -99,6 +103,7 @@ export class ZitiContext {
           encrypted: svc.encryptionRequired,
           callerId: options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
           appData: options.appData,
+          terminatorIdentity: options.terminatorIdentity,
           timeoutMs,
         });
       } catch (err) {
@@ -120,7 +125,13 @@ export class ZitiContext {
       const session = await this.controller.createSession(svc, 'Bind');
       const router = await this.pool.pick(service, session.edgeRouters);
       const keyPair = svc.encryptionRequired ? await newKeyPair() : undefined;
-      return router.bind({ service, sessionToken: session.token, keyPair, timeoutMs });
+      return router.bind({
+        service,
+        sessionToken: session.token,
+        keyPair,
+        terminatorIdentity: options.terminatorIdentity,
+        timeoutMs,
+      });
     };
     const server = new ZitiServer(service, binder, options.rebind);
     await server.start();

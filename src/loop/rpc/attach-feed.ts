@@ -11,12 +11,10 @@ import type { OutputLog } from '../output-log.js';
 const CHUNK_BYTES = 64 * 1024;
 /** Stop feeding a connection while this much is still queued for it. */
 const WINDOW_BYTES = 1024 * 1024;
-const RETRY_MS = 5;
 
 export class AttachFeed {
   private readonly cursors = new Map<RpcConnection, number>();
   private readonly waiting = new Set<RpcConnection>();
-  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly log: OutputLog) {}
 
@@ -42,7 +40,7 @@ export class AttachFeed {
     if (cursor === undefined) return;
     while (cursor < this.log.end) {
       if (conn.closed) return void this.detach(conn);
-      if (conn.queuedBytes >= WINDOW_BYTES) return this.later(conn);
+      if (conn.queuedBytes >= WINDOW_BYTES) return this.whenDrained(conn);
       const chunk = this.log.read(cursor, CHUNK_BYTES);
       if (!conn.notify(makeEvent('pty', { offset: cursor, data: chunk.toString('base64') }))) {
         return void this.detach(conn);
@@ -52,14 +50,13 @@ export class AttachFeed {
     }
   }
 
-  /** Retries a connection whose window is full once its queue has had a moment to drain. */
-  private later(conn: RpcConnection): void {
+  /** Resumes a connection whose window is full once its queue has drained. */
+  private whenDrained(conn: RpcConnection): void {
+    if (this.waiting.has(conn)) return;
     this.waiting.add(conn);
-    this.timer ??= setTimeout(() => {
-      this.timer = null;
-      const retry = [...this.waiting];
-      this.waiting.clear();
-      for (const c of retry) this.pump(c);
-    }, RETRY_MS);
+    conn.once('drain', () => {
+      this.waiting.delete(conn);
+      this.pump(conn);
+    });
   }
 }

@@ -29,7 +29,7 @@ export function toWireChange(changed: Partial<LoopState>): StatusChange {
   if (changed.interactive !== undefined) {
     out.mode_indicator = changed.interactive ? 'interactive' : 'autonomous';
   }
-  return out as StatusChange;
+  return out;
 }
 
 export function toWireStatus(

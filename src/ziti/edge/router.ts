@@ -38,6 +38,8 @@ export interface DialRequest {
   encrypted: boolean;
   callerId?: string;
   appData?: Buffer;
+  /** Reach only the terminator bound with this identity (instance id). */
+  terminatorIdentity?: string;
   timeoutMs: number;
 }
 
@@ -46,6 +48,8 @@ export interface BindRequest {
   sessionToken: string;
   /** Present when the service requires end-to-end encryption. */
   keyPair?: KxKeyPair;
+  /** Instance id dialers can address this terminator by. */
+  terminatorIdentity?: string;
   timeoutMs: number;
 }
 
@@ -107,6 +111,7 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
       publicKey: keyPair?.publicKey,
       callerId: request.callerId,
       appData: request.appData,
+      terminatorIdentity: request.terminatorIdentity,
       marker: randomBytes(6).toString('base64url'),
     });
     let reply: Message;
@@ -159,7 +164,10 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
       keyPair: request.keyPair,
     });
     this.register(connId, listener);
-    const bind = bindMessage(connId, request.sessionToken, { publicKey: request.keyPair?.publicKey });
+    const bind = bindMessage(connId, request.sessionToken, {
+      publicKey: request.keyPair?.publicKey,
+      terminatorIdentity: request.terminatorIdentity,
+    });
     let reply: Message;
     try {
       reply = await this.channel.request(bind, request.timeoutMs, `bind of service "${request.service}"`);

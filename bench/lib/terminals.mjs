@@ -1,0 +1,204 @@
+/**
+ * The three ways the benchmarks reach a program in a terminal:
+ *   - ralph: a detached runner started with startLoop in a private RALPH_HOME, reached by an attached client
+ *     over its Unix socket (the code path of `ralph attach`);
+ *   - tmux: a private tmux server in control mode (`tmux -L <name> -C`), driven through its stdin/stdout;
+ *   - node-pty: the program spawned in a PTY inside the benchmark process itself.
+ * Each returns { send(text), onData(listener(Buffer)), close() }.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { FIXTURE, importDist, makeTaskDir, tempDir, removeDir, withTimeout } from './common.mjs';
+
+const READY = 'READY';
+
+/** Resolves once `READY` has been seen in the output fed to `onData`. */
+function readyWatcher(terminal, what) {
+  let seen = '';
+  let done;
+  const ready = new Promise((resolve) => (done = resolve));
+  const off = terminal.onData((chunk) => {
+    seen = (seen + chunk.toString('latin1')).slice(-64);
+    if (seen.includes(READY)) {
+      off();
+      done();
+    }
+  });
+  return withTimeout(ready, 20_000, `${what} to print ${READY}`);
+}
+
+function listeners() {
+  const set = new Set();
+  return {
+    add(listener) {
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+    emit(chunk) {
+      for (const listener of set) listener(chunk);
+    },
+  };
+}
+
+/** The program spawned with node-pty in this process. */
+export async function openNodePty(args) {
+  const pty = (await import('node-pty')).default;
+  const term = pty.spawn(process.execPath, [FIXTURE, ...args], {
+    name: 'xterm-256color',
+    cols: 80,
+    rows: 24,
+    cwd: process.cwd(),
+    env: process.env,
+    encoding: null,
+  });
+  const data = listeners();
+  term.onData((chunk) => data.emit(chunk));
+  const terminal = {
+    name: 'node-pty',
+    send: (text) => term.write(text),
+    onData: (listener) => data.add(listener),
+    close: async () => {
+      try {
+        term.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+  await readyWatcher(terminal, 'node-pty program');
+  return terminal;
+}
+
+/** Decodes the octal escapes tmux uses in %output lines. */
+function unescapeTmux(text) {
+  return Buffer.from(
+    text.replace(/\\([0-7]{3})/g, (_m, oct) => String.fromCharCode(parseInt(oct, 8))),
+    'latin1',
+  );
+}
+
+/** The program in a private tmux server, driven in control mode. */
+export async function openTmux(args) {
+  const dir = tempDir('tmux');
+  const name = `ralph-bench-${process.pid}`;
+  const env = { ...process.env, TMUX_TMPDIR: dir };
+  delete env.TMUX;
+  const child = spawn(
+    'tmux',
+    ['-L', name, '-f', '/dev/null', '-C', 'new-session', '-x', '80', '-y', '24', process.execPath, FIXTURE, ...args],
+    { env, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let failure = null;
+  child.on('error', (err) => (failure = err));
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d.toString()));
+  const data = listeners();
+  let partial = '';
+  child.stdout.setEncoding('latin1');
+  child.stdout.on('data', (text) => {
+    partial += text;
+    let nl = partial.indexOf('\n');
+    while (nl !== -1) {
+      const line = partial.slice(0, nl);
+      partial = partial.slice(nl + 1);
+      const match = /^%output %\d+ (.*)$/s.exec(line);
+      if (match) data.emit(unescapeTmux(match[1]));
+      nl = partial.indexOf('\n');
+    }
+  });
+  const terminal = {
+    name: 'tmux',
+    send: (text) => child.stdin.write(`send-keys -l ${text}\n`),
+    onData: (listener) => data.add(listener),
+    close: async () => {
+      const kill = spawn('tmux', ['-L', name, 'kill-server'], { env, stdio: 'ignore' });
+      await new Promise((resolve) => kill.on('close', resolve).on('error', resolve));
+      child.stdin.end();
+      if (child.exitCode === null) child.kill('SIGKILL');
+      removeDir(dir);
+    },
+  };
+  try {
+    await readyWatcher(terminal, 'tmux program');
+  } catch (err) {
+    await terminal.close();
+    throw new Error(`tmux control mode did not start: ${failure?.message ?? err.message} ${stderr.trim()}`);
+  }
+  return terminal;
+}
+
+/**
+ * The program run by a real detached ralph runner, reached through an attached client over the Unix socket
+ * with the keyboard lease held. Sets RALPH_HOME for this process (the runner inherits it).
+ */
+export async function openRalph(args, task) {
+  const home = tempDir('home');
+  process.env.RALPH_HOME = home;
+  const { ralphPaths } = await importDist('src/config/paths.js');
+  const { startLoop } = await importDist('src/client/start.js');
+  const { AttachSession } = await importDist('src/client/attach.js');
+  const { stopLoop } = await importDist('src/client/stop.js');
+  const paths = ralphPaths();
+  const taskDir = makeTaskDir(join(home, 'tasks'), task);
+  const quote = (s) => JSON.stringify(s);
+  const session = await startLoop(
+    {
+      taskDir,
+      agent: 'custom',
+      agentCommand: [process.execPath, FIXTURE, ...args].map(quote).join(' '),
+      maxIterations: 1,
+      iterationTimeoutMs: 600_000,
+      idleTimeoutMs: 600_000,
+      readyTimeoutMs: 20_000,
+    },
+    paths,
+  );
+  let attach = null;
+  const errors = [];
+  const close = async () => {
+    if (attach) await attach.detach().catch(() => undefined);
+    try {
+      await stopLoop(task, { force: true, waitMs: 10_000 }, paths);
+    } catch (err) {
+      errors.push(err.message);
+    }
+    if (session.pid) {
+      try {
+        process.kill(session.pid, 'SIGKILL');
+      } catch {
+        // ended as asked
+      }
+    }
+    removeDir(home);
+    if (errors.length > 0) throw new Error(`ralph loop cleanup: ${errors.join('; ')}`);
+  };
+  try {
+    attach = await AttachSession.open(task, { from: 'start' }, paths);
+    const data = listeners();
+    attach.on('data', (chunk) => data.emit(chunk));
+    const lost = new Promise((_, reject) =>
+      attach.once('end', (end) => reject(new Error(`attach ended: ${JSON.stringify(end)}`))),
+    );
+    lost.catch(() => undefined);
+    const terminal = {
+      name: 'ralph',
+      session,
+      attach,
+      send: (text) => {
+        attach.write(text).then(
+          (r) => r.status === 'forwarded' || errors.push(`write_pty ${r.status}: ${r.reason}`),
+          (err) => errors.push(`write_pty failed: ${err.message}`),
+        );
+      },
+      onData: (listener) => data.add(listener),
+      errors,
+      close,
+    };
+    await Promise.race([readyWatcher(terminal, 'ralph loop program'), lost]);
+    if (!(await attach.setInteractive(true))) throw new Error('the loop refused interactive mode');
+    return terminal;
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+}
