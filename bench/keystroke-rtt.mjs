@@ -2,9 +2,11 @@
 /**
  * Keystroke round trip: one byte sent to a raw-mode echo program in a terminal, timed until the same byte
  * comes back. Measured for ralph (detached runner, attached client over the Unix socket, keyboard lease),
- * for tmux in control mode, and for node-pty in this process, all running the same program.
+ * for tmux in control mode, for node-pty in this process, and for a minimal Node relay process (node-pty plus
+ * raw bytes over a Unix socket), all running the same program.
  *
- *   node bench/keystroke-rtt.mjs [--samples 2000] [--warmup 200] [--time-limit 60] [--only ralph,tmux,node-pty]
+ *   node bench/keystroke-rtt.mjs [--samples 2000] [--warmup 200] [--time-limit 60]
+ *                                [--only node-pty,relay,tmux,ralph]
  *
  * Target: ralph p50 <= tmux p50 and <= 1 ms. Exits 0 whether or not the target is met; 1 on an error.
  */
@@ -21,7 +23,7 @@ import {
   withTimeout,
   writeSummary,
 } from './lib/common.mjs';
-import { openNodePty, openRalph, openTmux } from './lib/terminals.mjs';
+import { openNodePty, openRalph, openRelay, openTmux } from './lib/terminals.mjs';
 
 const SAMPLES = numberOption('samples', 2000, { min: 1, max: 100_000 });
 const WARMUP = numberOption('warmup', 200, { min: 0, max: 100_000 });
@@ -29,17 +31,21 @@ const LIMIT_MS = numberOption('time-limit', 60, { min: 1, max: 600 }) * 1000;
 const PER_SAMPLE_TIMEOUT_MS = 5000;
 const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const onlyIndex = process.argv.indexOf('--only');
-const ONLY = onlyIndex >= 0 ? process.argv[onlyIndex + 1].split(',') : ['node-pty', 'tmux', 'ralph'];
+const ONLY = onlyIndex >= 0 ? process.argv[onlyIndex + 1].split(',') : ['node-pty', 'relay', 'tmux', 'ralph'];
 
 const open = {
   'node-pty': () => openNodePty(['echo']),
+  relay: () => openRelay(['echo']),
   tmux: () => openTmux(['echo']),
   ralph: () => openRalph(['echo'], 'kbd'),
 };
-let current = null;
+const opened = [];
 
-/** Sends one letter at a time and waits for it to come back; the clock stops inside the data callback. */
-async function sample(terminal) {
+/**
+ * One round trip: sends a letter and resolves with the time it took to come back. The clock stops inside the
+ * data callback, so promise scheduling after the byte arrives is not counted.
+ */
+function prober(terminal) {
   let pending = null;
   const off = terminal.onData((chunk) => {
     if (pending && chunk.includes(pending.byte)) {
@@ -48,42 +54,58 @@ async function sample(terminal) {
       done.resolve(nowMs());
     }
   });
-  const times = [];
-  const deadline = nowMs() + LIMIT_MS;
-  let sent = 0;
-  try {
-    for (let i = 0; i < WARMUP + SAMPLES && nowMs() < deadline; i++) {
-      const ch = CHARS[i % CHARS.length];
+  let i = 0;
+  return {
+    off,
+    async once() {
+      const ch = CHARS[i++ % CHARS.length];
       const back = new Promise((resolve) => (pending = { byte: ch.charCodeAt(0), resolve }));
       const t0 = nowMs();
       terminal.send(ch);
-      sent += 1;
       const t1 = await withTimeout(back, PER_SAMPLE_TIMEOUT_MS, `the echo of "${ch}" through ${terminal.name}`);
-      if (i >= WARMUP) times.push(t1 - t0);
+      return t1 - t0;
+    },
+  };
+}
+
+/**
+ * Samples every open terminal in turn (one round trip each, round-robin), so a burst of load from other
+ * processes on the machine lands on all variants alike instead of on whichever ran at that moment.
+ */
+async function sampleInterleaved(terminals) {
+  const probes = terminals.map((t) => ({ terminal: t, probe: prober(t), times: [] }));
+  const deadline = nowMs() + LIMIT_MS;
+  let rounds = 0;
+  try {
+    while (rounds < WARMUP + SAMPLES && nowMs() < deadline) {
+      for (const p of probes) {
+        const t = await p.probe.once();
+        if (rounds >= WARMUP) p.times.push(t);
+      }
+      rounds += 1;
     }
   } finally {
-    off();
+    for (const p of probes) p.probe.off();
   }
-  if (terminal.errors?.length) throw new Error(`${terminal.name}: ${terminal.errors.slice(0, 3).join('; ')}`);
-  return { ...summarize(times), sent, cappedByTime: sent < WARMUP + SAMPLES };
+  const results = {};
+  for (const { terminal, times } of probes) {
+    if (terminal.errors?.length) throw new Error(`${terminal.name}: ${terminal.errors.slice(0, 3).join('; ')}`);
+    results[terminal.name] = { ...summarize(times), cappedByTime: rounds < WARMUP + SAMPLES };
+  }
+  return results;
 }
 
 async function main() {
   warnIfStale();
   process.stdout.write(`keystroke round trip — ${machineLine()}\n`);
-  process.stdout.write(`${SAMPLES} samples after ${WARMUP} warm-up, at most ${LIMIT_MS / 1000} s per variant\n\n`);
-  const results = {};
+  process.stdout.write(
+    `${SAMPLES} samples after ${WARMUP} warm-up per variant, interleaved round-robin, at most ${LIMIT_MS / 1000} s\n\n`,
+  );
   for (const name of ONLY) {
     if (!open[name]) throw new Error(`unknown variant ${name}; choose from ${Object.keys(open).join(', ')}`);
-    current = await open[name]();
-    try {
-      results[name] = await sample(current);
-    } finally {
-      const closing = current;
-      current = null;
-      await closing.close();
-    }
+    opened.push(await open[name]());
   }
+  const results = await sampleInterleaved(opened);
   const rows = Object.entries(results).map(([name, r]) => [
     name,
     r.n + (r.cappedByTime ? ' (time cap)' : ''),
@@ -97,12 +119,17 @@ async function main() {
   const verdicts = {};
   const ralph = results.ralph;
   if (ralph && results.tmux) {
-    verdicts.vsTmux = verdict(`ralph p50 ${ms(ralph.p50)} <= tmux p50 ${ms(results.tmux.p50)}`, ralph.p50 <= results.tmux.p50);
+    verdicts.vsTmux = verdict(
+      `ralph p50 ${ms(ralph.p50)} <= tmux p50 ${ms(results.tmux.p50)}`,
+      ralph.p50 <= results.tmux.p50,
+    );
   }
   if (ralph) verdicts.underOneMs = verdict(`ralph p50 ${ms(ralph.p50)} <= 1 ms`, ralph.p50 <= 1);
   writeSummary({ bench: 'keystroke-rtt', results, verdicts });
 }
 
 await runMain(main, async () => {
-  if (current) await current.close();
+  const errors = [];
+  for (const terminal of opened.splice(0)) await terminal.close().catch((err) => errors.push(err.message));
+  if (errors.length > 0) throw new Error(errors.join('; '));
 });

@@ -51,13 +51,37 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
+# The pinned release first. When the module proxy does not serve it, build the nearest release it serves
+# completely through a throwaway module: `go install` ignores the replace directive in ziti's own go.mod,
+# a main module of ours can carry it.
+FALLBACK_VERSION="${ZITI_FALLBACK_VERSION:-v1.7.2}"
+FALLBACK_REPLACE="github.com/michaelquigley/pfxlog => github.com/michaelquigley/pfxlog v0.6.10"
+
 echo "install-ziti: go install $MODULE@$ZITI_VERSION (this compiles the OpenZiti CLI and takes several minutes)"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+work="$(mktemp -d)"
+trap 'rm -rf "$log" "$work"' EXIT
 if ! go install "$MODULE@$ZITI_VERSION" >"$log" 2>&1; then
   cat "$log" >&2
-  echo "install-ziti: FAILED: go install $MODULE@$ZITI_VERSION exited with the error above" >&2
-  exit 1
+  echo "install-ziti: go install $MODULE@$ZITI_VERSION failed (above); building $FALLBACK_VERSION instead" >&2
+  cat >"$work/go.mod" <<GOMOD
+module ralph.local/zitibuild
+
+go 1.24
+
+replace $FALLBACK_REPLACE
+
+require github.com/openziti/ziti $FALLBACK_VERSION
+GOMOD
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$MODULE" >"$work/tools.go"
+  mkdir -p "$(go_bin_dir)"
+  if ! (cd "$work" && GOFLAGS=-mod=mod GONOSUMDB=github.com/openziti go mod tidy >"$log" 2>&1 &&
+    GOFLAGS=-mod=mod go build -ldflags "-X github.com/openziti/ziti/common/version.Version=$FALLBACK_VERSION" \
+      -o "$(go_bin_dir)/ziti" "$MODULE" >>"$log" 2>&1); then
+    cat "$log" >&2
+    echo "install-ziti: FAILED: neither $ZITI_VERSION nor $FALLBACK_VERSION could be built (errors above)" >&2
+    exit 1
+  fi
 fi
 
 installed="$(go_bin_dir)/ziti"

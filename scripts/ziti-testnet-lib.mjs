@@ -28,6 +28,7 @@ export const TESTNET_ENV = 'RALPH_ZITI_TESTNET';
 
 const DESCRIPTION_VERSION = 1;
 
+/** @param {number} count @returns {Promise<number[]>} */
 async function distinctFreePorts(count) {
   const ports = new Set();
   for (let attempt = 0; attempt < 50 && ports.size < count; attempt += 1) ports.add(await freePort());
@@ -36,17 +37,23 @@ async function distinctFreePorts(count) {
   return [...ports];
 }
 
+/**
+ * The pid files of a network's process groups, the controller's last so that its clients go first.
+ * @param {string} home
+ */
 function pidFiles(home) {
   try {
     return readdirSync(home)
       .filter((f) => f.endsWith('.pid'))
+      .sort((a, b) => Number(a === 'controller.pid') - Number(b === 'controller.pid'))
       .map((f) => join(home, f));
-  } catch {
-    return [];
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code === 'ENOENT') return [];
+    throw err;
   }
 }
 
-const AUTH_FAILURE = /401|unauthori[sz]ed|not authenticated|no session|token/i;
+const AUTH_FAILURE = /\b401\b|unauthori[sz]ed|not authenticated|no identities found in CLI config/i;
 
 /**
  * Builds the live network object from its description.
@@ -66,6 +73,7 @@ function networkFromDescription(desc, owned) {
   };
   let stopped = false;
 
+  /** @type {import('./ziti-testnet-lib.d.mts').TestNetwork['ziti']} */
   const ziti = async (args, options) => {
     try {
       return await runZiti(ctx, args, options);
@@ -77,6 +85,7 @@ function networkFromDescription(desc, owned) {
   };
 
   let spawned = 0;
+  /** @type {import('./ziti-testnet-lib.d.mts').TestNetwork['spawnZiti']} */
   const spawnZiti = (args, name) => {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
       throw new TestnetError(
@@ -128,6 +137,7 @@ function networkFromDescription(desc, owned) {
   };
 }
 
+/** @param {string} home */
 function registerExitCleanup(home) {
   const onExit = () => {
     for (const file of pidFiles(home)) {
@@ -225,7 +235,10 @@ export function loadTestNetwork(file) {
   return networkFromDescription(desc, false);
 }
 
-/** The description (plain data) of a network, as written to its description file. */
+/**
+ * The description (plain data) of a network, as written to its description file.
+ * @param {import('./ziti-testnet-lib.d.mts').TestNetwork} network
+ */
 export function describeTestNetwork(network) {
   return JSON.parse(readFileSync(network.descriptionFile, 'utf8'));
 }

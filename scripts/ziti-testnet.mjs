@@ -26,9 +26,11 @@ function check() {
   return 0;
 }
 
+/** @param {number} timeoutSeconds */
 async function up(timeoutSeconds) {
   process.stderr.write('starting the ziti test network on 127.0.0.1 ...\n');
   // Until it is up, a signal just exits: the network's exit hook kills what started and deletes it.
+  /** @param {NodeJS.Signals} signal */
   const early = (signal) => {
     process.stderr.write(`\n${signal} during start-up: abandoning the ziti test network\n`);
     process.exit(130);
@@ -59,6 +61,7 @@ async function up(timeoutSeconds) {
   );
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
+  /** @param {NodeJS.Signals} signal */
   const shutdown = (signal) => {
     if (stopping) return;
     stopping = true;
@@ -79,6 +82,7 @@ async function up(timeoutSeconds) {
   process.on('SIGHUP', () => shutdown('SIGHUP'));
 }
 
+/** @param {string[]} args */
 function parseTimeout(args) {
   const i = args.indexOf('--timeout');
   if (i === -1) return 120;
@@ -87,6 +91,10 @@ function parseTimeout(args) {
   return value;
 }
 
+/**
+ * @param {string[]} args
+ * @returns {Promise<number | undefined>}
+ */
 async function main(args) {
   const [command] = args;
   if (command === 'check') return check();

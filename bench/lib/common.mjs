@@ -3,17 +3,17 @@
  * folders, bounded waits and the summary each script hands to run-all.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DIST = join(ROOT, 'dist');
-export const CLI = join(DIST, 'cli', 'main.js');
 export const FIXTURE = join(ROOT, 'bench', 'fixtures', 'pty-program.mjs');
+export const RELAY = join(ROOT, 'bench', 'fixtures', 'relay.mjs');
 
-/** Imports a module of the built package, or exits with a message saying how to build it. */
-export async function importDist(relative) {
+/** The path of a file of the built package, or exits with a message saying how to build it. */
+export function distFile(relative) {
   const file = join(DIST, relative);
   if (!existsSync(file)) {
     process.stderr.write(
@@ -22,7 +22,12 @@ export async function importDist(relative) {
     );
     process.exit(2);
   }
-  return import(pathToFileURL(file).href);
+  return file;
+}
+
+/** Imports a module of the built package, or exits with a message saying how to build it. */
+export async function importDist(relative) {
+  return import(pathToFileURL(distFile(relative)).href);
 }
 
 /** Warns when a TypeScript source is newer than the build, so stale figures are not mistaken for fresh ones. */
@@ -105,7 +110,13 @@ export function verdict(label, ok) {
 
 export function machineLine() {
   const cpu = cpus();
-  return `machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown cpu'}), node ${process.version}, ${process.platform}`;
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  return (
+    `machine: ${cpu.length} cores (${cpu[0]?.model ?? 'unknown cpu'}), node ${process.version}, ` +
+    `${process.platform}, load average ${load}`
+  );
 }
 
 /** A private temporary folder, removed by `cleanup()`. Short paths keep socket names under the limit. */

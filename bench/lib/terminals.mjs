@@ -3,12 +3,16 @@
  *   - ralph: a detached runner started with startLoop in a private RALPH_HOME, reached by an attached client
  *     over its Unix socket (the code path of `ralph attach`);
  *   - tmux: a private tmux server in control mode (`tmux -L <name> -C`), driven through its stdin/stdout;
- *   - node-pty: the program spawned in a PTY inside the benchmark process itself.
+ *   - node-pty: the program spawned in a PTY inside the benchmark process itself;
+ *   - relay: node-pty in a separate minimal Node process relaying raw bytes over a Unix socket (the cost of
+ *     the process hop alone, without ralph's protocol, log or screen).
  * Each returns { send(text), onData(listener(Buffer)), close() }.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { FIXTURE, importDist, makeTaskDir, tempDir, removeDir, withTimeout } from './common.mjs';
+import { FIXTURE, RELAY, importDist, makeTaskDir, tempDir, removeDir, withTimeout } from './common.mjs';
 
 const READY = 'READY';
 
@@ -67,6 +71,49 @@ export async function openNodePty(args) {
   };
   await readyWatcher(terminal, 'node-pty program');
   return terminal;
+}
+
+/** The program behind bench/fixtures/relay.mjs, reached over a Unix socket with raw bytes. */
+export async function openRelay(args) {
+  const dir = tempDir('relay');
+  const socketPath = join(dir, 'relay.sock');
+  const child = spawn(process.execPath, [RELAY, socketPath, process.execPath, FIXTURE, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let socket = null;
+  const close = async () => {
+    socket?.destroy();
+    if (child.exitCode === null) child.kill('SIGKILL');
+    removeDir(dir);
+  };
+  try {
+    let out = '';
+    const listening = new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('LISTENING')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`relay exited with code ${code}`)));
+      child.once('error', reject);
+    });
+    await withTimeout(listening, 10_000, 'the relay to listen');
+    socket = createConnection({ path: socketPath });
+    await withTimeout(once(socket, 'connect'), 5000, 'the relay connection');
+    socket.setNoDelay?.(true);
+    const data = listeners();
+    socket.on('data', (chunk) => data.emit(chunk));
+    const terminal = {
+      name: 'relay',
+      send: (text) => socket.write(text),
+      onData: (listener) => data.add(listener),
+      close,
+    };
+    await readyWatcher(terminal, 'relay program');
+    return terminal;
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** Decodes the octal escapes tmux uses in %output lines. */

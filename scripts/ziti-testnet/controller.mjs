@@ -6,6 +6,7 @@ import { TestnetError, isAlive, logTail, runZiti, spawnZitiDetached, waitFor } f
 /**
  * One GET of the edge client API's version document; TLS verification is off because this probe
  * only checks liveness (the controller's CA is not known to this process yet).
+ * @param {number} ctrlPort
  * @returns {Promise<boolean>}
  */
 export function probeControllerVersion(ctrlPort) {
@@ -89,7 +90,10 @@ export async function startController(ctx, timeoutMs) {
   return pid;
 }
 
-/** Logs the isolated CLI configuration in as the admin user. */
+/**
+ * Logs the isolated CLI configuration in as the admin user.
+ * @param {{ bin: string, home: string, ctrlPort: number, adminUser: string, adminPassword: string }} ctx
+ */
 export async function adminLogin(ctx) {
   await runZiti(ctx, [
     'edge',

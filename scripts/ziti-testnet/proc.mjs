@@ -25,6 +25,7 @@ export class TestnetError extends Error {
 export const INSTALL_HINT =
   'install it with `bash scripts/install-ziti.sh` (runs `go install github.com/openziti/ziti/ziti@v1.5.17`)';
 
+/** @param {string} file */
 function isExecutable(file) {
   try {
     accessSync(file, constants.X_OK);
@@ -58,7 +59,11 @@ export function findZitiBinary(env = process.env) {
   return isExecutable(fromGo) ? fromGo : null;
 }
 
-/** Environment for every ziti process of a network: no inherited ZITI_* settings, private CLI config. */
+/**
+ * Environment for every ziti process of a network: no inherited ZITI_* settings, private CLI config.
+ * @param {string} home
+ * @param {Record<string, string>} [extra]
+ */
 export function isolatedEnv(home, extra = {}) {
   /** @type {Record<string, string>} */
   const env = {};
@@ -153,7 +158,10 @@ export function spawnZitiDetached(ctx, args, options) {
   }
 }
 
-/** @returns {boolean} whether a process (group leader) with this id exists */
+/**
+ * @param {number} pid
+ * @returns {boolean} whether a process (group leader) with this id exists
+ */
 export function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -164,6 +172,10 @@ export function isAlive(pid) {
   }
 }
 
+/**
+ * @param {number} pgid
+ * @param {NodeJS.Signals} signal
+ */
 function signalGroup(pgid, signal) {
   try {
     process.kill(-pgid, signal);
@@ -172,14 +184,20 @@ function signalGroup(pgid, signal) {
   }
 }
 
-/** Reads a pid file; null when the file is absent. */
+/**
+ * Reads a pid file; null when the file is absent.
+ * @param {string} pidFile
+ */
 export function readPid(pidFile) {
   if (!existsSync(pidFile)) return null;
   const pid = Number.parseInt(readFileSync(pidFile, 'utf8').trim(), 10);
   return Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
-/** Sends SIGTERM to a process group, waits up to `graceMs`, then SIGKILLs what is left. */
+/**
+ * Sends SIGTERM to a process group, waits up to `graceMs`, then SIGKILLs what is left.
+ * @param {number} pgid
+ */
 export async function stopGroup(pgid, graceMs = 10_000) {
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
@@ -188,12 +206,18 @@ export async function stopGroup(pgid, graceMs = 10_000) {
   for (let i = 0; i < 50 && isAlive(pgid); i += 1) await sleep(100);
 }
 
-/** Synchronous last-resort kill, for process 'exit' handlers. */
+/**
+ * Synchronous last-resort kill, for process 'exit' handlers.
+ * @param {number} pgid
+ */
 export function killGroupNow(pgid) {
   signalGroup(pgid, 'SIGKILL');
 }
 
-/** The last `lines` lines of a log file, for error messages. */
+/**
+ * The last `lines` lines of a log file, for error messages.
+ * @param {string} file
+ */
 export function logTail(file, lines = 25) {
   if (!existsSync(file)) return `(no log at ${file})`;
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');

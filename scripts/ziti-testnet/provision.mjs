@@ -99,7 +99,8 @@ async function createService(ctx, name, encryption, configs) {
 async function createServices(ctx, ports) {
   const host = JSON.stringify({ protocol: 'tcp', address: '127.0.0.1', port: ports.goHosted });
   await runZiti(ctx, ['edge', 'create', 'config', 'ralph-go-hosted-host', 'host.v1', host]);
-  const proxy = (port) => JSON.stringify({ port, protocols: ['tcp'], binding: '127.0.0.1' });
+  const proxy = (/** @type {number} */ port) =>
+    JSON.stringify({ port, protocols: ['tcp'], binding: '127.0.0.1' });
   await runZiti(ctx, [
     'edge',
     'create',

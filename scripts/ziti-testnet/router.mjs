@@ -15,6 +15,7 @@ import {
 
 export const ROUTER_NAME = 'ralph-router';
 
+/** @param {string} home */
 function routerPaths(home) {
   const dir = join(home, 'router');
   return {
@@ -81,7 +82,10 @@ export async function setupRouter(ctx) {
   await runZiti(ctx, ['router', 'enroll', paths.config, '--jwt', paths.jwt], { env });
 }
 
-/** @returns {Promise<boolean>} the controller's view of whether the router is connected */
+/**
+ * @param {{ bin: string, home: string }} ctx
+ * @returns {Promise<boolean>} the controller's view of whether the router is connected
+ */
 export async function routerOnline(ctx) {
   const out = await runZiti(ctx, ['edge', 'list', 'edge-routers', `name="${ROUTER_NAME}"`, '--output-json']);
   /** @type {{ data?: Array<{ isOnline?: boolean }> }} */
@@ -123,7 +127,10 @@ export async function startRouter(ctx, timeoutMs = 60_000) {
   return pid;
 }
 
-/** Stops the router process and waits until the controller reports it offline. */
+/**
+ * Stops the router process and waits until the controller reports it offline.
+ * @param {{ bin: string, home: string }} ctx
+ */
 export async function stopRouter(ctx, timeoutMs = 60_000) {
   const paths = routerPaths(ctx.home);
   const pid = readPid(paths.pid);

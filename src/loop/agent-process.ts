@@ -29,10 +29,15 @@ const SIGNAL_NAMES = new Map<number, string>(
   Object.entries(constants.signals as Record<string, number>).map(([name, num]) => [num, name]),
 );
 
+/** Output quiet this long after exit means the PTY has nothing more to give. */
+const EXIT_QUIET_MS = 30;
+const EXIT_DRAIN_MAX_MS = 1000;
+
 export class AgentProcess extends EventEmitter<AgentProcessEvents> {
   readonly pid: number;
   private readonly term: pty.IPty;
   private exited = false;
+  private lastDataAt = 0;
 
   constructor(spec: AgentSpawn) {
     super();
@@ -45,12 +50,23 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
       encoding: null,
     });
     this.pid = this.term.pid;
-    this.term.onData((chunk) => this.emit('data', chunk as unknown as Buffer));
+    this.term.onData((chunk) => {
+      this.lastDataAt = Date.now();
+      this.emit('data', chunk as unknown as Buffer);
+    });
     this.term.onExit(({ exitCode, signal }) => {
       this.exited = true;
       const name = signal ? (SIGNAL_NAMES.get(signal) ?? String(signal)) : null;
-      this.emit('exit', { exitCode: name ? null : exitCode, signal: name });
+      // The PTY can still hand over output after the exit is reported; wait for a short quiet spell so the
+      // iteration's last bytes land in the log before it is judged.
+      this.afterQuiet(() => this.emit('exit', { exitCode: name ? null : exitCode, signal: name }));
     });
+  }
+
+  private afterQuiet(done: () => void, deadline = Date.now() + EXIT_DRAIN_MAX_MS): void {
+    const quietFor = Date.now() - this.lastDataAt;
+    if (quietFor >= EXIT_QUIET_MS || Date.now() >= deadline) return done();
+    setTimeout(() => this.afterQuiet(done, deadline), EXIT_QUIET_MS - quietFor);
   }
 
   get running(): boolean {

@@ -86,6 +86,7 @@ export async function runLoopProcess(
   record({ status: final.status, exitReason: final.exitReason, iteration: final.iteration });
   await server.close('loop ended');
   await listener.close();
+  runner.close();
   rmSync(launch.socketPath, { force: true });
   registry.close();
   process.off('SIGTERM', onSignal);

@@ -121,17 +121,20 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     return this.screen.snapshot();
   }
 
-  /** Runs iterations until the loop ends; resolves with the final state. Never rejects. */
+  /** Runs iterations until the loop ends; resolves with the final state. Never rejects. The log stays open. */
   async run(): Promise<LoopState> {
     try {
       return await this.loop();
     } catch (err) {
       this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       return this.finish('failed', errorMessage(err));
-    } finally {
-      this.screen.dispose();
-      this.log.close();
     }
+  }
+
+  /** Releases the output log and the screen; call after `run()` resolved and the log's readers are done. */
+  close(): void {
+    this.screen.dispose();
+    this.log.close();
   }
 
   private async loop(): Promise<LoopState> {
@@ -150,7 +153,10 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       await this.waitWhileHeld();
       if (this.stopRequest) continue;
       const record = await this.iterate(adapter, prd);
-      if (record.outcome === 'completed') return this.finish('completed', 'all stories pass');
+      if (record.outcome === 'completed') {
+        // A completed iteration with a note is a trusted promise: prd.json still has failing stories.
+        return this.finish('completed', record.note ?? 'all stories pass');
+      }
       if (record.outcome === 'stopped') continue;
       failures = FAILED_OUTCOMES.has(record.outcome as never) ? failures + 1 : 0;
       if (failures >= this.config.maxConsecutiveFailures) {

@@ -9,6 +9,7 @@ import { ConnectionClosedByRouterError } from './errors.js';
 import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
 import { DialFailedError, ZitiClosedError } from './edge/errors.js';
+import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
 import type { EdgeRouter } from './edge/router.js';
 import { ZitiServer, type RebindPolicy } from './edge/server.js';
@@ -37,8 +38,14 @@ export interface BindOptions {
   timeoutMs?: number;
   /** An instance id dialers may name to reach this server among several hosts of the service. */
   terminatorIdentity?: string;
+  /** Routing cost 0..65535 among several hosts (lower preferred). */
+  cost?: number;
+  /** 'required' hosts are chosen before 'default' ones, 'failed' ones last. */
+  precedence?: Precedence;
   rebind?: RebindPolicy;
 }
+
+const INVALID_SESSION = /invalid session|session.*not found/i;
 
 interface CachedSession {
   service: ZitiService;
@@ -50,7 +57,8 @@ export class ZitiContext {
   readonly controller: ControllerClient;
   private readonly options: ZitiContextOptions;
   private readonly pool: RouterPool;
-  private readonly dialSessions = new Map<string, Promise<CachedSession>>();
+  /** Sessions by "type service": the controller hands out one valid session per API session, service and type. */
+  private readonly sessions = new Map<string, Promise<CachedSession>>();
   private readonly servers = new Set<ZitiServer>();
   private readonly ownsController: boolean;
   private closed = false;
@@ -68,6 +76,8 @@ export class ZitiContext {
       probeIntervalMs: options.probeIntervalMs,
       probeTimeoutMs: options.probeTimeoutMs,
     });
+    // Sessions belong to an API session: a new API session needs new ones.
+    this.controller.on('apiSession', () => this.sessions.clear());
   }
 
   /** Loads an identity file and authenticates to its controller. */
@@ -94,7 +104,7 @@ export class ZitiContext {
     const tried = new Set<EdgeRouter>();
     for (let attempt = 1; ; attempt++) {
       this.assertOpen();
-      const { service: svc, session } = await this.dialSession(service);
+      const { service: svc, session } = await this.session(service, 'Dial');
       const router = await this.pool.pick(service, session.edgeRouters, tried);
       try {
         return await router.dial({
@@ -110,7 +120,7 @@ export class ZitiContext {
         const retry = attempt < 3 && this.retryableDialError(err);
         if (!retry) throw err;
         tried.add(router);
-        if (err instanceof DialFailedError) this.dialSessions.delete(service);
+        if (err instanceof DialFailedError) this.forgetSession(service, 'Dial');
       }
     }
   }
@@ -119,10 +129,10 @@ export class ZitiContext {
   async bind(service: string, options: BindOptions = {}): Promise<ZitiServer> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
-    const binder = async () => {
+    const binder = async (cause?: Error) => {
       this.assertOpen();
-      const svc = await this.controller.getService(service);
-      const session = await this.controller.createSession(svc, 'Bind');
+      if (cause && INVALID_SESSION.test(cause.message)) this.forgetSession(service, 'Bind');
+      const { service: svc, session } = await this.session(service, 'Bind');
       const router = await this.pool.pick(service, session.edgeRouters);
       const keyPair = svc.encryptionRequired ? await newKeyPair() : undefined;
       return router.bind({
@@ -130,6 +140,8 @@ export class ZitiContext {
         sessionToken: session.token,
         keyPair,
         terminatorIdentity: options.terminatorIdentity,
+        cost: options.cost,
+        precedence: options.precedence,
         timeoutMs,
       });
     };
@@ -153,25 +165,30 @@ export class ZitiContext {
     if (this.closed) throw new ZitiClosedError('the Ziti context');
   }
 
-  /** A Dial session per service, shared by concurrent dials and reused until a dial says it is invalid. */
-  private dialSession(service: string): Promise<CachedSession> {
-    let cached = this.dialSessions.get(service);
+  /** The session for a service and type, shared by concurrent callers and reused until found invalid. */
+  private session(service: string, type: 'Dial' | 'Bind'): Promise<CachedSession> {
+    const key = `${type} ${service}`;
+    let cached = this.sessions.get(key);
     if (!cached) {
       cached = (async () => {
         const svc = await this.controller.getService(service);
-        const session = await this.controller.createSession(svc, 'Dial');
+        const session = await this.controller.createSession(svc, type);
         return { service: svc, session };
       })();
-      this.dialSessions.set(service, cached);
-      void cached.catch(() => {
-        if (this.dialSessions.get(service) === cached) this.dialSessions.delete(service);
-      });
+      this.sessions.set(key, cached);
+      const entry = cached;
+      void entry.catch(() => this.forgetSession(service, type, entry));
     }
     return cached;
   }
 
+  private forgetSession(service: string, type: 'Dial' | 'Bind', only?: Promise<CachedSession>): void {
+    const key = `${type} ${service}`;
+    if (only === undefined || this.sessions.get(key) === only) this.sessions.delete(key);
+  }
+
   private retryableDialError(err: unknown): boolean {
     if (err instanceof ConnectionClosedByRouterError) return true;
-    return err instanceof DialFailedError && /invalid session|session.*not found/i.test(err.message);
+    return err instanceof DialFailedError && INVALID_SESSION.test(err.message);
   }
 }

@@ -21,11 +21,14 @@ interface RunOptions {
   onData?: (output: string, term: pty.IPty) => void;
   /** Kill the agent (SIGTERM) once the output contains this. */
   killWhen?: string;
+  /** After the exit, wait for this text to arrive (bulk output may still be in flight). */
+  waitFor?: string;
 }
 
 /**
  * Runs the fake agent under a real PTY; bounded: killed after 15 s. node-pty may report the exit before the
- * last output has been read, so the result waits for the output to go quiet (at most 2 s) after the exit.
+ * last output has been read, so the result waits after the exit (at most 5 s) for `waitFor`, or else for the
+ * output to go quiet for 100 ms.
  */
 function runAgent(opts: RunOptions = {}): Promise<Run> {
   const term = pty.spawn(process.execPath, [FAKE_AGENT, ...(opts.args ?? [])], {
@@ -53,8 +56,8 @@ function runAgent(opts: RunOptions = {}): Promise<Run> {
       const exitedAt = Date.now();
       const settle = () => {
         const now = Date.now();
-        if (now - lastData >= 100 || now - exitedAt >= 2000)
-          resolve({ output, exitCode, signal: signal ?? 0 });
+        const complete = opts.waitFor === undefined ? now - lastData >= 100 : output.includes(opts.waitFor);
+        if (complete || now - exitedAt >= 5000) resolve({ output, exitCode, signal: signal ?? 0 });
         else setTimeout(settle, 25);
       };
       setTimeout(settle, 25);
@@ -218,11 +221,15 @@ describe('fake agent under a real PTY', () => {
 
   it('prints an exact number of bytes in bulk', async () => {
     const run = await runAgent({
-      args: ['--script', script([{ printBytes: { count: 300_000, pattern: '0123456789' } }])],
+      args: [
+        '--script',
+        script([{ printBytes: { count: 300_000, pattern: '0123456789' } }, { print: '|END' }]),
+      ],
+      waitFor: '|END',
     });
-    expect(run.output.length).toBe(300_000);
+    expect(run.output.length).toBe(300_000 + '|END\r\n'.length);
     expect(run.output.slice(0, 12)).toBe('012345678901');
-    expect(run.output.slice(-3)).toBe('789');
+    expect(run.output.slice(299_997)).toBe('789|END\r\n');
   });
 
   it('writes files, prints its arguments and working directory', async () => {

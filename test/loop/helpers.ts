@@ -147,6 +147,8 @@ export interface LoopHandle {
   logs: string[];
   states: Partial<LoopState>[];
   iterations: IterationRecord[];
+  /** Output lines (ANSI stripped) as the runner split them. */
+  lines: string[];
   /** Every agent pid the loop started. */
   agentPids: number[];
   /** Awaits the end of the loop (bounded). */
@@ -176,6 +178,7 @@ export async function startInProcess(
   const states: Partial<LoopState>[] = [];
   const iterations: IterationRecord[] = [];
   const agentPids: number[] = [];
+  const lines: string[] = [];
   let ready!: (runner: LoopRunner) => void;
   const started = new Promise<LoopRunner>((resolve) => (ready = resolve));
   const done = runLoopProcess(
@@ -188,6 +191,7 @@ export async function startInProcess(
           if (typeof changed.agentPid === 'number') agentPids.push(changed.agentPid);
         });
         runner.on('iteration', (record) => iterations.push(record));
+        runner.on('line', (line) => lines.push(line));
         ready(runner);
       },
     },
@@ -209,9 +213,29 @@ export async function startInProcess(
     logs,
     states,
     iterations,
+    lines,
     agentPids,
     finished,
   };
+}
+
+/** Fake agent steps that block until `go` + Enter is typed: a gate a test opens when it is ready. */
+export function gate(label: string): unknown[] {
+  return [{ print: `gate ${label}` }, { echo: { until: 'go\r', timeoutMs: 30_000 } }];
+}
+
+/** Waits until `count` lines equal `line`. */
+export function seenLines(loop: LoopHandle, line: string, count = 1): Promise<true> {
+  return waitFor(() => loop.lines.filter((l) => l === line).length >= count, `${count}× output line ${line}`);
+}
+
+/** Opens the `n`th gate: takes the keyboard, types `go` + Enter, waits for the echo, gives the keyboard back. */
+export async function openGate(loop: LoopHandle, client: RpcClient, n: number): Promise<void> {
+  await seenLines(loop, 'ECHO:READY', n);
+  await client.request('set_interactive_mode', { enabled: true });
+  await client.request('write_pty', { data: 'go\r' });
+  await seenLines(loop, 'ECHO:DONE', n);
+  await client.request('set_interactive_mode', { enabled: false });
 }
 
 /** A client that records every event: output lines, state changes, and the pty byte stream with its faults. */

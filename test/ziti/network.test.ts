@@ -3,7 +3,9 @@
  * path through the edge router, router restart and teardown. Skipped with a notice when there is
  * no `ziti` CLI (fails instead with RALPH_REQUIRE_ZITI=1).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEchoServer } from './echo-server.js';
@@ -69,6 +71,24 @@ describe('test network without a ziti CLI', () => {
     } finally {
       if (saved === undefined) delete process.env.RALPH_ZITI_BIN;
       else process.env.RALPH_ZITI_BIN = saved;
+    }
+  });
+
+  it('stops and deletes everything when the controller exits during start-up', async () => {
+    const savedTmp = process.env.TMPDIR;
+    const tmp = mkdtempSync(join(tmpdir(), 'ralph-ziti-fail-'));
+    process.env.TMPDIR = tmp;
+    try {
+      // /bin/false stands in for a ziti CLI whose controller exits at once.
+      await expect(startTestNetwork({ bin: '/bin/false', timeoutMs: 20_000 })).rejects.toMatchObject({
+        code: 'ZITI_PROCESS_EXITED',
+        message: expect.stringContaining('ziti edge quickstart exited early'),
+      });
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

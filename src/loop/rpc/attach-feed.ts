@@ -15,6 +15,7 @@ const WINDOW_BYTES = 1024 * 1024;
 export class AttachFeed {
   private readonly cursors = new Map<RpcConnection, number>();
   private readonly waiting = new Set<RpcConnection>();
+  private readonly caughtUpWaiters = new Map<RpcConnection, (() => void)[]>();
 
   constructor(private readonly log: OutputLog) {}
 
@@ -24,7 +25,32 @@ export class AttachFeed {
 
   detach(conn: RpcConnection): boolean {
     this.waiting.delete(conn);
+    this.settle(conn);
     return this.cursors.delete(conn);
+  }
+
+  /**
+   * Resolves once every attached connection has been sent the whole log (or has gone), or after `timeoutMs`,
+   * so a loop that ends does not cut off a reader that fell behind.
+   */
+  async caughtUp(timeoutMs: number): Promise<void> {
+    const behind = [...this.cursors].filter(([, cursor]) => cursor < this.log.end).map(([conn]) => conn);
+    if (behind.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const each = behind.map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          this.caughtUpWaiters.set(conn, [...(this.caughtUpWaiters.get(conn) ?? []), resolve]);
+        }),
+    );
+    await Promise.race([Promise.all(each), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private settle(conn: RpcConnection): void {
+    const waiters = this.caughtUpWaiters.get(conn);
+    this.caughtUpWaiters.delete(conn);
+    for (const resolve of waiters ?? []) resolve();
   }
 
   isAttached(conn: RpcConnection): boolean {
@@ -48,6 +74,7 @@ export class AttachFeed {
       cursor += chunk.length;
       this.cursors.set(conn, cursor);
     }
+    this.settle(conn);
   }
 
   /** Resumes a connection whose window is full once its queue has drained. */

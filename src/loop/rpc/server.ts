@@ -25,6 +25,7 @@ export class LoopServer {
   readonly feed: AttachFeed;
   /** The connection holding the writer lease, if any. */
   writer: RpcConnection | null = null;
+  private readonly streams = new Map<RpcConnection, Duplex>();
   private readonly handlers: HandlerTable;
   private readonly options: LoopServerOptions;
 
@@ -56,6 +57,8 @@ export class LoopServer {
       ...(this.options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: this.options.maxQueuedBytes }),
     });
     this.connections.add(conn);
+    this.streams.set(conn, stream);
+    stream.once('close', () => this.streams.delete(conn));
     conn.on('close', (reason) => {
       this.connections.delete(conn);
       this.feed.detach(conn);
@@ -79,15 +82,27 @@ export class LoopServer {
     }
   }
 
-  /** Tells every client the loop is over and closes their connections. */
-  async close(reason: string): Promise<void> {
+  /**
+   * Tells every client the loop is over and closes their connections, after attached readers have been sent
+   * the rest of the log (waiting at most `flushTimeoutMs` for readers that fell behind).
+   */
+  async close(reason: string, flushTimeoutMs = 5_000): Promise<void> {
     this.feed.pumpAll();
+    await this.feed.caughtUp(flushTimeoutMs);
     const open = [...this.connections];
+    // Wait for each stream to close, not just the connection: queued output must reach the client before
+    // the listener tears its sockets down (a client that never reads is cut off after the close grace).
     await Promise.all(
       open.map(
         (conn) =>
           new Promise<void>((resolve) => {
-            conn.once('close', () => resolve());
+            const stream = this.streams.get(conn);
+            if (stream === undefined) return resolve();
+            const timer = setTimeout(() => stream.destroy(), flushTimeoutMs);
+            stream.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
             conn.close(reason);
           }),
       ),

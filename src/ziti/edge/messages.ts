@@ -1,7 +1,7 @@
 /**
  * Builders for the edge messages an SDK sends.
  */
-import { newMessage, putBool, putByte, putString, putUint32, type Message } from '../channel/message.js';
+import { newMessage, putBool, putByte, putString, putUint16, putUint32, type Message } from '../channel/message.js';
 import { CRYPTO_METHOD_LIBSODIUM, EdgeContentType, EdgeHeader } from './protocol.js';
 
 function connMessage(contentType: number, connId: number, body: Buffer | string = Buffer.alloc(0)): Message {
@@ -33,10 +33,18 @@ export function connectMessage(connId: number, sessionToken: string, options: Co
   return msg;
 }
 
+export type Precedence = 'default' | 'required' | 'failed';
+
+const PRECEDENCE_VALUE: Record<Precedence, number> = { default: 0, required: 1, failed: 2 };
+
 export interface BindOptions {
   publicKey?: Uint8Array;
   listenerId?: string;
   terminatorIdentity?: string;
+  /** Routing cost of this terminator, 0..65535 (lower is preferred). */
+  cost?: number;
+  /** 'required' terminators are chosen before 'default' ones, 'failed' ones last. */
+  precedence?: Precedence;
 }
 
 /** Host a service: body is the Bind session token; the router assigns ids to the connections it hands us. */
@@ -48,6 +56,10 @@ export function bindMessage(connId: number, sessionToken: string, options: BindO
   if (options.publicKey) {
     msg.headers.set(EdgeHeader.publicKey, Buffer.from(options.publicKey));
     putByte(msg.headers, EdgeHeader.cryptoMethod, CRYPTO_METHOD_LIBSODIUM);
+  }
+  if (options.cost !== undefined && options.cost > 0) putUint16(msg.headers, EdgeHeader.cost, options.cost);
+  if (options.precedence !== undefined && options.precedence !== 'default') {
+    putByte(msg.headers, EdgeHeader.precedence, PRECEDENCE_VALUE[options.precedence]);
   }
   if (options.listenerId) putString(msg.headers, EdgeHeader.listenerId, options.listenerId);
   if (options.terminatorIdentity) putString(msg.headers, EdgeHeader.terminatorIdentity, options.terminatorIdentity);

@@ -11,7 +11,7 @@ import { ConnectionClosedByRouterError } from '../errors.js';
 import { EdgeConn } from './conn.js';
 import { BindFailedError, DialFailedError } from './errors.js';
 import { EdgeListener, type ListenerHost } from './listener.js';
-import { bindMessage, connectMessage, connInspectResponse, stateClosedMessage } from './messages.js';
+import { bindMessage, connectMessage, connInspectResponse, stateClosedMessage, type Precedence } from './messages.js';
 import { EdgeConnType, EdgeContentType, EdgeHeader, ROUTER_CONN_ID_FLOOR } from './protocol.js';
 
 interface Sink {
@@ -50,6 +50,8 @@ export interface BindRequest {
   keyPair?: KxKeyPair;
   /** Instance id dialers can address this terminator by. */
   terminatorIdentity?: string;
+  cost?: number;
+  precedence?: Precedence;
   timeoutMs: number;
 }
 
@@ -167,6 +169,8 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
     const bind = bindMessage(connId, request.sessionToken, {
       publicKey: request.keyPair?.publicKey,
       terminatorIdentity: request.terminatorIdentity,
+      cost: request.cost,
+      precedence: request.precedence,
     });
     let reply: Message;
     try {

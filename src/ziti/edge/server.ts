@@ -36,7 +36,8 @@ export interface ZitiServerEvents {
   close: [];
 }
 
-export type Binder = () => Promise<EdgeListener>;
+/** Binds once; `cause` is what ended the previous bind, when rebinding. */
+export type Binder = (cause?: Error) => Promise<EdgeListener>;
 
 export class ZitiServer extends EventEmitter<ZitiServerEvents> {
   readonly service: string;
@@ -65,6 +66,12 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
 
   get listening(): boolean {
     return this.listener !== undefined && !this.listener.isClosed;
+  }
+
+  /** True once the router confirmed the current bind (a 'listening' event was emitted for it). */
+  get established(): boolean {
+    const listener = this.listener;
+    return listener !== undefined && !listener.isClosed && listener.established;
   }
 
   /** First bind; rejects with the binder's typed error. */
@@ -106,7 +113,7 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.closed) return;
-      this.binder().then(
+      this.binder(cause).then(
         (listener) => {
           if (this.closed) {
             void listener.close();

@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControllerClient } from '../../../src/ziti/controller/client.js';
 import type { ApiSessionInfo } from '../../../src/ziti/controller/types.js';
+import {
+  checkEnrollmentJwt,
+  decodeEnrollmentJwt,
+  readEnrollmentToken,
+} from '../../../src/ziti/controller/jwt.js';
 import { enrollWithJwt } from '../../../src/ziti/enroll.js';
 import {
   ControllerUnreachableError,
@@ -19,14 +24,9 @@ import {
   ServiceNotFoundError,
 } from '../../../src/ziti/errors.js';
 import { identityFromPem, loadIdentity, type ZitiIdentity } from '../../../src/ziti/identity.js';
-import { startTestNetwork, zitiAvailable, type TestNetwork } from '../network.js';
+import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../network.js';
 
-const available = zitiAvailable();
-if (!available) {
-  process.stderr.write('\n[skip] test/ziti/controller/controller.test.ts: no `ziti` binary found; integration tests skipped\n');
-}
-
-describe.runIf(available)('ControllerClient against a quickstart network', () => {
+describe.skipIf(!zitiTestsEnabled())('ControllerClient against a quickstart network', () => {
   let net: TestNetwork;
   let dir: string;
   const clients: ControllerClient[] = [];
@@ -38,7 +38,7 @@ describe.runIf(available)('ControllerClient against a quickstart network', () =>
   }
 
   beforeAll(async () => {
-    net = await startTestNetwork();
+    net = await acquireTestNetwork();
     dir = await mkdtemp(join(tmpdir(), 'ziti-ctrl-it-'));
   });
 
@@ -147,18 +147,32 @@ describe.runIf(available)('ControllerClient against a quickstart network', () =>
     expect((err as ControllerUnreachableError).url).toBe(wrong.origin);
   });
 
-  it('enrolls the fresh identity from its JWT and authenticates with the result', async () => {
-    const out = join(dir, 'fresh.json');
-    const identity = await enrollWithJwt(net.fresh.jwtFile, out);
-    expect((await stat(out)).mode & 0o777).toBe(0o600);
-    const reloaded = await loadIdentity(out);
-    expect(reloaded.ztAPI.pathname).toBe('/edge/client/v1');
-    expect(reloaded.cert).toBe(identity.cert);
-    const ctrl = await clientFor(out);
-    expect((await ctrl.authenticate()).identityName).toBe(net.fresh.name);
-    const again = await enrollWithJwt(net.fresh.jwtFile, join(dir, 'fresh-again.json')).catch((e: unknown) => e);
-    expect(again).toBeInstanceOf(EnrollmentFailedError);
-    expect((again as Error).message).toMatch(/INVALID_ENROLLMENT_TOKEN|not valid/);
+  it('enrolls an identity from its one-time-token JWT and authenticates with the result', async () => {
+    // A dedicated identity rather than net.fresh: a shared or long-lived test network may have used that token.
+    const name = `ralph-ctrl-enroll-${process.pid}-${Date.now()}`;
+    const jwtFile = join(dir, `${name}.jwt`);
+    await net.ziti(['edge', 'create', 'identity', name, '-a', 'ralph-clients', '-o', jwtFile]);
+    try {
+      const out = join(dir, 'enrolled.json');
+      const identity = await enrollWithJwt(jwtFile, out);
+      expect((await stat(out)).mode & 0o777).toBe(0o600);
+      const reloaded = await loadIdentity(out);
+      expect(reloaded.ztAPI.href).toBe(`${net.ctrlUrl}/edge/client/v1`);
+      expect(reloaded.cert).toBe(identity.cert);
+      const ctrl = await clientFor(out);
+      expect((await ctrl.authenticate()).identityName).toBe(name);
+      const again = await enrollWithJwt(jwtFile, join(dir, 'again.json')).catch((e: unknown) => e);
+      expect(again).toBeInstanceOf(EnrollmentFailedError);
+      expect((again as Error).message).toMatch(/INVALID_ENROLLMENT_TOKEN/);
+    } finally {
+      await net.ziti(['edge', 'delete', 'identity', name]);
+    }
+  });
+
+  it('reads the fresh enrollment token of the network', async () => {
+    const jwt = decodeEnrollmentJwt(await readEnrollmentToken(net.fresh.jwtFile));
+    expect(jwt.claims.em).toBe('ott');
+    expect(checkEnrollmentJwt(jwt).origin).toBe(new URL(net.ctrlUrl).origin);
   });
 });
 

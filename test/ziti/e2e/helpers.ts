@@ -55,7 +55,7 @@ export function pipeEcho(conn: EdgeConn): void {
 
 /** Waits for the server's terminator to exist (its 'listening' event), bounded. */
 export async function listening(server: ZitiServer, timeoutMs = 30_000): Promise<void> {
-  await nextEvent(server, 'listening', timeoutMs);
+  if (!server.established) await nextEvent(server, 'listening', timeoutMs);
 }
 
 /** Tries `attempt` until it resolves, at most `tries` times, `delayMs` apart; rethrows the last failure. */

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * Runs every benchmark, one process each, then prints a summary table. Options after the script name are not
+ * passed on; run a benchmark by itself to change its parameters. Exits 0 unless a benchmark errored.
+ *
+ *   node bench/run-all.mjs        (npm run bench)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { distFile, machineLine, ms, ROOT, removeDir, table, tempDir } from './lib/common.mjs';
+
+const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs'];
+
+function runBench(script, dir) {
+  const summaryFile = join(dir, `${script}.json`);
+  process.stdout.write(`\n=== ${script} ===\n`);
+  const result = spawnSync(process.execPath, [join(ROOT, 'bench', script)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
+    timeout: 10 * 60_000,
+  });
+  const failed = result.error ? result.error.message : result.status !== 0 ? `exit code ${result.status}` : null;
+  const summary = !failed && existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : null;
+  return { script, failed: failed ?? (summary ? null : 'no summary written'), summary };
+}
+
+function rowsFor({ script, failed, summary }) {
+  if (failed) return [[script, 'ERROR', failed, '', '']];
+  const s = summary;
+  if (s.bench === 'keystroke-rtt') {
+    const r = s.results;
+    return [
+      ['keystroke p50 (p99)', `${ms(r.ralph.p50)} (${ms(r.ralph.p99)})`, `tmux ${ms(r.tmux.p50)} (${ms(r.tmux.p99)})`, '<= tmux p50', s.verdicts.vsTmux],
+      ['', '', `node-pty ${ms(r['node-pty'].p50)} (${ms(r['node-pty'].p99)})`, '<= 1 ms', s.verdicts.underOneMs],
+    ];
+  }
+  if (s.bench === 'throughput') {
+    const r = s.results;
+    return [
+      [
+        `PTY throughput (${s.mib.toFixed(0)} MiB)`,
+        `${r.ralph.medianMiBps.toFixed(1)} MiB/s`,
+        `node-pty ${r['node-pty'].medianMiBps.toFixed(1)} MiB/s`,
+        `>= 50 % (got ${(s.ratio * 100).toFixed(1)} %)`,
+        s.verdicts.ratio,
+      ],
+    ];
+  }
+  if (s.bench === 'status') {
+    const r = s.results;
+    const base = r["baseline: node -e ''"];
+    return [
+      [
+        `ralph status (${s.rows} rows)`,
+        `${ms(r['ralph status'].median, 1)} (p90 ${ms(r['ralph status'].p90, 1)})`,
+        `node -e '' ${ms(base.median, 1)}`,
+        '<= 150 ms',
+        s.verdicts.status,
+      ],
+    ];
+  }
+  return [[script, 'unknown summary', '', '', '']];
+}
+
+distFile('src/client/start.js');
+distFile('cli/main.js');
+const dir = tempDir('all');
+try {
+  const outcomes = BENCHES.map((b) => runBench(b, dir));
+  process.stdout.write(`\n=== summary ===\n${machineLine()}\n\n`);
+  const rows = outcomes.flatMap(rowsFor);
+  process.stdout.write(`${table(['measure', 'ralph', 'baseline (same run)', 'target', 'verdict'], rows)}\n`);
+  const errors = outcomes.filter((o) => o.failed);
+  if (errors.length > 0) {
+    process.stderr.write(`bench: ${errors.length} benchmark(s) errored: ${errors.map((e) => e.script).join(', ')}\n`);
+    process.exitCode = 1;
+  }
+} finally {
+  removeDir(dir);
+}

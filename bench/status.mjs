@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+/**
+ * `ralph status` wall time with 1,000 registry rows, timed as whole processes (node start-up included).
+ * The registry holds 250 tasks of 4 sessions each: 950 ended sessions and 50 sessions still marked open whose
+ * runner is gone (25 with a pid that cannot exist, 25 with no pid and no socket), which `status` must
+ * reconcile to `crashed`. The "reconcile" rows start every run from a fresh copy of that registry; the other
+ * rows run against the registry after reconciliation, where every row is ended. Baselines: `node -e ''` and
+ * the sqlite3 command-line tool listing the same table. Commands are run round-robin.
+ *
+ *   node bench/status.mjs [--runs 10]
+ *
+ * Target: `ralph status` median <= 150 ms. Exits 0 whether or not the target is met; 1 on an error.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  distFile,
+  importDist,
+  machineLine,
+  ms,
+  nowMs,
+  numberOption,
+  removeDir,
+  runMain,
+  summarize,
+  table,
+  tempDir,
+  verdict,
+  warnIfStale,
+  writeSummary,
+} from './lib/common.mjs';
+
+const RUNS = numberOption('runs', 10, { min: 1, max: 100 });
+const TASKS = 250;
+const PER_TASK = 4;
+const STALE_TASKS = 50;
+const TERMINAL = ['completed', 'exhausted', 'failed', 'stopped', 'crashed'];
+const OPEN = ['running', 'paused', 'interactive', 'stopping'];
+/** Above any Linux pid_max (4194304), so the process cannot exist. */
+const IMPOSSIBLE_PID = 4_194_305;
+let home = null;
+
+async function fillRegistry(paths) {
+  const { Registry } = await importDist('src/registry/index.js');
+  const start = Date.now() - TASKS * PER_TASK * 60_000;
+  let tick = 0;
+  const registry = Registry.open(paths.registryFile, { now: () => new Date(start + tick * 60_000) });
+  try {
+    registry.transaction(() => {
+      for (let t = 0; t < TASKS; t++) {
+        const task = `task-${String(t).padStart(3, '0')}`;
+        for (let k = 0; k < PER_TASK; k++) {
+          tick += 1;
+          const stale = t >= TASKS - STALE_TASKS && k === PER_TASK - 1;
+          const status = stale ? OPEN[t % OPEN.length] : TERMINAL[(t + k) % TERMINAL.length];
+          registry.create({
+            task,
+            location: 'local',
+            transport: 'unix',
+            address: join(paths.runDir, `${task}.sock`),
+            agent: ['claude', 'codex', 'amp', 'custom'][t % 4],
+            taskDir: `/home/user/projects/p${t}/tasks/${task}`,
+            maxIterations: 25,
+            iteration: (t * 7 + k) % 25,
+            currentStory: `US-${String((k % 9) + 1).padStart(3, '0')}`,
+            branch: `ralph/${task}`,
+            status,
+            pid: stale ? (t % 2 === 0 ? IMPOSSIBLE_PID : null) : 10_000 + t,
+            startedAt: new Date(start + tick * 60_000).toISOString(),
+            exitReason: stale ? null : `${status} after ${k + 1} iterations`,
+          });
+        }
+      }
+    });
+  } finally {
+    registry.close();
+  }
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(paths.registryFile + suffix)) throw new Error(`registry ${suffix} file left after close`);
+  }
+}
+
+function run(argv, check) {
+  const t0 = nowMs();
+  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: process.env, maxBuffer: 64 << 20 });
+  const elapsed = nowMs() - t0;
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(`${argv.join(' ')} exited ${result.status}: ${result.stderr.trim().slice(0, 500)}`);
+  }
+  check?.(result.stdout);
+  return elapsed;
+}
+
+const expectJson = (sessions, crashed) => (stdout) => {
+  const out = JSON.parse(stdout);
+  if (out.sessions.length !== sessions || out.reconciled.crashed.length !== crashed) {
+    throw new Error(`status --json listed ${out.sessions.length} sessions and ${out.reconciled.crashed.length} crashed`);
+  }
+};
+const expectLines = (min) => (stdout) => {
+  const lines = stdout.trim().split('\n').length;
+  if (lines < min) throw new Error(`expected at least ${min} lines of output, got ${lines}`);
+};
+
+async function main() {
+  warnIfStale();
+  home = tempDir('status');
+  process.env.RALPH_HOME = home;
+  delete process.env.FORCE_COLOR;
+  const { ralphPaths } = await importDist('src/config/paths.js');
+  const paths = ralphPaths();
+  const node = process.execPath;
+  const ralph = [node, distFile('cli/main.js')];
+  await fillRegistry(paths);
+  const pristine = join(home, 'pristine.sqlite3');
+  copyFileSync(paths.registryFile, pristine);
+  const resetRegistry = () => {
+    for (const suffix of ['-wal', '-shm']) rmSync(paths.registryFile + suffix, { force: true });
+    copyFileSync(pristine, paths.registryFile);
+  };
+  const sqlite = spawnSync('sqlite3', ['-version'], { encoding: 'utf8' });
+  const commands = [
+    { label: 'ralph status --json (reconciles 50 stale rows)', argv: [...ralph, 'status', '--json'], before: resetRegistry, check: expectJson(TASKS, STALE_TASKS) },
+    { label: 'ralph status', argv: [...ralph, 'status'], check: expectLines(TASKS + 1), target: true },
+    { label: 'ralph status --json', argv: [...ralph, 'status', '--json'], check: expectJson(TASKS, 0) },
+    { label: 'ralph status --all', argv: [...ralph, 'status', '--all'], check: expectLines(TASKS * PER_TASK + 1) },
+    { label: 'ralph status --all --json', argv: [...ralph, 'status', '--all', '--json'], check: expectJson(TASKS * PER_TASK, 0) },
+    { label: "baseline: node -e ''", argv: [node, '-e', ''] },
+  ];
+  if (!sqlite.error && sqlite.status === 0) {
+    commands.push({
+      label: 'baseline: sqlite3 SELECT * FROM sessions',
+      argv: ['sqlite3', paths.registryFile, 'SELECT * FROM sessions'],
+      check: expectLines(TASKS * PER_TASK),
+    });
+  }
+  process.stdout.write(`ralph status wall time — ${machineLine()}\n`);
+  process.stdout.write(
+    `${TASKS * PER_TASK} registry rows (${TASKS} tasks); ${RUNS} timed runs per command after 1 warm-up, round-robin` +
+      `${sqlite.error ? '; sqlite3 not installed, its baseline is skipped' : ''}\n\n`,
+  );
+  // The first pass reconciles the pristine registry and checks every command works; it is not timed.
+  for (const c of commands) {
+    c.before?.();
+    run(c.argv, c.check);
+    c.times = [];
+  }
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of commands) {
+      c.before?.();
+      c.times.push(run(c.argv, c.check));
+    }
+  }
+  const rows = [];
+  const results = {};
+  for (const c of commands) {
+    const s = summarize(c.times);
+    results[c.label] = { median: s.p50, p90: s.p90, min: s.min, max: s.max, n: s.n };
+    rows.push([c.label, ms(s.p50, 1), ms(s.p90, 1), ms(s.min, 1), ms(s.max, 1)]);
+  }
+  process.stdout.write(`${table(['command', 'median', 'p90', 'min', 'max'], rows)}\n\n`);
+  const verdicts = {};
+  for (const c of commands.filter((x) => x.label.startsWith('ralph'))) {
+    const median = results[c.label].median;
+    const v = verdict(`${c.label}: median ${ms(median, 1)} <= 150 ms`, median <= 150);
+    if (c.target) verdicts.status = v;
+  }
+  writeSummary({ bench: 'status', rows: TASKS * PER_TASK, results, verdicts });
+}
+
+await runMain(main, async () => removeDir(home));

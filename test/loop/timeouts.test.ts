@@ -1,0 +1,73 @@
+/** A hung or silent agent is killed by the iteration or idle timeout, and the loop goes on. */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IterationLog } from '../../src/loop/iteration-log.js';
+import { isAlive } from '../../src/util/proc.js';
+import { makeTask, Sandbox, startInProcess } from './helpers.js';
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = new Sandbox();
+});
+afterEach(async () => {
+  await sb.dispose();
+});
+
+describe('iteration timeouts', () => {
+  it('kills an agent that runs past the iteration timeout, then moves on', async () => {
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: { iterations: [[{ print: 'stuck forever' }, { hang: true }]], steps: [{ passStory: 'current' }] },
+    });
+    const loop = await startInProcess(sb, task, { iterationTimeoutMs: 2000, idleTimeoutMs: 0, maxIterations: 3 });
+    const final = await loop.finished();
+
+    expect(final).toMatchObject({ status: 'completed', iteration: 2 });
+    const [first, second] = IterationLog.read(join(loop.dir, 'iterations.json'));
+    expect(first).toMatchObject({ outcome: 'timeout', signal: 'SIGTERM', exitCode: null });
+    expect(second).toMatchObject({ outcome: 'completed', exitCode: 0 });
+    expect(loop.agentPids).toHaveLength(2);
+    expect(isAlive(loop.agentPids[0]!)).toBe(false);
+    expect(loop.logs.join('\n')).toContain('killing the agent: 2000 ms iteration timeout reached');
+  });
+
+  it('kills an agent that stays silent past the idle timeout, then moves on', async () => {
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: {
+        iterations: [[{ print: 'thinking quietly' }, { silence: 120_000 }]],
+        steps: [{ passStory: 'current' }],
+      },
+    });
+    const loop = await startInProcess(sb, task, { iterationTimeoutMs: 0, idleTimeoutMs: 1500, maxIterations: 3 });
+    const final = await loop.finished();
+
+    expect(final).toMatchObject({ status: 'completed', iteration: 2 });
+    const [first] = IterationLog.read(join(loop.dir, 'iterations.json'));
+    expect(first).toMatchObject({ outcome: 'idle_timeout', signal: 'SIGTERM' });
+    expect(isAlive(loop.agentPids[0]!)).toBe(false);
+    expect(loop.logs.join('\n')).toContain('killing the agent: 1500 ms idle timeout reached');
+  });
+
+  it('keeps an agent that prints regularly alive past the idle timeout', async () => {
+    const ticks = Array.from({ length: 12 }, (_, i) => [{ print: `tick ${i}` }, { sleep: 200 }]).flat();
+    const task = await makeTask(sb, { stories: 1, script: [...ticks, { passStory: 'current' }] });
+    const loop = await startInProcess(sb, task, { iterationTimeoutMs: 0, idleTimeoutMs: 1500, maxIterations: 1 });
+    const final = await loop.finished();
+    expect(final).toMatchObject({ status: 'completed', iteration: 1 });
+  });
+
+  it('fails the loop when every iteration hangs', async () => {
+    const task = await makeTask(sb, { stories: 1, script: [{ hang: true }] });
+    const loop = await startInProcess(sb, task, {
+      iterationTimeoutMs: 0,
+      idleTimeoutMs: 1000,
+      maxIterations: 5,
+      maxConsecutiveFailures: 2,
+    });
+    const final = await loop.finished();
+    expect(final).toMatchObject({ status: 'failed', iteration: 2 });
+    expect(final.exitReason).toBe('2 consecutive failed iterations (last: idle_timeout)');
+    for (const pid of loop.agentPids) expect(isAlive(pid)).toBe(false);
+  });
+});
