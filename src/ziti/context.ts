@@ -70,7 +70,8 @@ export class ZitiContext {
     this.controller = controller ?? new ControllerClient(identity, options.controller);
     this.pool = new RouterPool({
       tls: identity.tlsOptions(),
-      apiSessionToken: async () => (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
+      apiSessionToken: async () =>
+        (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
       helloBody: identity.name,
       connectTimeoutMs: options.connectTimeoutMs,
       probeIntervalMs: options.probeIntervalMs,
@@ -111,7 +112,8 @@ export class ZitiContext {
           service,
           sessionToken: session.token,
           encrypted: svc.encryptionRequired,
-          callerId: options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
+          callerId:
+            options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
           appData: options.appData,
           terminatorIdentity: options.terminatorIdentity,
           timeoutMs,

@@ -22,6 +22,11 @@ export { RouterPool, type RouterStats } from './edge/pool.js';
 export { BindFailedError, DialFailedError, RebindFailedError, ZitiClosedError } from './edge/errors.js';
 export { Channel, type ChannelOptions } from './channel/channel.js';
 export { connectChannel, parseRouterUrl, type ConnectChannelOptions } from './channel/connect.js';
-export { ChannelProtocolError, ChannelTimeoutError, HelloRejectedError, RouterUnreachableError } from './channel/errors.js';
+export {
+  ChannelProtocolError,
+  ChannelTimeoutError,
+  HelloRejectedError,
+  RouterUnreachableError,
+} from './channel/errors.js';
 export { encodeFrame, decodeFrame, FrameDecoder } from './channel/codec.js';
 export { ConnCrypto, E2eeError, newKeyPair, type KxKeyPair } from './crypto/e2ee.js';

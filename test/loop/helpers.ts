@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { execa } from 'execa';
 import { prepareLoop, type StartOptions } from '../../src/client/start.js';
 import { ralphPaths, type RalphPaths } from '../../src/config/paths.js';
@@ -334,6 +335,11 @@ export function childrenOf(pid: number): number[] {
     .filter((name) => /^\d+$/.test(name))
     .map(Number)
     .filter((child) => procStat(child)?.ppid === pid);
+}
+
+/** A module of the build in dist/ (`src/client/start.js`), for code that must launch the built runner. */
+export function builtModule(path: string): string {
+  return pathToFileURL(join(ROOT, 'dist', path)).href;
 }
 
 /** The runner's detached entry point lives in dist/: rebuild it when missing or older than its sources. */

@@ -72,9 +72,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.probeIntervalMs = options.probeIntervalMs ?? 30_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 15_000;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err: Error) => this.close(new ConnectionClosedByRouterError(this.label, err.message, { cause: err })));
-    socket.on('close', () => this.close(new ConnectionClosedByRouterError(this.label, 'the link was closed')));
-    socket.on('end', () => this.close(new ConnectionClosedByRouterError(this.label, 'the router ended the link')));
+    socket.on('error', (err: Error) =>
+      this.close(new ConnectionClosedByRouterError(this.label, err.message, { cause: err })),
+    );
+    socket.on('close', () =>
+      this.close(new ConnectionClosedByRouterError(this.label, 'the link was closed')),
+    );
+    socket.on('end', () =>
+      this.close(new ConnectionClosedByRouterError(this.label, 'the router ended the link')),
+    );
   }
 
   get closed(): boolean {
@@ -250,7 +256,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       })
       .catch((err: unknown) => {
         if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt && this.pauseHolds === 0) {
-          this.close(new ConnectionClosedByRouterError(this.label, `no answer for ${this.probeTimeoutMs} ms`));
+          this.close(
+            new ConnectionClosedByRouterError(this.label, `no answer for ${this.probeTimeoutMs} ms`),
+          );
         }
       })
       .finally(() => {

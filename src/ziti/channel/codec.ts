@@ -4,7 +4,12 @@
  */
 import { ChannelProtocolError } from './errors.js';
 import type { Headers, Message } from './message.js';
-import { DEFAULT_MAX_FRAME_BYTES, FRAME_MAGIC, FRAME_PREFIX_LENGTH, UNKNOWN_VERSION_MAGIC } from './protocol.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_MAGIC,
+  FRAME_PREFIX_LENGTH,
+  UNKNOWN_VERSION_MAGIC,
+} from './protocol.js';
 
 export function encodeFrame(msg: Message): Buffer {
   let headersLength = 0;
@@ -34,7 +39,9 @@ export function decodeHeaders(data: Buffer): Headers {
     const key = data.readInt32LE(offset);
     const length = data.readUInt32LE(offset + 4);
     if (offset + 8 + length > data.length) {
-      throw new ChannelProtocolError(`header ${key} claims ${length} bytes, only ${data.length - offset - 8} left`);
+      throw new ChannelProtocolError(
+        `header ${key} claims ${length} bytes, only ${data.length - offset - 8} left`,
+      );
     }
     headers.set(key, Buffer.from(data.subarray(offset + 8, offset + 8 + length)));
     offset += 8 + length;

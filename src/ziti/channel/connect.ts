@@ -46,7 +46,11 @@ export function parseRouterUrl(url: string): RouterAddress {
   return { host, port };
 }
 
-function openTls(options: ConnectChannelOptions, address: RouterAddress, timeoutMs: number): Promise<TLSSocket> {
+function openTls(
+  options: ConnectChannelOptions,
+  address: RouterAddress,
+  timeoutMs: number,
+): Promise<TLSSocket> {
   return new Promise<TLSSocket>((resolve, reject) => {
     const servername = options.servername ?? (isIP(address.host) ? undefined : address.host);
     const socket = tlsConnect({

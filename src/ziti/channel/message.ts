@@ -14,11 +14,15 @@ export interface Message {
   body: Buffer;
 }
 
-export function newMessage(contentType: number, body: Buffer | string = Buffer.alloc(0), headers?: Headers): Message {
+export function newMessage(
+  contentType: number,
+  body: Buffer | string = Buffer.alloc(0),
+  headers?: Headers,
+): Message {
   return {
     contentType,
     sequence: 0,
-    headers: headers ?? new Map(),
+    headers: headers ?? new Map<number, Buffer>(),
     body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
   };
 }

@@ -54,7 +54,9 @@ export class ConnCrypto {
   static async create(role: E2eeRole, keyPair: KxKeyPair, peerPublicKey: Uint8Array): Promise<ConnCrypto> {
     const sodium = await loadSodium();
     if (peerPublicKey.length !== sodium.crypto_kx_PUBLICKEYBYTES) {
-      throw new E2eeError(`peer public key has ${peerPublicKey.length} bytes, expected ${sodium.crypto_kx_PUBLICKEYBYTES}`);
+      throw new E2eeError(
+        `peer public key has ${peerPublicKey.length} bytes, expected ${sodium.crypto_kx_PUBLICKEYBYTES}`,
+      );
     }
     let keys: { sharedRx: Uint8Array; sharedTx: Uint8Array };
     try {
@@ -88,7 +90,9 @@ export class ConnCrypto {
     const expected = this.sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES;
     if (this.rxKey === undefined) throw new E2eeError('received a second stream header');
     if (header.length !== expected) {
-      throw new E2eeError(`first data message has ${header.length} bytes, expected a ${expected}-byte stream header`);
+      throw new E2eeError(
+        `first data message has ${header.length} bytes, expected a ${expected}-byte stream header`,
+      );
     }
     this.rxState = this.sodium.crypto_secretstream_xchacha20poly1305_init_pull(header, this.rxKey);
     this.rxKey = undefined;
@@ -100,8 +104,7 @@ export class ConnCrypto {
       throw new E2eeError(`encrypted message of ${cipher.length} bytes is shorter than its tag`);
     }
     const result = this.sodium.crypto_secretstream_xchacha20poly1305_pull(this.rxState, cipher, null) as
-      | { message: Uint8Array; tag: number }
-      | false;
+      { message: Uint8Array; tag: number } | false;
     if (!result) throw new E2eeError('a message failed authentication (corrupted, reordered or wrong key)');
     return asBuffer(result.message);
   }

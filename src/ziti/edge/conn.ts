@@ -53,7 +53,11 @@ export class EdgeConn extends Duplex {
   private gone = false;
 
   constructor(options: EdgeConnOptions) {
-    super({ readableHighWaterMark: READ_BUFFER_LIMIT, writableHighWaterMark: MAX_DATA_CHUNK, allowHalfOpen: true });
+    super({
+      readableHighWaterMark: READ_BUFFER_LIMIT,
+      writableHighWaterMark: MAX_DATA_CHUNK,
+      allowHalfOpen: true,
+    });
     this.channel = options.channel;
     this.routerName = options.routerName;
     this.connId = options.connId;

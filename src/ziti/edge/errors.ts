@@ -9,7 +9,9 @@ export class DialFailedError extends ZitiError {
   readonly router: string;
   constructor(service: string, router: string, reason: string, options: ZitiErrorOptions = {}) {
     super('ZITI_DIAL_FAILED', `dial of service "${service}" via edge router "${router}" failed: ${reason}`, {
-      hint: /terminator|no host/i.test(reason) ? 'nothing is hosting the service right now; start its server' : undefined,
+      hint: /terminator|no host/i.test(reason)
+        ? 'nothing is hosting the service right now; start its server'
+        : undefined,
       ...options,
     });
     this.service = service;
@@ -22,7 +24,11 @@ export class BindFailedError extends ZitiError {
   readonly service: string;
   readonly router: string;
   constructor(service: string, router: string, reason: string, options: ZitiErrorOptions = {}) {
-    super('ZITI_BIND_FAILED', `binding service "${service}" on edge router "${router}" failed: ${reason}`, options);
+    super(
+      'ZITI_BIND_FAILED',
+      `binding service "${service}" on edge router "${router}" failed: ${reason}`,
+      options,
+    );
     this.service = service;
     this.router = router;
   }
@@ -42,7 +48,10 @@ export class RebindFailedError extends ZitiError {
     super(
       'ZITI_REBIND_FAILED',
       `could not host service "${service}" again after ${attempts} attempts over ${elapsedMs} ms: ${last.message}`,
-      { cause: last, hint: 'check that the edge router and controller are reachable, then start the server again' },
+      {
+        cause: last,
+        hint: 'check that the edge router and controller are reachable, then start the server again',
+      },
     );
     this.service = service;
   }

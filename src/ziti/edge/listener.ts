@@ -16,7 +16,10 @@ export interface ListenerHost {
   readonly channel: Channel;
   readonly name: string;
   /** Registers a connection (or listener) under its id so messages reach it. */
-  register(connId: number, sink: { handle(msg: Message): void; channelLost(err: Error | undefined): void }): void;
+  register(
+    connId: number,
+    sink: { handle(msg: Message): void; channelLost(err: Error | undefined): void },
+  ): void;
   /** Forgets an id, if it still belongs to `sink`. */
   unregister(connId: number, sink: object): void;
   /** An id for a connection when the router does not assign one. */
@@ -79,7 +82,12 @@ export class EdgeListener extends EventEmitter<EdgeListenerEvents> {
         this.emit('established');
         break;
       case EdgeContentType.stateClosed:
-        this.finish(new ConnectionClosedByRouterError(this.host.name, msg.body.toString('utf8') || 'the bind was ended'));
+        this.finish(
+          new ConnectionClosedByRouterError(
+            this.host.name,
+            msg.body.toString('utf8') || 'the bind was ended',
+          ),
+        );
         break;
     }
   }

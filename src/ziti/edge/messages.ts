@@ -1,7 +1,15 @@
 /**
  * Builders for the edge messages an SDK sends.
  */
-import { newMessage, putBool, putByte, putString, putUint16, putUint32, type Message } from '../channel/message.js';
+import {
+  newMessage,
+  putBool,
+  putByte,
+  putString,
+  putUint16,
+  putUint32,
+  type Message,
+} from '../channel/message.js';
 import { CRYPTO_METHOD_LIBSODIUM, EdgeContentType, EdgeHeader } from './protocol.js';
 
 function connMessage(contentType: number, connId: number, body: Buffer | string = Buffer.alloc(0)): Message {
@@ -28,7 +36,8 @@ export function connectMessage(connId: number, sessionToken: string, options: Co
   if (options.callerId) putString(msg.headers, EdgeHeader.callerId, options.callerId);
   if (options.appData) msg.headers.set(EdgeHeader.appData, options.appData);
   if (options.marker) putString(msg.headers, EdgeHeader.connectionMarker, options.marker);
-  if (options.terminatorIdentity) putString(msg.headers, EdgeHeader.terminatorIdentity, options.terminatorIdentity);
+  if (options.terminatorIdentity)
+    putString(msg.headers, EdgeHeader.terminatorIdentity, options.terminatorIdentity);
   putBool(msg.headers, EdgeHeader.useXgressToSdk, false);
   return msg;
 }
@@ -62,7 +71,8 @@ export function bindMessage(connId: number, sessionToken: string, options: BindO
     putByte(msg.headers, EdgeHeader.precedence, PRECEDENCE_VALUE[options.precedence]);
   }
   if (options.listenerId) putString(msg.headers, EdgeHeader.listenerId, options.listenerId);
-  if (options.terminatorIdentity) putString(msg.headers, EdgeHeader.terminatorIdentity, options.terminatorIdentity);
+  if (options.terminatorIdentity)
+    putString(msg.headers, EdgeHeader.terminatorIdentity, options.terminatorIdentity);
   putBool(msg.headers, EdgeHeader.routerProvidedConnId, true);
   return msg;
 }

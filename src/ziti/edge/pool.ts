@@ -62,7 +62,11 @@ export class RouterPool {
    * A router for a session: an open one among `candidates` if any, else the first to connect.
    * Throws NoEdgeRouterError (with every router's failure) when none can be reached.
    */
-  async pick(service: string, candidates: RouterAddressInfo[], exclude: ReadonlySet<EdgeRouter> = new Set()): Promise<EdgeRouter> {
+  async pick(
+    service: string,
+    candidates: RouterAddressInfo[],
+    exclude: ReadonlySet<EdgeRouter> = new Set(),
+  ): Promise<EdgeRouter> {
     if (this.closed) throw new ZitiClosedError('the Ziti context');
     const usable = candidates
       .map((c) => ({ name: c.name, url: c.urls.tls }))
@@ -77,7 +81,8 @@ export class RouterPool {
     try {
       return await Promise.any(attempts);
     } catch (err) {
-      const reasons = err instanceof AggregateError ? err.errors.map((e: unknown) => (e as Error).message) : [String(err)];
+      const reasons =
+        err instanceof AggregateError ? err.errors.map((e: unknown) => (e as Error).message) : [String(err)];
       throw new NoEdgeRouterError(service, reasons.join('; '), { cause: err });
     }
   }

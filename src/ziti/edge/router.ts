@@ -11,7 +11,13 @@ import { ConnectionClosedByRouterError } from '../errors.js';
 import { EdgeConn } from './conn.js';
 import { BindFailedError, DialFailedError } from './errors.js';
 import { EdgeListener, type ListenerHost } from './listener.js';
-import { bindMessage, connectMessage, connInspectResponse, stateClosedMessage, type Precedence } from './messages.js';
+import {
+  bindMessage,
+  connectMessage,
+  connInspectResponse,
+  stateClosedMessage,
+  type Precedence,
+} from './messages.js';
 import { EdgeConnType, EdgeContentType, EdgeHeader, ROUTER_CONN_ID_FLOOR } from './protocol.js';
 
 interface Sink {
@@ -209,7 +215,8 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
 
   private abandon(connId: number, pending: PendingSink): void {
     this.unregister(connId, pending);
-    if (!this.channel.closed) this.channel.send(stateClosedMessage(connId, 1, 'dial abandoned')).catch(() => undefined);
+    if (!this.channel.closed)
+      this.channel.send(stateClosedMessage(connId, 1, 'dial abandoned')).catch(() => undefined);
   }
 
   private route(msg: Message): void {

@@ -4,6 +4,7 @@
  * backoff, bounded in attempts and time, emitting 'rebind' on success and 'error' when it gives up.
  */
 import { EventEmitter } from 'node:events';
+import { ChannelTimeoutError } from '../channel/errors.js';
 import type { EdgeConn } from './conn.js';
 import { RebindFailedError, ZitiClosedError } from './errors.js';
 import type { EdgeListener } from './listener.js';
@@ -72,6 +73,29 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
   get established(): boolean {
     const listener = this.listener;
     return listener !== undefined && !listener.isClosed && listener.established;
+  }
+
+  /** Resolves once clients can reach this server (the router confirmed the bind); rejects after timeoutMs or on close. */
+  ready(timeoutMs = 30_000): Promise<void> {
+    if (this.established) return Promise.resolve();
+    if (this.closed) return Promise.reject(new ZitiClosedError(`server for service "${this.service}"`));
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        this.off('listening', onListening);
+        this.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onListening = (): void => done();
+      const onClose = (): void => done(new ZitiClosedError(`server for service "${this.service}"`));
+      const timer = setTimeout(
+        () => done(new ChannelTimeoutError(`binding service "${this.service}"`, timeoutMs)),
+        timeoutMs,
+      );
+      this.on('listening', onListening);
+      this.on('close', onClose);
+    });
   }
 
   /** First bind; rejects with the binder's typed error. */

@@ -32,7 +32,9 @@ afterEach(async () => {
 });
 
 /** Connects and lets the scripted router accept the hello. */
-async function open(extra: { probeIntervalMs?: number; probeTimeoutMs?: number } = {}): Promise<{ ch: Channel; peer: PeerSession }> {
+async function open(
+  extra: { probeIntervalMs?: number; probeTimeoutMs?: number } = {},
+): Promise<{ ch: Channel; peer: PeerSession }> {
   router = await ScriptedRouter.start(pki);
   const pending = connectChannel({
     url: router.url,
@@ -101,9 +103,9 @@ describe('channel to an edge router', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const tls = { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] };
-    await expect(connectChannel({ url: `tls://127.0.0.1:${port}`, tls, apiSessionToken: 't' })).rejects.toThrow(
-      RouterUnreachableError,
-    );
+    await expect(
+      connectChannel({ url: `tls://127.0.0.1:${port}`, tls, apiSessionToken: 't' }),
+    ).rejects.toThrow(RouterUnreachableError);
     router = await ScriptedRouter.start(pki);
     const otherCa = await makeCa('Other CA');
     await expect(
@@ -151,7 +153,10 @@ describe('channel to an edge router', () => {
     expect(ch.latencyMs).toBeGreaterThanOrEqual(0);
     // From now on the router stays silent.
     const closed = new Promise<Error | undefined>((resolve) => ch.once('close', resolve));
-    const reason = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 10_000))]);
+    const reason = await Promise.race([
+      closed,
+      new Promise<string>((r) => setTimeout(() => r('still open'), 10_000)),
+    ]);
     expect(reason).toBeInstanceOf(ConnectionClosedByRouterError);
     expect(ch.closed).toBe(true);
   });
@@ -173,7 +178,10 @@ describe('channel to an edge router', () => {
     let stalled: Promise<void> | undefined;
     for (let i = 0; i < 64; i++) {
       const p = ch.send(newMessage(60786, chunk));
-      const done = await Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 300))]);
+      const done = await Promise.race([
+        p.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 300)),
+      ]);
       if (!done) {
         stalled = p;
         break;

@@ -68,7 +68,9 @@ describe.skipIf(!zitiTestsEnabled())('our SDK against the real edge router', () 
 
   it('runs 100 concurrent connections over one channel to the router', async () => {
     const conns = await Promise.all(
-      Array.from({ length: 100 }, () => clientCtx.dial(net.services.plain, { terminatorIdentity: ids.plain })),
+      Array.from({ length: 100 }, () =>
+        clientCtx.dial(net.services.plain, { terminatorIdentity: ids.plain }),
+      ),
     );
     const routers = clientCtx.routers();
     expect(routers).toHaveLength(1);

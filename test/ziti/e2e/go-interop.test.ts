@@ -49,7 +49,14 @@ describe.skipIf(!zitiTestsEnabled())('interoperation with the Go SDK', () => {
       await listening(server);
     }
     const proxy = net.spawnZiti(
-      ['tunnel', 'proxy', '-i', net.identities.gotunnel.file, '--sdk-flow-control=false', '--default-connections=1'],
+      [
+        'tunnel',
+        'proxy',
+        '-i',
+        net.identities.gotunnel.file,
+        '--sdk-flow-control=false',
+        '--default-connections=1',
+      ],
       'go-proxy',
     );
     processes.push(proxy);
@@ -72,11 +79,11 @@ describe.skipIf(!zitiTestsEnabled())('interoperation with the Go SDK', () => {
     echo = await startEchoServer(target.port, target.host);
     const host = net.spawnZiti(['tunnel', 'host', '-i', net.identities.gotunnel.file], 'go-host');
     processes.push(host);
-    const conn = await retry(60, 500, () => clientCtx.dial(net.services.goHosted, { timeoutMs: 5_000 })).catch(
-      (err: unknown) => {
-        throw new Error(`${(err as Error).message}\n${host.logTail(30)}`);
-      },
-    );
+    const conn = await retry(60, 500, () =>
+      clientCtx.dial(net.services.goHosted, { timeoutMs: 5_000 }),
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}\n${host.logTail(30)}`);
+    });
     expect(conn.encrypted).toBe(true);
     const total = 4 * 1024 * 1024;
     const result = await pumpAndHash(conn, conn, total, 256 * 1024);

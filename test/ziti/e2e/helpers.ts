@@ -53,9 +53,9 @@ export function pipeEcho(conn: EdgeConn): void {
   conn.pipe(conn);
 }
 
-/** Waits for the server's terminator to exist (its 'listening' event), bounded. */
-export async function listening(server: ZitiServer, timeoutMs = 30_000): Promise<void> {
-  if (!server.established) await nextEvent(server, 'listening', timeoutMs);
+/** Waits for the server's terminator to exist, bounded. */
+export function listening(server: ZitiServer, timeoutMs = 60_000): Promise<void> {
+  return server.ready(timeoutMs);
 }
 
 /** Tries `attempt` until it resolves, at most `tries` times, `delayMs` apart; rethrows the last failure. */
@@ -104,7 +104,12 @@ export async function pumpAndHash(
 }
 
 /** TCP client: sends `payload`, half-closes, returns what came back before the server ended. */
-export function tcpExchange(host: string, port: number, payload: Buffer, timeoutMs = 20_000): Promise<Buffer> {
+export function tcpExchange(
+  host: string,
+  port: number,
+  payload: Buffer,
+  timeoutMs = 20_000,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
     const parts: Buffer[] = [];

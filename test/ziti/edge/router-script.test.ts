@@ -4,7 +4,14 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectChannel } from '../../../src/ziti/channel/connect.js';
-import { getByte, getString, getUint32, newMessage, putUint32, resultMessage } from '../../../src/ziti/channel/message.js';
+import {
+  getByte,
+  getString,
+  getUint32,
+  newMessage,
+  putUint32,
+  resultMessage,
+} from '../../../src/ziti/channel/message.js';
 import { ChannelContentType } from '../../../src/ziti/channel/protocol.js';
 import { ConnCrypto, newKeyPair } from '../../../src/ziti/crypto/e2ee.js';
 import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
@@ -62,7 +69,13 @@ describe('edge messages over a channel', () => {
   it('dials with e2ee: Connect, StateConnected with the host key, header first, FIN on end, StateClosed last', async () => {
     const { router, peer } = await open();
     const hostKeys = await newKeyPair();
-    const dialing = router.dial({ service: 'svc', sessionToken: 'dial-tok', encrypted: true, callerId: 'me', timeoutMs: 5_000 });
+    const dialing = router.dial({
+      service: 'svc',
+      sessionToken: 'dial-tok',
+      encrypted: true,
+      callerId: 'me',
+      timeoutMs: 5_000,
+    });
     const connect = await peer.nextOfType(EdgeContentType.connect);
     expect(connect.body.toString()).toBe('dial-tok');
     expect(getString(connect.headers, EdgeHeader.callerId)).toBe('me');
@@ -142,12 +155,19 @@ describe('edge messages over a channel', () => {
   it('hosts: Bind, then answers a router Dial with DialSuccess naming the router-chosen id', async () => {
     const { router, peer } = await open();
     const hostKeys = await newKeyPair();
-    const binding = router.bind({ service: 'svc', sessionToken: 'bind-tok', keyPair: hostKeys, timeoutMs: 5_000 });
+    const binding = router.bind({
+      service: 'svc',
+      sessionToken: 'bind-tok',
+      keyPair: hostKeys,
+      timeoutMs: 5_000,
+    });
     const bind = await peer.nextOfType(EdgeContentType.bind);
     expect(bind.body.toString()).toBe('bind-tok');
     expect(bind.headers.get(EdgeHeader.routerProvidedConnId)?.[0]).toBe(1);
     expect(bind.headers.get(EdgeHeader.supportsBindSuccess)?.[0]).toBe(1);
-    expect(Buffer.from(bind.headers.get(EdgeHeader.publicKey)!).equals(Buffer.from(hostKeys.publicKey))).toBe(true);
+    expect(Buffer.from(bind.headers.get(EdgeHeader.publicKey)!).equals(Buffer.from(hostKeys.publicKey))).toBe(
+      true,
+    );
     const listenerId = getUint32(bind.headers, EdgeHeader.connId)!;
     peer.reply(bind, newMessage(EdgeContentType.stateConnected));
     const listener = await binding;
