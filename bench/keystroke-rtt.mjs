@@ -11,10 +11,12 @@
  * Target: ralph p50 <= tmux p50 and <= 1 ms. Exits 0 whether or not the target is met; 1 on an error.
  */
 import {
+  hasProgram,
   machineLine,
   ms,
   nowMs,
   numberOption,
+  requireBuild,
   runMain,
   summarize,
   table,
@@ -34,7 +36,8 @@ const LIMIT_MS = numberOption('time-limit', 60, { min: 1, max: 600 }) * 1000;
 const PER_SAMPLE_TIMEOUT_MS = 5000;
 const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const onlyIndex = process.argv.indexOf('--only');
-const ONLY = onlyIndex >= 0 ? process.argv[onlyIndex + 1].split(',') : ['node-pty', 'relay', 'tmux', 'ralph'];
+const ONLY =
+  onlyIndex >= 0 ? (process.argv[onlyIndex + 1] ?? '').split(',') : ['node-pty', 'relay', 'tmux', 'ralph'];
 
 const open = {
   'node-pty': () => openNodePty(['echo']),
@@ -65,7 +68,11 @@ function prober(terminal) {
       const back = new Promise((resolve) => (pending = { byte: ch.charCodeAt(0), resolve }));
       const t0 = nowMs();
       terminal.send(ch);
-      const t1 = await withTimeout(back, PER_SAMPLE_TIMEOUT_MS, `the echo of "${ch}" through ${terminal.name}`);
+      const t1 = await withTimeout(
+        back,
+        PER_SAMPLE_TIMEOUT_MS,
+        `the echo of "${ch}" through ${terminal.name}`,
+      );
       return t1 - t0;
     },
   };
@@ -93,8 +100,10 @@ async function sampleInterleaved(terminals) {
   }
   const results = {};
   for (const { terminal, times, cold } of probes) {
-    if (terminal.errors?.length) throw new Error(`${terminal.name}: ${terminal.errors.slice(0, 3).join('; ')}`);
-    if (times.length === 0) throw new Error(`the ${LIMIT_MS / 1000} s limit ended the run before any timed sample`);
+    if (terminal.errors?.length)
+      throw new Error(`${terminal.name}: ${terminal.errors.slice(0, 3).join('; ')}`);
+    if (times.length === 0)
+      throw new Error(`the ${LIMIT_MS / 1000} s limit ended the run before any timed sample`);
     results[terminal.name] = {
       ...summarize(times),
       coldP50: summarize(cold).p50,
@@ -105,6 +114,7 @@ async function sampleInterleaved(terminals) {
 }
 
 async function main() {
+  requireBuild();
   warnIfStale();
   process.stdout.write(`keystroke round trip — ${machineLine()}\n`);
   process.stdout.write(
@@ -113,6 +123,10 @@ async function main() {
   );
   for (const name of ONLY) {
     if (!open[name]) throw new Error(`unknown variant ${name}; choose from ${Object.keys(open).join(', ')}`);
+    if (name === 'tmux' && !hasProgram('tmux')) {
+      process.stdout.write('tmux is not installed; its baseline is skipped\n\n');
+      continue;
+    }
     opened.push(await open[name]());
   }
   const results = await sampleInterleaved(opened);

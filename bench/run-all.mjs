@@ -8,9 +8,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { distFile, machineLine, ms, ROOT, removeDir, table, tempDir } from './lib/common.mjs';
+import { machineLine, requireBuild, ms, ROOT, removeDir, table, tempDir } from './lib/common.mjs';
+import { runAllRows as zitiRows } from './ziti-report.mjs';
 
-const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs'];
+const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs', 'ziti-sdk.mjs'];
 
 function runBench(script, dir) {
   const summaryFile = join(dir, `${script}.json`);
@@ -20,7 +21,11 @@ function runBench(script, dir) {
     env: { ...process.env, BENCH_SUMMARY_FILE: summaryFile },
     timeout: 10 * 60_000,
   });
-  const failed = result.error ? result.error.message : result.status !== 0 ? `exit code ${result.status}` : null;
+  const failed = result.error
+    ? result.error.message
+    : result.status !== 0
+      ? `exit code ${result.status}`
+      : null;
   const summary = !failed && existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : null;
   return { script, failed: failed ?? (summary ? null : 'no summary written'), summary };
 }
@@ -30,21 +35,26 @@ function rowsFor({ script, failed, summary }) {
   const s = summary;
   if (s.bench === 'keystroke-rtt') {
     const r = s.results;
+    const p = (name) => (r[name] ? `${name} ${ms(r[name].p50)}` : `${name} -`);
     return [
-      ['keystroke p50 (p99)', `${ms(r.ralph.p50)} (${ms(r.ralph.p99)})`, `tmux ${ms(r.tmux.p50)} (${ms(r.tmux.p99)})`, '<= tmux p50', s.verdicts.vsTmux],
-      ['', '', `node-pty ${ms(r['node-pty'].p50)} (${ms(r['node-pty'].p99)})`, '<= 1 ms', s.verdicts.underOneMs],
+      ['keystroke RTT p50', ms(r.ralph.p50), p('tmux'), '<= tmux p50', s.verdicts.vsTmux ?? '-'],
+      ['', '', p('relay'), '<= 1 ms', s.verdicts.underOneMs ?? '-'],
+      ['', '', p('node-pty'), '', ''],
+      ['keystroke RTT p99', ms(r.ralph.p99), `tmux ${ms(r.tmux?.p99)}`, '', ''],
     ];
   }
   if (s.bench === 'throughput') {
     const r = s.results;
+    const rate = (name) => `${name} ${r[name].medianMiBps.toFixed(1)} MiB/s`;
     return [
       [
         `PTY throughput (${s.mib.toFixed(0)} MiB)`,
         `${r.ralph.medianMiBps.toFixed(1)} MiB/s`,
-        `node-pty ${r['node-pty'].medianMiBps.toFixed(1)} MiB/s`,
+        rate('node-pty'),
         `>= 50 % (got ${(s.ratio * 100).toFixed(1)} %)`,
         s.verdicts.ratio,
       ],
+      ['', '', rate('relay'), '', ''],
     ];
   }
   if (s.bench === 'status') {
@@ -60,11 +70,11 @@ function rowsFor({ script, failed, summary }) {
       ],
     ];
   }
+  if (s.bench === 'ziti-sdk') return zitiRows(s);
   return [[script, 'unknown summary', '', '', '']];
 }
 
-distFile('src/client/start.js');
-distFile('cli/main.js');
+requireBuild();
 const dir = tempDir('all');
 try {
   const outcomes = BENCHES.map((b) => runBench(b, dir));
@@ -73,7 +83,9 @@ try {
   process.stdout.write(`${table(['measure', 'ralph', 'baseline (same run)', 'target', 'verdict'], rows)}\n`);
   const errors = outcomes.filter((o) => o.failed);
   if (errors.length > 0) {
-    process.stderr.write(`bench: ${errors.length} benchmark(s) errored: ${errors.map((e) => e.script).join(', ')}\n`);
+    process.stderr.write(
+      `bench: ${errors.length} benchmark(s) errored: ${errors.map((e) => e.script).join(', ')}\n`,
+    );
     process.exitCode = 1;
   }
 } finally {

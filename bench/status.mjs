@@ -5,24 +5,27 @@
  * runner is gone (25 with a pid that cannot exist, 25 with no pid and no socket), which `status` must
  * reconcile to `crashed`. The "reconcile" rows start every run from a fresh copy of that registry; the other
  * rows run against the registry after reconciliation, where every row is ended. Baselines: `node -e ''` and
- * the sqlite3 command-line tool listing the same table. Commands are run round-robin.
+ * the sqlite3 command-line tool listing the same table. Two diagnostic rows time importing the command modules
+ * alone, to show how much of the wall time is module loading. Commands are run round-robin, from a snapshot copy
+ * of the build so that a rebuild during the run cannot change what is timed.
  *
  *   node bench/status.mjs [--runs 10]
  *
  * Target: `ralph status` median <= 150 ms. Exits 0 whether or not the target is met; 1 on an error.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
-  distFile,
-  importDist,
   machineLine,
   ms,
   nowMs,
   numberOption,
   removeDir,
+  requireBuild,
   runMain,
+  snapshotBuild,
   summarize,
   table,
   tempDir,
@@ -40,9 +43,13 @@ const OPEN = ['running', 'paused', 'interactive', 'stopping'];
 /** Above any Linux pid_max (4194304), so the process cannot exist. */
 const IMPOSSIBLE_PID = 4_194_305;
 let home = null;
+/** The snapshot of the build every timed command runs from. */
+let build = null;
+const fromBuild = (relative) => join(build, relative);
+const importBuild = (relative) => import(pathToFileURL(fromBuild(relative)).href);
 
 async function fillRegistry(paths) {
-  const { Registry } = await importDist('src/registry/index.js');
+  const { Registry } = await importBuild('src/registry/index.js');
   const start = Date.now() - TASKS * PER_TASK * 60_000;
   let tick = 0;
   const registry = Registry.open(paths.registryFile, { now: () => new Date(start + tick * 60_000) });
@@ -81,9 +88,18 @@ async function fillRegistry(paths) {
   }
 }
 
+/** A script that only imports one built module, to time module loading by itself. */
+function importOnly(relative) {
+  return `await import(${JSON.stringify(pathToFileURL(fromBuild(relative)).href)});`;
+}
+
 function run(argv, check) {
   const t0 = nowMs();
-  const result = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: process.env, maxBuffer: 64 << 20 });
+  const result = spawnSync(argv[0], argv.slice(1), {
+    encoding: 'utf8',
+    env: process.env,
+    maxBuffer: 64 << 20,
+  });
   const elapsed = nowMs() - t0;
   if (result.error) throw result.error;
   if (result.status !== 0) {
@@ -96,7 +112,9 @@ function run(argv, check) {
 const expectJson = (sessions, crashed) => (stdout) => {
   const out = JSON.parse(stdout);
   if (out.sessions.length !== sessions || out.reconciled.crashed.length !== crashed) {
-    throw new Error(`status --json listed ${out.sessions.length} sessions and ${out.reconciled.crashed.length} crashed`);
+    throw new Error(
+      `status --json listed ${out.sessions.length} sessions and ${out.reconciled.crashed.length} crashed`,
+    );
   }
 };
 const expectLines = (min) => (stdout) => {
@@ -105,14 +123,17 @@ const expectLines = (min) => (stdout) => {
 };
 
 async function main() {
+  requireBuild();
   warnIfStale();
   home = tempDir('status');
+  mkdirSync(join(home, 'build'));
+  build = snapshotBuild(join(home, 'build'));
   process.env.RALPH_HOME = home;
   delete process.env.FORCE_COLOR;
-  const { ralphPaths } = await importDist('src/config/paths.js');
+  const { ralphPaths } = await importBuild('src/config/paths.js');
   const paths = ralphPaths();
   const node = process.execPath;
-  const ralph = [node, distFile('cli/main.js')];
+  const ralph = [node, fromBuild('cli/main.js')];
   await fillRegistry(paths);
   const pristine = join(home, 'pristine.sqlite3');
   copyFileSync(paths.registryFile, pristine);
@@ -122,12 +143,34 @@ async function main() {
   };
   const sqlite = spawnSync('sqlite3', ['-version'], { encoding: 'utf8' });
   const commands = [
-    { label: 'ralph status --json (reconciles 50 stale rows)', argv: [...ralph, 'status', '--json'], before: resetRegistry, check: expectJson(TASKS, STALE_TASKS) },
+    {
+      label: 'ralph status --json (reconciles 50 stale rows)',
+      argv: [...ralph, 'status', '--json'],
+      before: resetRegistry,
+      check: expectJson(TASKS, STALE_TASKS),
+    },
     { label: 'ralph status', argv: [...ralph, 'status'], check: expectLines(TASKS + 1), target: true },
     { label: 'ralph status --json', argv: [...ralph, 'status', '--json'], check: expectJson(TASKS, 0) },
-    { label: 'ralph status --all', argv: [...ralph, 'status', '--all'], check: expectLines(TASKS * PER_TASK + 1) },
-    { label: 'ralph status --all --json', argv: [...ralph, 'status', '--all', '--json'], check: expectJson(TASKS * PER_TASK, 0) },
+    {
+      label: 'ralph status --all',
+      argv: [...ralph, 'status', '--all'],
+      check: expectLines(TASKS * PER_TASK + 1),
+    },
+    {
+      label: 'ralph status --all --json',
+      argv: [...ralph, 'status', '--all', '--json'],
+      check: expectJson(TASKS * PER_TASK, 0),
+    },
     { label: "baseline: node -e ''", argv: [node, '-e', ''] },
+    // Where the time goes: loading modules, with no registry work at all.
+    {
+      label: 'diagnostic: import every command module',
+      argv: [node, '--input-type=module', '-e', importOnly('cli/commands/index.js')],
+    },
+    {
+      label: 'diagnostic: import the status command only',
+      argv: [node, '--input-type=module', '-e', importOnly('cli/commands/status.js')],
+    },
   ];
   if (!sqlite.error && sqlite.status === 0) {
     commands.push({

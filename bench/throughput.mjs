@@ -2,16 +2,19 @@
 /**
  * PTY output throughput: a program writes a burst of N MiB of 80-column lines as fast as its terminal takes
  * them. ralph: the bytes reach an attached client over the Unix socket as `pty` events (base64, decoded by the
- * client). Baseline: node-pty reading the same program in this process. Rounds alternate between the two.
+ * client). Baselines: node-pty reading the same program in this process, and a minimal relay process (node-pty
+ * plus raw bytes over a Unix socket, bench/fixtures/relay.mjs) for the cost of the process hop alone. Rounds
+ * alternate between the variants.
  *
  *   node bench/throughput.mjs [--mib 64] [--rounds 3] [--time-limit 60]
  *
- * Target: ralph >= 50 % of the node-pty rate. Exits 0 whether or not the target is met; 1 on an error.
+ * Target: ralph >= 50 % of the node-pty rate (medians). Exits 0 whether or not the target is met; 1 on an error.
  */
 import {
   machineLine,
   nowMs,
   numberOption,
+  requireBuild,
   runMain,
   table,
   verdict,
@@ -19,7 +22,7 @@ import {
   withTimeout,
   writeSummary,
 } from './lib/common.mjs';
-import { openNodePty, openRalph } from './lib/terminals.mjs';
+import { openNodePty, openRalph, openRelay } from './lib/terminals.mjs';
 
 const MIB = numberOption('mib', 64, { min: 1, max: 1024 });
 const ROUNDS = numberOption('rounds', 3, { min: 1, max: 20 });
@@ -78,6 +81,7 @@ function median(values) {
 }
 
 async function main() {
+  requireBuild();
   warnIfStale();
   process.stdout.write(`PTY output throughput — ${machineLine()}\n`);
   process.stdout.write(
@@ -85,10 +89,15 @@ async function main() {
       `${ROUNDS} rounds per variant, alternating, at most ${LIMIT_MS / 1000} s per burst\n\n`,
   );
   opened.push(await openNodePty(['blast', String(LINES)]));
+  opened.push(await openRelay(['blast', String(LINES)]));
   opened.push(await openRalph(['blast', String(LINES)], 'blast'));
   const runs = Object.fromEntries(opened.map((t) => [t.name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const terminal of opened) runs[terminal.name].push(await burst(terminal));
+  }
+  for (const terminal of opened) {
+    if (terminal.errors?.length)
+      throw new Error(`${terminal.name}: ${terminal.errors.slice(0, 3).join('; ')}`);
   }
   const results = {};
   for (const [name, list] of Object.entries(runs)) {
@@ -110,7 +119,9 @@ async function main() {
   process.stdout.write(`${table(['variant', 'median', 'best', 'each round (MiB/s)'], rows)}\n\n`);
   const ratio = results.ralph.medianMiBps / results['node-pty'].medianMiBps;
   process.stdout.write(`ratio ralph / node-pty (medians): ${(ratio * 100).toFixed(1)} %\n`);
-  const verdicts = { ratio: verdict(`ralph throughput ${(ratio * 100).toFixed(1)} % of node-pty >= 50 %`, ratio >= 0.5) };
+  const verdicts = {
+    ratio: verdict(`ralph throughput ${(ratio * 100).toFixed(1)} % of node-pty >= 50 %`, ratio >= 0.5),
+  };
   writeSummary({ bench: 'throughput', mib: EXPECTED / 1048576, results, ratio, verdicts });
 }
 

@@ -23,9 +23,19 @@ async function main(argv: string[]): Promise<void> {
     .epilogue('Exit codes and every command are described in docs/cli.md.')
     .fail((msg, err) => {
       if (err) throw err;
-      throw Object.assign(new Error(msg), { usage: true });
+      throw Object.assign(new Error(usageMessage(msg, argv)), { usage: true });
     });
   await parser.parseAsync();
+}
+
+/** yargs reports an unknown command as "Did you mean …?" or as an unknown argument; say what it is. */
+function usageMessage(msg: string, argv: string[]): string {
+  const first = argv.find((arg) => !arg.startsWith('-'));
+  const known = commands.map((c) => String(c.command).split(' ')[0]);
+  if (first === undefined || known.includes(first)) return msg;
+  if (msg.startsWith('Did you mean ')) return `unknown command ${first}; did you mean ${msg.slice(13)}`;
+  if (msg === `Unknown argument: ${first}`) return `unknown command ${first}`;
+  return msg;
 }
 
 try {

@@ -2,13 +2,25 @@
  * Shared pieces of the benchmark scripts: loading the built code, statistics, formatting, temporary
  * folders, bounded waits and the summary each script hands to run-all.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const DIST = join(ROOT, 'dist');
+/** The build under test; BENCH_DIST points at another one (e.g. a patched copy, to compare two builds). */
+export const DIST = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST) : join(ROOT, 'dist');
 export const FIXTURE = join(ROOT, 'bench', 'fixtures', 'pty-program.mjs');
 export const RELAY = join(ROOT, 'bench', 'fixtures', 'relay.mjs');
 
@@ -17,12 +29,36 @@ export function distFile(relative) {
   const file = join(DIST, relative);
   if (!existsSync(file)) {
     process.stderr.write(
-      `bench: ${relative} is missing from dist/ (${file}).\n` +
+      `bench: ${relative} is missing from the build (${file}).\n` +
         'bench: the benchmarks run the built code; build it first: npx tsc -p tsconfig.build.json\n',
     );
     process.exit(2);
   }
   return file;
+}
+
+/** Exits with a build hint unless every built file the benchmarks start from is there. */
+export function requireBuild() {
+  for (const file of ['cli/main.js', 'src/client/start.js', 'src/loop/runner-entry.js']) distFile(file);
+}
+
+/** True when `command --version`-style probing of a program on PATH succeeds. */
+export function hasProgram(command, args = ['-V']) {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return !result.error && result.status === 0;
+}
+
+/**
+ * Copies the build into `dir` (with links to this checkout's package.json and node_modules) and returns the
+ * copy's dist folder, so that a rebuild while a benchmark runs cannot change or break the code it times.
+ */
+export function snapshotBuild(dir) {
+  requireBuild();
+  const copy = join(dir, 'dist');
+  cpSync(DIST, copy, { recursive: true });
+  symlinkSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return copy;
 }
 
 /** Imports a module of the built package, or exits with a message saying how to build it. */
@@ -32,11 +68,13 @@ export async function importDist(relative) {
 
 /** Warns when a TypeScript source is newer than the build, so stale figures are not mistaken for fresh ones. */
 export function warnIfStale() {
+  if (process.env.BENCH_DIST) return;
   const built = join(DIST, 'cli', 'main.js');
   if (!existsSync(built)) return;
   const builtAt = statSync(built).mtimeMs;
   const newer = [];
-  for (const dir of ['src', 'cli']) walk(join(ROOT, dir), (file, mtime) => mtime > builtAt && newer.push(file));
+  for (const dir of ['src', 'cli'])
+    walk(join(ROOT, dir), (file, mtime) => mtime > builtAt && newer.push(file));
   if (newer.length > 0) {
     process.stderr.write(
       `bench: warning: ${newer.length} source file(s) changed since dist/ was built ` +
@@ -50,7 +88,8 @@ function walk(dir, visit, depth = 0) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) walk(path, visit, depth + 1);
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) visit(path, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts'))
+      visit(path, statSync(path).mtimeMs);
   }
 }
 
@@ -98,7 +137,11 @@ export function ms(value, digits = 3) {
 /** Left-aligned text table. */
 export function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells) =>
+    cells
+      .map((c, i) => String(c).padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -177,7 +220,9 @@ export async function runMain(main, cleanup = async () => undefined) {
     await main();
   } catch (err) {
     failed = true;
-    process.stderr.write(`bench: error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench: error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   } finally {
     try {
       await cleanup();

@@ -132,7 +132,21 @@ export async function openTmux(args) {
   delete env.TMUX;
   const child = spawn(
     'tmux',
-    ['-L', name, '-f', '/dev/null', '-C', 'new-session', '-x', '80', '-y', '24', process.execPath, FIXTURE, ...args],
+    [
+      '-L',
+      name,
+      '-f',
+      '/dev/null',
+      '-C',
+      'new-session',
+      '-x',
+      '80',
+      '-y',
+      '24',
+      process.execPath,
+      FIXTURE,
+      ...args,
+    ],
     { env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let failure = null;
@@ -201,19 +215,22 @@ export async function openRalph(args, task) {
     paths,
   );
   let attach = null;
+  let closing = false;
   const errors = [];
   const close = async () => {
+    closing = true;
     if (attach) await attach.detach().catch(() => undefined);
     try {
       await stopLoop(task, { force: true, waitMs: 10_000 }, paths);
     } catch (err) {
       errors.push(err.message);
     }
-    if (session.pid) {
+    // Only a runner that did not stop when asked is killed, so a pid freed (and reused) is never signalled.
+    if (errors.length > 0 && session.pid) {
       try {
         process.kill(session.pid, 'SIGKILL');
       } catch {
-        // ended as asked
+        // already gone
       }
     }
     removeDir(home);
@@ -224,7 +241,10 @@ export async function openRalph(args, task) {
     const data = listeners();
     attach.on('data', (chunk) => data.emit(chunk));
     const lost = new Promise((_, reject) =>
-      attach.once('end', (end) => reject(new Error(`attach ended: ${JSON.stringify(end)}`))),
+      attach.once('end', (end) => {
+        if (!closing) errors.push(`the attached client ended: ${JSON.stringify(end)}`);
+        reject(new Error(`attach ended: ${JSON.stringify(end)}`));
+      }),
     );
     lost.catch(() => undefined);
     const terminal = {

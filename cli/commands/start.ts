@@ -3,6 +3,7 @@ import { startLoop, prepareLoop } from '../../src/client/start.js';
 import { ralphPaths } from '../../src/config/paths.js';
 import { runLoopProcess } from '../../src/loop/runner-main.js';
 import { RalphError, ExitCode } from '../../src/errors.js';
+import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/types.js';
 import { attachTerminal } from '../attach-terminal.js';
 import { parseDuration, paint, printJson, println } from '../output.js';
@@ -83,7 +84,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       agent: args.agent,
       agentCommand: args['agent-cmd'],
       model: args.model,
-      name: args.name,
+      // An explicit --name, even an empty one, is checked; only a missing one falls back to the folder name.
+      name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
       maxIterations: positive(args['max-iterations'], '--max-iterations'),
       iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),

@@ -36,6 +36,8 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   /** The next byte offset expected from the loop. */
   nextOffset: number;
   private ended = false;
+  /** What happened before `open` returned, delivered once the caller could add listeners. */
+  private held: (() => void)[] | null = [];
 
   private constructor(session: SessionRecord, client: RpcClient, status: StatusSnapshot, from: number) {
     super();
@@ -61,11 +63,24 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     const status = await client.request('get_status');
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
     const attach = new AttachSession(session, client, status, from);
-    client.onEvent((event) => attach.onEvent(event));
-    client.on('close', (reason) => attach.finish({ kind: 'lost', reason }));
+    client.onEvent((event) => attach.whenOpen(() => attach.onEvent(event)));
+    client.on('close', (reason) => attach.whenOpen(() => attach.finish({ kind: 'lost', reason })));
     if (options.watchState !== false) await client.request('subscribe', { events: ['state_change'] });
     await client.request('attach', { from_offset: from });
+    // Replay may arrive with the attach response; hold it until the caller has had a turn to listen.
+    setImmediate(() => attach.release());
     return attach;
+  }
+
+  private whenOpen(fn: () => void): void {
+    if (this.held === null) fn();
+    else this.held.push(fn);
+  }
+
+  private release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const fn of held) fn();
   }
 
   private onEvent(event: WireEvent): void {

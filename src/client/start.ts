@@ -1,7 +1,7 @@
 /** `ralph start`: registers a loop and launches its runner, detached, then waits until it answers. */
-import { readFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import {
   assertValidSocketPath,
   loopSocketPath,
@@ -87,7 +87,13 @@ export async function prepareLoop(
       status: 'starting',
     });
     const dir = ensurePrivateDir(sessionDir(paths, task, session.id));
-    const launch: RunnerLaunch = { sessionId: session.id, socketPath, dir, config };
+    const launch: RunnerLaunch = {
+      sessionId: session.id,
+      socketPath,
+      dir,
+      config,
+      registryFile: paths.registryFile,
+    };
     return { session, launch, launchFile: writeLaunchFile(launch) };
   } finally {
     registry.close();
@@ -105,17 +111,18 @@ export async function launchDetached(
   const { launch, launchFile } = prepared;
   const logFile = `${launch.dir}/runner.log`;
   const runner: { exited: string | null } = { exited: null };
-  const child = execa(process.execPath, [RUNNER_ENTRY, launchFile], {
+  // The runner writes to the log file itself: a pipe through this process would keep `ralph start` alive
+  // until the loop ends, and break the runner's stdout once `ralph start` exits.
+  const logFd = openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [RUNNER_ENTRY, launchFile], {
     detached: true,
-    cleanup: false,
-    stdin: 'ignore',
-    stdout: { file: logFile, append: true },
-    stderr: { file: logFile, append: true },
-    reject: false,
+    stdio: ['ignore', logFd, logFd],
   });
+  closeSync(logFd);
   child.unref();
-  void child.then((result) => {
-    runner.exited = result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`;
+  child.once('error', (err) => (runner.exited = `spawn failed: ${err.message}`));
+  child.once('exit', (code, signal) => {
+    runner.exited = signal ? `signal ${signal}` : `exit code ${code}`;
   });
   const deadline = Date.now() + readyTimeoutMs;
   const registry = Registry.open(paths.registryFile);

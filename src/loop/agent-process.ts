@@ -3,6 +3,8 @@
  * and signals reach everything the agent started.
  */
 import { EventEmitter } from 'node:events';
+import { readSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import pty from 'node-pty';
 
@@ -50,6 +52,7 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
       encoding: null,
     });
     this.pid = this.term.pid;
+    drainBeforeClose(this.term, (chunk) => this.emit('data', chunk));
     this.term.onData((chunk) => {
       this.lastDataAt = Date.now();
       this.emit('data', chunk as unknown as Buffer);
@@ -93,5 +96,41 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
         // Already gone: the exit event is on its way.
       }
     }
+  }
+}
+
+/**
+ * libuv reads a PTY in chunks of at most 4095 bytes and, once the agent has exited (the PTY hangs up), treats the
+ * next hang-up after such a short read as the end of the stream without reading on; node-pty also destroys the
+ * stream 200 ms after the exit. Either way, output still buffered in the kernel (the agent's last lines, often
+ * its summary or the completion promise) is dropped whenever this process is busy. Before the stream goes, read
+ * the descriptor dry ourselves and hand the bytes on.
+ */
+function drainBeforeClose(term: pty.IPty, emit: (chunk: Buffer) => void): void {
+  const internals = term as unknown as { _socket?: Socket; fd?: number };
+  const socket = internals._socket;
+  const fd = internals.fd;
+  if (socket === undefined || typeof socket.destroy !== 'function' || typeof fd !== 'number') return;
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (error?: Error) => {
+    if (!socket.destroyed) readDry(fd, emit);
+    return destroy(error);
+  };
+}
+
+/** Reads a non-blocking descriptor until it has nothing more (EAGAIN) or is finished (EIO, end of file). */
+function readDry(fd: number, emit: (chunk: Buffer) => void): void {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  for (let i = 0; i < 4096; i++) {
+    let n: number;
+    try {
+      n = readSync(fd, buf, 0, buf.length, null);
+    } catch {
+      // EAGAIN: nothing buffered; EIO: the agent's side is closed and empty. Either way all is read. Anything
+      // else means the descriptor is unusable, and the stream is going away regardless.
+      return;
+    }
+    if (n === 0) return;
+    emit(Buffer.from(buf.subarray(0, n)));
   }
 }

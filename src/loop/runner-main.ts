@@ -18,6 +18,8 @@ export interface RunnerLaunch {
   socketPath: string;
   dir: string;
   config: LoopConfig;
+  /** The registry holding `sessionId`; the runner's own environment may name another one. */
+  registryFile?: string;
 }
 
 export function writeLaunchFile(launch: RunnerLaunch): string {
@@ -43,7 +45,7 @@ export async function runLoopProcess(
   paths: RalphPaths = ralphPaths(),
 ): Promise<LoopState> {
   const log = hooks.log ?? (() => undefined);
-  const registry = Registry.open(paths.registryFile);
+  const registry = Registry.open(launch.registryFile ?? paths.registryFile);
   const runner = new LoopRunner(launch.config, launch.dir);
   runner.saveConfig();
   const server = new LoopServer(runner, { log });

@@ -195,6 +195,9 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       log: this.log,
       iterations: this.iterations,
       spawn: (spec) => {
+        // The record has just begun: watchers learn of the iteration as it starts, then again as it ends.
+        const begun = this.iterations.last();
+        if (begun) this.emit('iteration', { ...begun });
         this.agent = new AgentProcess(spec);
         this.agent.on('data', (chunk) => this.output(chunk));
         this.update({ agentPid: this.agent.pid });

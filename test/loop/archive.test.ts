@@ -12,7 +12,8 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-const OLD_PROGRESS = '# Ralph Progress Log\nStarted: 2026-01-01T00:00:00.000Z\n---\n## US-001 done on the old branch\n';
+const OLD_PROGRESS =
+  '# Ralph Progress Log\nStarted: 2026-01-01T00:00:00.000Z\n---\n## US-001 done on the old branch\n';
 
 describe('branch change archiving at loop start', () => {
   it('archives prd.json and progress.txt of the last branch and starts a fresh progress log', async () => {
@@ -45,7 +46,11 @@ describe('branch change archiving at loop start', () => {
   });
 
   it('archives nothing when the branch is unchanged', async () => {
-    const task = await makeTask(sb, { stories: 1, branchName: 'ralph/same', script: [{ passStory: 'current' }] });
+    const task = await makeTask(sb, {
+      stories: 1,
+      branchName: 'ralph/same',
+      script: [{ passStory: 'current' }],
+    });
     writeFileSync(join(task.dir, '.last-branch'), 'ralph/same\n');
     writeFileSync(join(task.dir, 'progress.txt'), OLD_PROGRESS);
     const loop = await startInProcess(sb, task);
@@ -55,7 +60,11 @@ describe('branch change archiving at loop start', () => {
   });
 
   it('records the branch on a first run without archiving', async () => {
-    const task = await makeTask(sb, { stories: 1, branchName: 'ralph/first', script: [{ passStory: 'current' }] });
+    const task = await makeTask(sb, {
+      stories: 1,
+      branchName: 'ralph/first',
+      script: [{ passStory: 'current' }],
+    });
     const loop = await startInProcess(sb, task);
     expect(await loop.finished()).toMatchObject({ status: 'completed' });
     expect(existsSync(join(task.dir, 'archive'))).toBe(false);

@@ -21,7 +21,11 @@ describe('pause and resume', () => {
   it('stops the agent process, holds the timers, and continues on resume', async () => {
     const ticks = Array.from({ length: 16 }, (_, i) => [{ print: `tick ${i}` }, { sleep: 100 }]).flat();
     const task = await makeTask(sb, { stories: 1, script: [...ticks, { passStory: 'current' }] });
-    const loop = await startInProcess(sb, task, { idleTimeoutMs: 1000, iterationTimeoutMs: 0, maxIterations: 1 });
+    const loop = await startInProcess(sb, task, {
+      idleTimeoutMs: 2000,
+      iterationTimeoutMs: 0,
+      maxIterations: 1,
+    });
     const w = await Watcher.open(sb, loop.socketPath);
     await seenLines(loop, 'tick 1');
     const pid = loop.agentPids[0]!;
@@ -31,7 +35,7 @@ describe('pause and resume', () => {
     expect(await w.client.request('get_status')).toMatchObject({ status: 'paused', paused: true });
     expect(sb.registryRow(loop.session.id)?.status).toBe('paused');
     // Longer than the idle timeout: a paused agent is not idle.
-    await sleep(1500);
+    await sleep(2500);
     expect(stateOf(pid)).toBe('T');
     expect(loop.runner.state.agentPid).toBe(pid);
 
@@ -57,7 +61,11 @@ describe('pause and resume', () => {
     expect(held === 1 || held === 2).toBe(true);
     expect(loop.runner.state).toMatchObject({ paused: true, agentPid: null });
     expect(loop.iterations).toHaveLength(held);
-    expect(await w.client.request('get_status')).toMatchObject({ status: 'paused', paused: true, iteration: held });
+    expect(await w.client.request('get_status')).toMatchObject({
+      status: 'paused',
+      paused: true,
+      iteration: held,
+    });
     await waitFor(() => sb.registryRow(loop.session.id)?.status === 'paused', 'the registry to say paused');
     expect(loop.logs.join('\n')).toContain('checkpoint: paused after the iteration');
 

@@ -3,12 +3,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AttachSession, type AttachEnd } from '../../src/client/attach.js';
+import type * as StartSources from '../../src/client/start.js';
 import { loopStatus } from '../../src/client/status.js';
 import { sessionDir } from '../../src/config/paths.js';
 import { isAlive } from '../../src/util/proc.js';
-import { builtModule, childrenOf, ensureRunnerBuilt, gate, makeTask, Sandbox, sha256, waitFor, within } from './helpers.js';
+import {
+  builtModule,
+  childrenOf,
+  ensureRunnerBuilt,
+  gate,
+  makeTask,
+  Sandbox,
+  sha256,
+  waitFor,
+  within,
+} from './helpers.js';
 
-type StartModule = typeof import('../../src/client/start.js');
+type StartModule = typeof StartSources;
 
 let sb: Sandbox;
 /** From dist/: the sources' start.ts would look for runner-entry.js beside itself, where only .ts exists. */
@@ -38,11 +49,22 @@ describe('a detached runner', () => {
       script: { iterations: [gate('1')], steps: [{ print: 'working' }, { passStory: 'current' }] },
     });
     const session = await startLoop(
-      { taskDir: task.dir, agent: 'custom', agentCommand: task.agentCommand, maxIterations: 5, idleTimeoutMs: 0 },
+      {
+        taskDir: task.dir,
+        agent: 'custom',
+        agentCommand: task.agentCommand,
+        maxIterations: 5,
+        idleTimeoutMs: 0,
+      },
       sb.paths,
     );
     reap(session.pid!);
-    expect(session).toMatchObject({ status: 'running', task: task.name, location: 'local', transport: 'unix' });
+    expect(session).toMatchObject({
+      status: 'running',
+      task: task.name,
+      location: 'local',
+      transport: 'unix',
+    });
     expect(session.pid).not.toBe(process.pid);
 
     const attach = await AttachSession.open(task.name, { from: 'start' }, sb.paths);
@@ -84,7 +106,10 @@ describe('a detached runner', () => {
       return kids.length > 0 && kids;
     }, 'the agent process');
     reap(agentPid!);
-    await waitFor(() => readFileSync(join(sessionDir(sb.paths, task.name, session.id), 'output.log')).includes('hanging'), 'agent output');
+    await waitFor(
+      () => readFileSync(join(sessionDir(sb.paths, task.name, session.id), 'output.log')).includes('hanging'),
+      'agent output',
+    );
 
     const before = await loopStatus({ task: task.name }, sb.paths);
     expect(before.sessions[0]).toMatchObject({ status: 'running', pid: runnerPid });

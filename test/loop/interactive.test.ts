@@ -49,13 +49,19 @@ describe('interactive mode', () => {
       reason: 'not in interactive mode',
     });
 
-    expect(await w.client.request('set_interactive_mode', { enabled: true })).toEqual({ interactive_mode: true });
+    expect(await w.client.request('set_interactive_mode', { enabled: true })).toEqual({
+      interactive_mode: true,
+    });
     await w.until(
       (x) => x.states.some((s) => s.interactive_mode === true && s.status === 'interactive'),
       'the interactive state change',
     );
     const status = await w.client.request('get_status');
-    expect(status).toMatchObject({ status: 'interactive', interactive_mode: true, mode_indicator: 'interactive' });
+    expect(status).toMatchObject({
+      status: 'interactive',
+      interactive_mode: true,
+      mode_indicator: 'interactive',
+    });
     expect(status.writer).toMatch(/^unix#\d+$/);
 
     expect(await w.client.request('write_pty', { data: 'hello' })).toEqual({ status: 'forwarded' });
@@ -64,7 +70,9 @@ describe('interactive mode', () => {
 
     expect(await w.client.request('write_pty', { data: 'quit\r' })).toEqual({ status: 'forwarded' });
     await w.until((x) => x.lines.includes('ECHO:DONE'), 'the agent to see the terminator');
-    expect(await w.client.request('set_interactive_mode', { enabled: false })).toEqual({ interactive_mode: false });
+    expect(await w.client.request('set_interactive_mode', { enabled: false })).toEqual({
+      interactive_mode: false,
+    });
 
     const final = await loop.finished();
     expect(final).toMatchObject({ status: 'completed', interactive: false, iteration: 2 });
@@ -79,7 +87,9 @@ describe('interactive mode', () => {
     const b = await watcher(loop.socketPath);
     await seenLines(loop, 'ECHO:READY');
 
-    expect(await a.client.request('set_interactive_mode', { enabled: true })).toEqual({ interactive_mode: true });
+    expect(await a.client.request('set_interactive_mode', { enabled: true })).toEqual({
+      interactive_mode: true,
+    });
     const holder = (await a.client.request('get_status')).writer;
     expect(holder).toMatch(/^unix#\d+$/);
 
@@ -107,9 +117,14 @@ describe('interactive mode', () => {
     await b.until((x) => x.states.some((s) => s.interactive_mode === false), 'interactive mode to end');
     const after = await b.client.request('get_status');
     expect(after).toMatchObject({ writer: null, interactive_mode: false, status: 'running' });
-    await waitFor(() => loop.logs.some((l) => l.includes(`writer ${holder} released the keyboard`)), 'the release log');
+    await waitFor(
+      () => loop.logs.some((l) => l.includes(`writer ${holder} released the keyboard`)),
+      'the release log',
+    );
 
-    expect(await b.client.request('set_interactive_mode', { enabled: true })).toEqual({ interactive_mode: true });
+    expect(await b.client.request('set_interactive_mode', { enabled: true })).toEqual({
+      interactive_mode: true,
+    });
     expect((await b.client.request('get_status')).writer).not.toBe(holder);
     expect(await b.client.request('write_pty', { data: 'quit\r' })).toEqual({ status: 'forwarded' });
     await seenLines(loop, 'ECHO:DONE');
@@ -130,7 +145,10 @@ describe('interactive mode', () => {
     await w.client.request('set_interactive_mode', { enabled: true });
     await w.client.request('write_pty', { data: 'go\r' });
     // The agent exits; the loop holds between iterations while interactive.
-    await waitFor(() => loop.iterations.length === 1 && loop.runner.state.agentPid === null, 'iteration 1 to end');
+    await waitFor(
+      () => loop.iterations.length === 1 && loop.runner.state.agentPid === null,
+      'iteration 1 to end',
+    );
     expect(await w.client.request('write_pty', { data: 'x' })).toEqual({
       status: 'ignored',
       reason: 'no agent process is running',

@@ -63,7 +63,11 @@ describe('logs and iterations of a live loop', () => {
       [2, 'progress', 'US-002', 'US-003'],
       [3, 'running', 'US-003', null],
     ]);
-    const [one, two, three] = iterations as [(typeof iterations)[0], (typeof iterations)[0], (typeof iterations)[0]];
+    const [one, two, three] = iterations as [
+      (typeof iterations)[0],
+      (typeof iterations)[0],
+      (typeof iterations)[0],
+    ];
     expect(one.start_offset).toBeLessThan(one.end_offset!);
     expect(one.end_offset!).toBeLessThanOrEqual(two.start_offset);
     expect(two.start_offset).toBeLessThan(two.end_offset!);
@@ -77,7 +81,10 @@ describe('logs and iterations of a live loop', () => {
     expect(first.next_offset).toBe(one.end_offset);
     expect(first.content).toContain('output of one — ünïcödé ✓');
     expect(first.content).not.toContain('output of two');
-    const third = await w.client.request('get_logs', { offset: three.start_offset, limit: end - three.start_offset });
+    const third = await w.client.request('get_logs', {
+      offset: three.start_offset,
+      limit: end - three.start_offset,
+    });
     expect(third.content).toContain('gate 3');
     expect(third.content).not.toContain('output of two');
 

@@ -39,9 +39,13 @@ describe('malformed input against a running loop', () => {
       error: { code: -32601, message: 'method not found: "launch_rockets"' },
     });
 
-    const badCount = await raw.ask('{"jsonrpc":"2.0","id":4,"method":"add_iterations","params":{"count":"ten"}}\n');
+    const badCount = await raw.ask(
+      '{"jsonrpc":"2.0","id":4,"method":"add_iterations","params":{"count":"ten"}}\n',
+    );
     expect(badCount).toMatchObject({ id: 4, error: { code: -32602 } });
-    expect((badCount.error as { message: string }).message).toMatch(/^invalid params for add_iterations: count: /);
+    expect((badCount.error as { message: string }).message).toMatch(
+      /^invalid params for add_iterations: count: /,
+    );
 
     const unknownField = await raw.ask('{"jsonrpc":"2.0","id":5,"method":"get_logs","params":{"bogus":1}}\n');
     expect(unknownField).toMatchObject({
@@ -57,7 +61,10 @@ describe('malformed input against a running loop', () => {
 
     // The same connection still serves, and the loop has not noticed a thing.
     const status = await raw.ask('{"jsonrpc":"2.0","id":7,"method":"get_status"}\n');
-    expect(status).toMatchObject({ id: 7, result: { status: 'running', task_name: task.name, iteration: 1 } });
+    expect(status).toMatchObject({
+      id: 7,
+      result: { status: 'running', task_name: task.name, iteration: 1 },
+    });
     expect(loop.runner.state.interactive).toBe(false);
     const seen = watcher.lines.length;
     await watcher.until((w) => w.lines.length >= seen + 3, 'more output events');

@@ -13,7 +13,8 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-const outcomes = (dir: string): string[] => IterationLog.read(join(dir, 'iterations.json')).map((r) => r.outcome);
+const outcomes = (dir: string): string[] =>
+  IterationLog.read(join(dir, 'iterations.json')).map((r) => r.outcome);
 
 describe('loop outcomes', () => {
   it('completes when the agent passes one story per iteration', async () => {
@@ -68,14 +69,24 @@ describe('loop outcomes', () => {
     const w = await Watcher.open(sb, loop.socketPath);
     await w.client.request('subscribe', { events: ['*'] });
     const status = await w.client.request('get_status');
-    expect(status).toMatchObject({ task_name: task.name, agent: 'custom', stories_total: 2, max_iterations: 5 });
+    expect(status).toMatchObject({
+      task_name: task.name,
+      agent: 'custom',
+      stories_total: 2,
+      max_iterations: 5,
+    });
     await loop.finished();
     await w.until((x) => x.closed !== null, 'the connection to close');
     const last = w.events.filter((e) => e.type === 'state_change').at(-1)?.data;
     expect(last).toMatchObject({ status: 'completed', exit_reason: 'all stories pass' });
     const disconnect = w.events.at(-1);
     expect(disconnect?.type).toBe('disconnect');
-    expect(w.events.filter((e) => e.type === 'iteration').length).toBeGreaterThanOrEqual(1);
+    // Each iteration is announced as it starts and again as it ends.
+    const announced = w.events
+      .filter((e) => e.type === 'iteration')
+      .map((e) => e.data as Record<string, unknown>);
+    const second = announced.filter((r) => r.number === 2).map((r) => r.outcome);
+    expect(second).toEqual(['running', 'completed']);
   });
 
   it('is exhausted when the agent never makes progress', async () => {
@@ -121,7 +132,12 @@ describe('loop outcomes', () => {
     const task = await makeTask(sb, {
       stories: 2,
       script: {
-        iterations: [[{ crash: true }], [{ passStory: 'current' }], [{ exit: 3 }], [{ passStory: 'current' }]],
+        iterations: [
+          [{ crash: true }],
+          [{ passStory: 'current' }],
+          [{ exit: 3 }],
+          [{ passStory: 'current' }],
+        ],
       },
     });
     const loop = await startInProcess(sb, task, { maxIterations: 6, maxConsecutiveFailures: 2 });

@@ -62,7 +62,12 @@ describe('steering a running loop', () => {
     expect(prompt).toContain(INJECTED);
     expect(prompt.indexOf(INJECTED)).toBeLessThan(prompt.indexOf('# Fixture prompt'));
     const argsLine = loop.lines.find((l) => l.startsWith('ARGS:'));
-    expect(JSON.parse(argsLine!.slice('ARGS:'.length))).toEqual(['--script', task.scriptFile, '--prompt-file', promptFile]);
+    expect(JSON.parse(argsLine!.slice('ARGS:'.length))).toEqual([
+      '--script',
+      task.scriptFile,
+      '--prompt-file',
+      promptFile,
+    ]);
     const screen = await w.client.request('peek');
     expect(screen.lines.some((l) => l.includes('ralph: iteration 2/3 · US-001'))).toBe(true);
 
@@ -83,7 +88,15 @@ describe('steering a running loop', () => {
     expect(await w.client.request('add_iterations', { count: 1 })).toEqual({ max_iterations: 2 });
     await openGate(loop, w.client, 1);
     const final = await loop.finished();
-    expect(final).toMatchObject({ status: 'exhausted', iteration: 2, exitReason: 'reached the limit of 2 iterations' });
-    expect(sb.registryRow(loop.session.id)).toMatchObject({ status: 'exhausted', maxIterations: 2, iteration: 2 });
+    expect(final).toMatchObject({
+      status: 'exhausted',
+      iteration: 2,
+      exitReason: 'reached the limit of 2 iterations',
+    });
+    expect(sb.registryRow(loop.session.id)).toMatchObject({
+      status: 'exhausted',
+      maxIterations: 2,
+      iteration: 2,
+    });
   });
 });

@@ -43,7 +43,10 @@ export class AttachFeed {
           this.caughtUpWaiters.set(conn, [...(this.caughtUpWaiters.get(conn) ?? []), resolve]);
         }),
     );
-    await Promise.race([Promise.all(each), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    await Promise.race([
+      Promise.all(each),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
     clearTimeout(timer);
   }
 

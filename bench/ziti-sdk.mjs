@@ -1,0 +1,182 @@
+#!/usr/bin/env node
+/**
+ * Our OpenZiti SDK against the Go SDK, on one OpenZiti test network started for the run (all on 127.0.0.1).
+ *
+ * Host, the same for both: bench/ziti-echo-host.mjs, a separate process in which our SDK binds the plain and
+ * the end-to-end encrypted echo service as ralph-server and writes back every byte.
+ * Dialers, both with the identity ralph-gotunnel:
+ *  - ours: this process dials with ZitiContext.dial (the built SDK in dist/);
+ *  - Go:   `ziti tunnel proxy --sdk-flow-control=false --default-connections=1` dials with the Go SDK; this
+ *          process talks TCP to its proxy.v1 listener on 127.0.0.1, so Go's figures include that loopback hop
+ *          and the proxy's own work per connection.
+ * Measures per service: connect time (dial to first echoed byte, a fresh connection each time, p50/p90),
+ * one-byte echo RTT over an open connection (p50/p99) and echo throughput of one connection (MiB/s).
+ *
+ *   node bench/ziti-sdk.mjs [--connects 30] [--rtt 2000] [--warmup 200] [--mib 64] [--rounds 5]
+ *                           [--time-limit 540] [--plain-only]
+ *
+ * Targets: throughput >= 0.8x Go, RTT p50 <= 1.2x Go, connect p50 <= 1.5x Go. Exits 0 whether or not they
+ * are met, 1 on an error, 2 when dist/ is missing. Without a `ziti` CLI it prints a notice and exits 0.
+ */
+import { join } from 'node:path';
+import { findZitiBinary, INSTALL_HINT, startTestNetwork } from '../scripts/ziti-testnet-lib.mjs';
+import {
+  hasFlag,
+  importDist,
+  machineLine,
+  numberOption,
+  ROOT,
+  table,
+  warnIfStale,
+  writeSummary,
+} from './lib/common.mjs';
+import { compareService } from './ziti-compare.mjs';
+import { startEchoHost } from './ziti-host-process.mjs';
+import { connectOnce, openTcp } from './ziti-measure.mjs';
+import { tableRows, targetChecks } from './ziti-report.mjs';
+
+const PARAMS = {
+  connects: numberOption('connects', 30, { min: 1, max: 500 }),
+  rttSamples: numberOption('rtt', 2000, { min: 10, max: 100_000 }),
+  warmup: numberOption('warmup', 200, { min: 0, max: 10_000 }),
+  rttCapMs: 60_000,
+  mib: numberOption('mib', 64, { min: 1, max: 1024 }),
+  rounds: numberOption('rounds', 5, { min: 1, max: 10 }),
+};
+const LIMIT_MS = numberOption('time-limit', 540, { min: 30, max: 3600 }) * 1000;
+const KEYS = hasFlag('plain-only') ? ['plain'] : ['plain', 'e2ee'];
+/** The caller id our dialer announces, so the host can tell its connections from the proxy's. */
+const CALLER = 'ralph-bench-ours';
+
+const sdk = await importDist('src/ziti/index.js');
+warnIfStale();
+
+let net;
+let host;
+let proxy;
+let ctx;
+let cleaning;
+function cleanup() {
+  cleaning ??= (async () => {
+    await ctx?.close().catch(() => undefined);
+    await proxy?.stop().catch(() => undefined);
+    await host?.stop().catch(() => undefined);
+    await net?.stop();
+  })();
+  return cleaning;
+}
+
+async function retry(tries, delayMs, what, attempt) {
+  let last;
+  for (let i = 0; i < tries; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      last = err;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+  throw new Error(`${what}: ${last instanceof Error ? last.message : String(last)}`);
+}
+
+function startGoProxy(identityFile) {
+  const args = ['tunnel', 'proxy', '-i', identityFile, '--sdk-flow-control=false', '--default-connections=1'];
+  return net.spawnZiti([...args, '--cli-agent=false'], 'bench-go-proxy');
+}
+
+function report(bin, results) {
+  const out = (line) => process.stdout.write(`${line}\n`);
+  out(`\n${machineLine()}`);
+  out(`${new Date().toISOString()}, ${bin}`);
+  out(
+    `host: our SDK in its own process as ${net.identities.server.name}; dialers as ${net.identities.gotunnel.name}: ` +
+      'ours in this process, Go through ziti tunnel proxy (TCP on 127.0.0.1)',
+  );
+  for (const [label, n] of Object.entries(host.connections())) out(`host accepted: ${label} x${n}`);
+  const header = ['service', 'metric', 'ours', 'Go', 'ratio', 'target', 'verdict'];
+  out(
+    `\n${table(
+      header,
+      KEYS.flatMap((k) => tableRows(k, results[k], PARAMS.mib)),
+    )}`,
+  );
+}
+
+async function main() {
+  const bin = findZitiBinary();
+  if (!bin) {
+    process.stdout.write(`SKIPPED: the ziti CLI was not found; ${INSTALL_HINT}\n`);
+    writeSummary({ bench: 'ziti-sdk', skipped: 'no ziti CLI' });
+    return;
+  }
+  process.stderr.write('starting the OpenZiti test network on 127.0.0.1 ...\n');
+  net = await startTestNetwork({ bin, timeoutMs: 180_000 });
+  const dialerFile = net.identities.gotunnel.file;
+  const hostScript = join(ROOT, 'bench', 'ziti-echo-host.mjs');
+  host = await startEchoHost(
+    hostScript,
+    net.identities.server.file,
+    KEYS.map((k) => net.services[k]),
+  );
+  proxy = startGoProxy(dialerFile);
+  ctx = await sdk.ZitiContext.fromIdentityFile(dialerFile);
+
+  const results = {};
+  for (const key of KEYS) {
+    const service = net.services[key];
+    const open = {
+      ours: () => ctx.dial(service, { callerId: CALLER, timeoutMs: 15_000 }),
+      go: () => openTcp(net.proxyListeners[key]),
+    };
+    await retry(60, 500, `ziti tunnel proxy did not answer on ${key}`, () => connectOnce(open.go)).catch(
+      (err) => {
+        throw new Error(`${err.message}\n${proxy.logTail(30)}`);
+      },
+    );
+    results[key] = await compareService(key, open, PARAMS);
+  }
+
+  report(bin, results);
+  const verdicts = Object.fromEntries(
+    KEYS.map((k) => [k, targetChecks(results[k]).map((c) => `${c.label}: ${c.verdict}`)]),
+  );
+  writeSummary({
+    bench: 'ziti-sdk',
+    mib: PARAMS.mib,
+    results,
+    verdicts,
+    hostConnections: host.connections(),
+  });
+}
+
+async function run() {
+  let failed = false;
+  const limit = setTimeout(() => {
+    process.stderr.write(`bench: error: the benchmark exceeded its ${LIMIT_MS / 1000} s limit\n`);
+    void cleanup().finally(() => process.exit(1));
+  }, LIMIT_MS);
+  const onSignal = (signal) => {
+    process.stderr.write(`\n${signal}: tearing the test network down ...\n`);
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await main();
+  } catch (err) {
+    failed = true;
+    process.stderr.write(
+      `bench: error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  try {
+    await cleanup();
+  } catch (err) {
+    failed = true;
+    process.stderr.write(`bench: cleanup failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  clearTimeout(limit);
+  process.exit(failed ? 1 : 0);
+}
+
+await run();

@@ -1,0 +1,247 @@
+/**
+ * A sandbox for running the built `ralph` binary: a temporary folder holding RALPH_HOME, TMPDIR and task
+ * folders; commands run through execa (plain pipes) or a real PTY. `dispose` kills whatever runner or agent a
+ * test left behind (by pid, found in the sandbox's own registry) and removes the folder. Every wait is bounded.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ralphPaths, sessionDir, type RalphPaths } from '../../src/config/paths.js';
+import { Registry, type SessionRecord } from '../../src/registry/index.js';
+import { isAlive, processStartTime } from '../../src/util/proc.js';
+import { CLI_MAIN, ROOT } from './built.js';
+import { Term } from './term.js';
+
+export const FAKE_AGENT = join(ROOT, 'test', 'fixtures', 'fake-agent.mjs');
+
+export interface CliResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+export interface TaskFolder {
+  dir: string;
+  name: string;
+  scriptFile: string;
+  /** The --agent-cmd template that runs the fake agent with this task's script. */
+  agentCmd: string;
+}
+
+/** Fake agent script: steps for every iteration, or per-iteration lists with a fallback (fake-agent.mjs). */
+export type Script = unknown[] | { iterations?: unknown[][]; steps?: unknown[] };
+
+/** Polls `probe` until it returns something truthy; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Pids of every process below `pid` (children, grandchildren, ...), read from /proc. */
+export function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // the process ended while the list was read
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && found.length < 1000) {
+    for (const child of parents.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** The session id (field 6 of /proc/<pid>/stat) of a process. */
+export function sessionIdOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+export function prdJson(stories: number): object {
+  return {
+    project: 'Cli Fixture',
+    branchName: 'ralph/cli-fixture',
+    description: 'A task folder for CLI tests',
+    userStories: Array.from({ length: stories }, (_, i) => ({
+      id: `US-00${i + 1}`,
+      title: `Story ${i + 1}`,
+      description: `As a tester, I need story ${i + 1}.`,
+      acceptanceCriteria: ['It works'],
+      priority: i + 1,
+      passes: false,
+      notes: '',
+    })),
+  };
+}
+
+export class CliSandbox {
+  readonly root = mkdtempSync(join(tmpdir(), 'rcli-'));
+  readonly home = join(this.root, 'home');
+  readonly paths: RalphPaths = ralphPaths({ RALPH_HOME: this.home });
+  readonly env: NodeJS.ProcessEnv;
+  private readonly cleanups: (() => unknown)[] = [];
+
+  constructor() {
+    const tmp = join(this.root, 'tmp');
+    mkdirSync(tmp);
+    this.env = { ...process.env, RALPH_HOME: this.home, TMPDIR: tmp };
+    delete this.env.NO_COLOR;
+  }
+
+  defer(fn: () => unknown): void {
+    this.cleanups.push(fn);
+  }
+
+  /** Runs `ralph <args>` with plain pipes; never rejects; killed after `timeoutMs`. */
+  async ralph(
+    args: string[],
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  ): Promise<CliResult> {
+    const result = await execa(process.execPath, [CLI_MAIN, ...args], {
+      cwd: this.root,
+      env: { ...this.env, ...options.env },
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: options.timeoutMs ?? 30_000,
+      stripFinalNewline: false,
+    });
+    return {
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      timedOut: result.timedOut,
+    };
+  }
+
+  /** Runs `ralph <args>` under a real PTY; killed at dispose if still running. */
+  term(args: string[], options: { cols?: number; rows?: number } = {}): Term {
+    return this.spawnTerm(process.execPath, [CLI_MAIN, ...args], options);
+  }
+
+  spawnTerm(file: string, args: string[], options: { cols?: number; rows?: number } = {}): Term {
+    const term = new Term(file, args, { ...options, cwd: this.root, env: this.env });
+    this.defer(() => term.dispose());
+    return term;
+  }
+
+  makeTask(name: string, options: { stories?: number; script?: Script } = {}): TaskFolder {
+    const dir = join(this.root, 'tasks', name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'prd.json'), JSON.stringify(prdJson(options.stories ?? 1), null, 2) + '\n');
+    writeFileSync(join(dir, 'prompt.md'), '# Fixture prompt\n\nPick the next story and make it pass.\n');
+    const scriptFile = join(this.root, `${name}-script.json`);
+    writeFileSync(scriptFile, JSON.stringify(options.script ?? [{ print: 'nothing to do' }]));
+    const agentCmd = `'${process.execPath}' '${FAKE_AGENT}' --script '${scriptFile}'`;
+    return { dir, name, scriptFile, agentCmd };
+  }
+
+  /** `ralph start` (detached) with the fake agent; fails the test unless it exits 0. */
+  async start(task: TaskFolder, extra: string[] = []): Promise<SessionRecord> {
+    const result = await this.ralph([
+      'start',
+      task.dir,
+      '--agent',
+      'custom',
+      '--agent-cmd',
+      task.agentCmd,
+      ...extra,
+    ]);
+    if (result.exitCode !== 0) {
+      throw new Error(`ralph start exited ${result.exitCode}:\n${result.stdout}\n${result.stderr}`);
+    }
+    return this.session(task.name);
+  }
+
+  /** The newest registry row of a task, read directly. */
+  session(task: string): SessionRecord {
+    const all = this.sessions().filter((s) => s.task === task);
+    const newest = all.sort((a, b) => b.id - a.id)[0];
+    if (!newest) throw new Error(`no session of ${task} in the registry`);
+    return newest;
+  }
+
+  sessions(): SessionRecord[] {
+    if (!existsSync(this.paths.registryFile)) return [];
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      return registry.list({ all: true });
+    } finally {
+      registry.close();
+    }
+  }
+
+  /** Waits until the task's newest session satisfies `check`. */
+  waitForSession(
+    task: string,
+    check: (s: SessionRecord) => boolean,
+    what: string,
+    timeoutMs = 20_000,
+  ): Promise<SessionRecord> {
+    return waitFor(
+      () => {
+        const s = this.sessions().find((row) => row.task === task && check(row));
+        return s ?? null;
+      },
+      what,
+      timeoutMs,
+    );
+  }
+
+  sessionDir(session: SessionRecord): string {
+    return sessionDir(this.paths, session.task, session.id);
+  }
+
+  async dispose(): Promise<void> {
+    for (const fn of this.cleanups.reverse()) await fn();
+    // A runner is ours only while its pid still has the start time the registry recorded (pids are reused).
+    const runners = this.sessions()
+      .filter((s) => s.pid !== null && s.pid !== process.pid && s.pidStartTime !== null)
+      .filter((s) => processStartTime(s.pid!) === s.pidStartTime)
+      .map((s) => s.pid!);
+    const all = [...runners, ...runners.flatMap(descendants)];
+    for (const pid of all) killQuietly(pid);
+    await waitFor(() => all.every((pid) => !isAlive(pid)), 'left-over processes to die', 5000).catch(
+      () => undefined,
+    );
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}

@@ -1,0 +1,126 @@
+/** `ralph --help`, every command's `--help`, `--version`, and usage errors: exit codes and one-line messages. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, ROOT } from './built.js';
+import { CliSandbox } from './harness.js';
+
+let sb: CliSandbox;
+beforeAll(async () => {
+  await ensureCliBuilt();
+  sb = new CliSandbox();
+});
+afterAll(async () => {
+  await sb.dispose();
+});
+
+const COMMANDS: Record<string, string[]> = {
+  start: [
+    '--agent',
+    '--agent-cmd',
+    '--max-iterations',
+    '--iteration-timeout',
+    '--idle-timeout',
+    '--max-failures',
+    '--foreground',
+    '--attach',
+    '--json',
+    '--name',
+  ],
+  status: ['--all', '--json'],
+  attach: ['--read-only', '--interactive', '--from'],
+  stop: ['--force', '--wait', '--json'],
+  logs: ['--follow', '--iteration'],
+  peek: ['--json'],
+  inject: ['<text>'],
+  prune: ['--older-than', '--dry-run', '--keep-logs', '--json'],
+  demo: ['--speed', '--max-iterations'],
+  agents: ['--json'],
+};
+
+/** stderr of a usage error: one line naming the problem, then at most one hint line. */
+function expectOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trimEnd().split('\n');
+  expect(lines.length).toBeLessThanOrEqual(2);
+  expect(lines[0]).toMatch(/^ralph: /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('help and version', () => {
+  it('ralph --help lists every command and exits 0', async () => {
+    const result = await sb.ralph(['--help']);
+    expect(result.exitCode).toBe(0);
+    for (const name of Object.keys(COMMANDS)) expect(result.stdout).toMatch(new RegExp(`ralph ${name}\\b`));
+    expect(result.stdout).toContain('docs/cli.md');
+    expect(result.stderr).toBe('');
+  });
+
+  it.each(Object.entries(COMMANDS))(
+    'ralph %s --help lists its options and exits 0',
+    async (name, options) => {
+      const result = await sb.ralph([name, '--help']);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout).toContain(`ralph ${name}`);
+      for (const option of options) expect(result.stdout).toContain(option);
+    },
+  );
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const result = await sb.ralph(['--version']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toBe(pkg.version);
+  });
+});
+
+describe('usage errors exit 2 with one line', () => {
+  it('no command at all', async () => {
+    const result = await sb.ralph([]);
+    expect(result.exitCode).toBe(2);
+    expectOneLineError(result.stderr, /name a command/);
+  });
+
+  it('an unknown command close to a real one names both', async () => {
+    const result = await sb.ralph(['stat']);
+    expect(result.exitCode).toBe(2);
+    expectOneLineError(result.stderr, /unknown command stat.*did you mean start/i);
+  });
+
+  it('an unknown command like no other', async () => {
+    const result = await sb.ralph(['zzzzzzzz']);
+    expect(result.exitCode).toBe(2);
+    expectOneLineError(result.stderr, /unknown command zzzzzzzz/i);
+    expect(result.stdout).toBe('');
+  });
+
+  it.each([
+    [['status', '--bogus'], /unknown argument: bogus/i],
+    [['start'], /not enough non-option arguments/i],
+    [['start', '.', '--max-iterations', '0'], /--max-iterations must be a whole number of at least 1, got 0/],
+    [['start', '.', '--max-iterations', 'many'], /--max-iterations must be a whole number/],
+    [['start', '.', '--idle-timeout', 'soon'], /--idle-timeout: cannot read "soon" as a duration/],
+    [['prune', '--older-than', '3x'], /--older-than: cannot read "3x" as a duration/],
+    [
+      ['attach', 'x', '--from', 'nowhere'],
+      /--from must be iteration, start, end or a byte offset, got nowhere/,
+    ],
+  ])('ralph %j', async (args, pattern) => {
+    const result = await sb.ralph(args);
+    expect(result.exitCode).toBe(2);
+    expectOneLineError(result.stderr, pattern);
+    expect(result.stdout).toBe('');
+  });
+
+  it('commands that find nothing exit 3', async () => {
+    for (const args of [
+      ['peek', 'ghost'],
+      ['inject', 'ghost', 'hi'],
+      ['logs', 'ghost'],
+      ['attach', 'ghost'],
+    ]) {
+      const result = await sb.ralph(args);
+      expect(result.exitCode, args.join(' ')).toBe(3);
+      expectOneLineError(result.stderr, /no loop named "ghost"/);
+    }
+  });
+});
