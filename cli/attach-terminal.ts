@@ -3,6 +3,8 @@
  * resize following this terminal, and a command key (Ctrl-]) for detach and interactive mode.
  */
 import { AttachSession, type AttachEnd, type AttachFrom } from '../src/client/attach.js';
+import { readLogs } from '../src/client/logs.js';
+import { isRalphError } from '../src/errors.js';
 import { LoopExit, loopEndExitCode } from './exit-codes.js';
 
 export interface AttachTerminalOptions {
@@ -16,8 +18,22 @@ const COMMAND_KEY = 0x1d; // Ctrl-]
 const HELP =
   '\r\n\x1b[7m ralph \x1b[0m Ctrl-] then: d detach · i take/release the keyboard · Ctrl-] send Ctrl-] \r\n';
 
-export async function attachTerminal(task: string, options: AttachTerminalOptions): Promise<number> {
-  const session = await AttachSession.open(task, { from: options.from ?? 'iteration' });
+export interface AttachTerminalOptionsEnded {
+  /** A loop that ended before attach could connect: show its output instead of failing. */
+  showIfEnded?: boolean;
+}
+
+export async function attachTerminal(
+  task: string,
+  options: AttachTerminalOptions & AttachTerminalOptionsEnded,
+): Promise<number> {
+  let session: AttachSession;
+  try {
+    session = await AttachSession.open(task, { from: options.from ?? 'iteration' });
+  } catch (err) {
+    if (!(options.showIfEnded && isRalphError(err) && err.code === 'LOOP_ENDED')) throw err;
+    return replayEnded(task);
+  }
   const stdin = process.stdin;
   const stdout = process.stdout;
   const status = (text: string): void => {
@@ -104,4 +120,11 @@ export async function attachTerminal(task: string, options: AttachTerminalOption
       status(`connection lost: ${end.reason}`);
       return LoopExit.connectionLost;
   }
+}
+
+/** Prints the whole output of a loop that has already ended, and its end, as attach would have. */
+async function replayEnded(task: string): Promise<number> {
+  const ended = await readLogs(task, { write: (chunk) => process.stdout.write(chunk) });
+  process.stdout.write(`\r\n\x1b[7m ralph \x1b[0m loop ${ended.status}${ended.exitReason ? `: ${ended.exitReason}` : ''}\r\n`);
+  return loopEndExitCode(ended.status);
 }

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { detectAll, getAgent } from '../../src/loop/agents/index.js';
 import { paint, printJson, println, table } from '../output.js';
 
 interface AgentsArgs {
@@ -11,6 +10,7 @@ export const agentsCommand: CommandModule<object, AgentsArgs> = {
   describe: 'List the agent CLIs ralph knows, whether each is installed, and how to install it',
   builder: (y: Argv) => y.option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
+    const { detectAll, getAgent } = await import('../../src/loop/agents/index.js');
     const found = await detectAll();
     const rows = found.map(({ name, detection }) => ({
       name,

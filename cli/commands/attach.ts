@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import type { AttachFrom } from '../../src/client/attach.js';
-import { attachTerminal } from '../attach-terminal.js';
 
 interface AttachArgs {
   task: string;
@@ -33,6 +32,7 @@ export const attachCommand: CommandModule<object, AttachArgs> = {
         describe: 'Replay from: iteration (current one), start, end, or a byte offset',
       }),
   handler: async (args) => {
+    const { attachTerminal } = await import('../attach-terminal.js');
     process.exitCode = await attachTerminal(args.task, {
       readOnly: args['read-only'],
       interactive: args.interactive,

@@ -1,9 +1,5 @@
 import { basename, dirname } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { startLoop } from '../../src/client/start.js';
-import { createSampleTask } from '../../src/demo/sample-task.js';
-import { loadPrd, storyCounts } from '../../src/loop/prd.js';
-import { attachTerminal } from '../attach-terminal.js';
 import { paint, println } from '../output.js';
 
 interface DemoArgs {
@@ -27,6 +23,10 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
         describe: 'Iteration limit for the demo loop',
       }),
   handler: async (args) => {
+    const { startLoop } = await import('../../src/client/start.js');
+    const { createSampleTask } = await import('../../src/demo/sample-task.js');
+    const { loadPrd, storyCounts } = await import('../../src/loop/prd.js');
+    const { attachTerminal } = await import('../attach-terminal.js');
     const { taskDir } = await createSampleTask();
     const name = `demo-${basename(dirname(taskDir))
       .replace(/^ralph-demo-/, '')
@@ -46,7 +46,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     println(
       `${paint.green('started')} ${paint.bold(session.task)} — attached; Ctrl-] d detaches, the loop keeps going`,
     );
-    const code = await attachTerminal(session.task, { readOnly: false, from: 'start' });
+    const code = await attachTerminal(session.task, { readOnly: false, from: 'start', showIfEnded: true });
     const counts = storyCounts(loadPrd(`${taskDir}/prd.json`));
     println(`${counts.passing}/${counts.total} stories pass · task folder: ${taskDir}`);
     println(paint.dim(`see it again: ralph logs ${session.task}   status: ralph status`));

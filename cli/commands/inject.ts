@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { withLoop } from '../../src/client/session-call.js';
 import { println } from '../output.js';
 
 interface InjectArgs {
@@ -15,6 +14,7 @@ export const injectCommand: CommandModule<object, InjectArgs> = {
       .positional('task', { type: 'string', demandOption: true })
       .positional('text', { type: 'string', demandOption: true }),
   handler: async (args) => {
+    const { withLoop } = await import('../../src/client/session-call.js');
     await withLoop(args.task, (client) => client.request('inject_prompt', { prompt: args.text }));
     println(`queued for the next iteration of ${args.task}`);
   },

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { readLogs } from '../../src/client/logs.js';
 
 interface LogsArgs {
   task: string;
@@ -21,6 +20,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
       })
       .option('iteration', { type: 'number', describe: 'Only this iteration' }),
   handler: async (args) => {
+    const { readLogs } = await import('../../src/client/logs.js');
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
     process.once('SIGINT', onSigint);

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { withLoop } from '../../src/client/session-call.js';
 import { printJson, println } from '../output.js';
 
 interface PeekArgs {
@@ -15,6 +14,7 @@ export const peekCommand: CommandModule<object, PeekArgs> = {
       .positional('task', { type: 'string', demandOption: true })
       .option('json', { type: 'boolean', default: false }),
   handler: async (args) => {
+    const { withLoop } = await import('../../src/client/session-call.js');
     const screen = await withLoop(args.task, (client) => client.request('peek'));
     if (args.json) return printJson(screen);
     const lines = [...screen.lines];

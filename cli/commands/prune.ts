@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { pruneSessions } from '../../src/client/prune.js';
 import { parseDuration, printJson, println } from '../output.js';
 
 interface PruneArgs {
@@ -21,7 +20,8 @@ export const pruneCommand: CommandModule<object, PruneArgs> = {
       .option('dry-run', { type: 'boolean', default: false, describe: 'Show what would go' })
       .option('keep-logs', { type: 'boolean', default: false, describe: 'Keep the output logs on disk' })
       .option('json', { type: 'boolean', default: false }),
-  handler: (args) => {
+  handler: async (args) => {
+    const { pruneSessions } = await import('../../src/client/prune.js');
     const pruned = pruneSessions({
       olderThanMs:
         args['older-than'] === undefined ? undefined : parseDuration(args['older-than'], '--older-than'),

@@ -1,11 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
-import { startLoop, prepareLoop } from '../../src/client/start.js';
-import { ralphPaths } from '../../src/config/paths.js';
-import { runLoopProcess } from '../../src/loop/runner-main.js';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
-import { LOOP_DEFAULTS } from '../../src/loop/types.js';
-import { attachTerminal } from '../attach-terminal.js';
+import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
 import { parseDuration, paint, printJson, println } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
 
@@ -79,6 +75,10 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    const { startLoop, prepareLoop } = await import('../../src/client/start.js');
+    const { ralphPaths } = await import('../../src/config/paths.js');
+    const { runLoopProcess } = await import('../../src/loop/runner-main.js');
+    const { attachTerminal } = await import('../attach-terminal.js');
     const options = {
       taskDir: args['task-dir'],
       agent: args.agent,
@@ -116,7 +116,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       if (!args.attach)
         println(paint.dim(`watch it: ralph attach ${session.task}   list loops: ralph status`));
     }
-    if (args.attach) process.exitCode = await attachTerminal(session.task, { readOnly: false });
+    if (args.attach) process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
 

@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { loopStatus } from '../../src/client/status.js';
 import type { SessionRecord } from '../../src/registry/index.js';
 import { colorStatus, formatAge, paint, printJson, println, table } from '../output.js';
 
@@ -22,6 +21,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   handler: async (args) => {
+    const { loopStatus } = await import('../../src/client/status.js');
     const { sessions, reconciled } = await loopStatus({ task: args.task, all: args.all });
     if (args.json) {
       printJson({ sessions, reconciled: { crashed: reconciled.crashed.map((s) => s.id) } });

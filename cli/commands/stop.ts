@@ -1,5 +1,4 @@
 import type { Argv, CommandModule } from 'yargs';
-import { stopLoop } from '../../src/client/stop.js';
 import { colorStatus, printJson, println } from '../output.js';
 
 interface StopArgs {
@@ -19,6 +18,7 @@ export const stopCommand: CommandModule<object, StopArgs> = {
       .option('wait', { type: 'boolean', default: true, describe: 'Wait until the loop has ended' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    const { stopLoop } = await import('../../src/client/stop.js');
     const session = await stopLoop(args.task, { force: args.force, waitMs: args.wait ? 15_000 : 0 });
     if (args.json) printJson(session);
     else println(`${session.task}: ${colorStatus(session.status)}`);

@@ -3,7 +3,7 @@
  * and signals reach everything the agent started.
  */
 import { EventEmitter } from 'node:events';
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import pty from 'node-pty';
@@ -76,8 +76,27 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
     return !this.exited;
   }
 
+  /**
+   * Writes keystrokes. node-pty queues every write through the thread pool; while its queue is empty the
+   * bytes go to the PTY at once instead, which takes a thread hop off every keystroke's round trip. What the
+   * kernel does not take (a large paste) goes through node-pty's queue, in order.
+   */
   write(data: string | Buffer): void {
-    if (!this.exited) this.term.write(data);
+    if (this.exited) return;
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const internals = this.term as unknown as { _writeStream?: { _writeQueue?: unknown[] }; fd?: number };
+    const queue = internals._writeStream?._writeQueue;
+    const fd = internals.fd;
+    let written = 0;
+    if (Array.isArray(queue) && queue.length === 0 && typeof fd === 'number') {
+      try {
+        written = writeSync(fd, buf);
+      } catch (err) {
+        // EAGAIN: the PTY's input buffer is full; the queue below retries once it has room.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      }
+    }
+    if (written < buf.length) this.term.write(buf.subarray(written));
   }
 
   resize(cols: number, rows: number): void {

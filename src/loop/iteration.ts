@@ -28,6 +28,8 @@ export interface IterationTimers {
 
 export interface IterationContext {
   number: number;
+  /** Where this iteration's output begins in the log. */
+  startOffset: number;
   config: LoopConfig;
   adapter: AgentAdapter;
   prd: Prd;
@@ -71,7 +73,7 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
     storyBefore: storyBefore?.id ?? null,
     storyAfter: null,
     outcome: 'running',
-    startOffset: ctx.log.end,
+    startOffset: ctx.startOffset,
     endOffset: null,
     promiseSeen: false,
     note: null,

@@ -1,39 +1,87 @@
 /**
  * Turns raw PTY bytes into complete, ANSI-free text lines for `output` events and `recent_output`.
  * Carriage-return redraws (spinners, progress bars) keep only the text after the last `\r` of a line.
+ *
+ * Cleaning is the costly part, so it is done only for lines someone receives: every line while a client
+ * listens for `output`, otherwise only the few kept for `recent_output`, and those only when asked for.
  */
 import { StringDecoder } from 'node:string_decoder';
 import { stripVTControlCharacters } from 'node:util';
 
 const MAX_PENDING_CHARS = 64 * 1024;
 
-export class LineSplitter {
+export class OutputLines {
   private readonly decoder = new StringDecoder('utf8');
   private pending = '';
+  /** The most recent complete lines, raw, oldest first. */
+  private recent: string[] = [];
 
-  /** Feeds bytes and returns the complete lines they finished. */
-  push(data: Buffer): string[] {
-    this.pending += this.decoder.write(data);
-    const lines: string[] = [];
-    let nl = this.pending.indexOf('\n');
-    while (nl !== -1) {
-      lines.push(clean(this.pending.slice(0, nl)));
-      this.pending = this.pending.slice(nl + 1);
-      nl = this.pending.indexOf('\n');
+  constructor(private readonly capacity = 50) {}
+
+  /**
+   * Feeds bytes. With `wantLines`, returns every line they completed, cleaned; otherwise only remembers
+   * the last few and returns nothing.
+   */
+  push(data: Buffer, wantLines: boolean): string[] {
+    let text = this.pending + this.decoder.write(data);
+    let end = text.lastIndexOf('\n');
+    if (end === -1) {
+      if (text.length <= MAX_PENDING_CHARS) {
+        this.pending = text;
+        return [];
+      }
+      // A line that never ends is cut into pieces rather than held without bound.
+      text += '\n';
+      end = text.length - 1;
     }
-    if (this.pending.length > MAX_PENDING_CHARS) {
-      lines.push(clean(this.pending));
-      this.pending = '';
-    }
-    return lines;
+    this.pending = text.slice(end + 1);
+    return wantLines ? this.splitAll(text, end) : (this.keepLast(text, end), []);
   }
 
   /** Returns what is left as a final line, if anything. */
-  flush(): string[] {
+  flush(wantLines: boolean): string[] {
     const rest = this.pending + this.decoder.end();
     this.pending = '';
+    if (rest === '') return [];
+    this.remember([rest]);
     const line = clean(rest);
-    return line === '' ? [] : [line];
+    return wantLines && line !== '' ? [line] : [];
+  }
+
+  /** The last lines, cleaned, oldest first. */
+  snapshot(): string[] {
+    return this.recent.map(clean);
+  }
+
+  private splitAll(text: string, end: number): string[] {
+    const raw: string[] = [];
+    let start = 0;
+    while (start <= end) {
+      const nl = text.indexOf('\n', start);
+      raw.push(text.slice(start, nl));
+      start = nl + 1;
+    }
+    this.remember(raw);
+    return raw.map(clean);
+  }
+
+  /** Remembers only the last `capacity` lines of `text[0..end]`, scanning backwards. */
+  private keepLast(text: string, end: number): void {
+    const raw: string[] = [];
+    let stop = end;
+    while (raw.length < this.capacity && stop >= 0) {
+      const prev = text.lastIndexOf('\n', stop - 1);
+      raw.push(text.slice(prev + 1, stop));
+      if (prev < 0) break;
+      stop = prev;
+    }
+    this.remember(raw.reverse());
+  }
+
+  private remember(lines: string[]): void {
+    const all = this.recent.length + lines.length > this.capacity ? [...this.recent, ...lines] : null;
+    if (all) this.recent = all.slice(-this.capacity);
+    else this.recent.push(...lines);
   }
 }
 
@@ -43,23 +91,4 @@ function clean(raw: string): string {
   // Control characters left after stripping escapes (bell, backspace, ...) are not text.
   // eslint-disable-next-line no-control-regex
   return (cr === -1 ? text : text.slice(cr + 1)).replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
-}
-
-/** A fixed-size ring of the most recent lines. */
-export class RecentLines {
-  private readonly lines: string[] = [];
-  constructor(private readonly capacity = 50) {}
-
-  add(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.capacity) this.lines.shift();
-  }
-
-  snapshot(): string[] {
-    return [...this.lines];
-  }
-
-  last(): string | null {
-    return this.lines.at(-1) ?? null;
-  }
 }

@@ -12,7 +12,7 @@ import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
 import { runIteration, type IterationContext } from './iteration.js';
 import { IterationLog } from './iteration-log.js';
-import { LineSplitter, RecentLines } from './lines.js';
+import { OutputLines } from './lines.js';
 import { OutputLog } from './output-log.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
 import { Screen, type ScreenSnapshot } from './screen.js';
@@ -59,8 +59,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly log: OutputLog;
   readonly iterations: IterationLog;
   private readonly screen: Screen;
-  private readonly splitter = new LineSplitter();
-  private readonly recent = new RecentLines(50);
+  private readonly lines = new OutputLines(50);
   private readonly injected: string[] = [];
   private readonly current: LoopState;
   private agent: AgentProcess | null = null;
@@ -96,7 +95,6 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       startedAt: now,
       updatedAt: now,
       exitReason: null,
-      lastLine: null,
     };
   }
 
@@ -108,8 +106,13 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     return ENDED_STATUSES.has(this.current.status);
   }
 
+  /** Lines are cleaned one by one only while someone listens for them. */
+  private get wantLines(): boolean {
+    return this.listenerCount('line') > 0;
+  }
+
   recentOutput(): string[] {
-    return this.recent.snapshot();
+    return this.lines.snapshot();
   }
 
   peek(): ScreenSnapshot {
@@ -184,8 +187,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private async iterate(adapter: ReturnType<typeof getAgent>, prd: Prd): Promise<IterationRecord> {
     const number = this.current.iteration + 1;
     this.update({ iteration: number });
+    // The iteration's output starts with its banner, so replay and `logs --iteration` show it too.
+    const startOffset = this.log.end;
     this.banner(`iteration ${number}/${this.current.maxIterations}`, this.current.currentStory);
     const ctx: IterationContext = {
+      startOffset,
       number,
       config: this.config,
       adapter,
@@ -215,7 +221,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       this.emit('iteration', record);
       return record;
     } finally {
-      for (const line of this.splitter.flush()) this.line(line);
+      for (const line of this.lines.flush(this.wantLines)) this.emit('line', line);
       this.activeIteration = null;
       this.agent = null;
       this.update({ agentPid: null });
@@ -235,18 +241,13 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.activeIteration?.timers?.refresh();
   }
 
+  /** Every output byte: logged first, then sent to attached clients, then rendered and split into lines. */
   private output(chunk: Buffer): void {
     const offset = this.log.append(chunk);
-    this.screen.write(chunk);
     this.emit('pty', offset, chunk);
+    this.screen.write(chunk);
     this.activeIteration?.timers?.activity();
-    for (const line of this.splitter.push(chunk)) this.line(line);
-  }
-
-  private line(text: string): void {
-    this.recent.add(text);
-    this.current.lastLine = text;
-    this.emit('line', text);
+    for (const line of this.lines.push(chunk, this.wantLines)) this.emit('line', line);
   }
 
   /** Writes a line of ralph's own into the terminal stream (dim), so attached users see loop events. */

@@ -37,16 +37,7 @@ export interface LoopConfig {
   env?: Record<string, string> | undefined;
 }
 
-export const LOOP_DEFAULTS = {
-  maxIterations: 10,
-  iterationTimeoutMs: 60 * 60_000,
-  idleTimeoutMs: 15 * 60_000,
-  maxConsecutiveFailures: 3,
-  trustPromise: false,
-  stopGraceMs: 5_000,
-  cols: 120,
-  rows: 40,
-} as const;
+export { LOOP_DEFAULTS } from './defaults.js';
 
 export interface LoopState {
   task: string;
@@ -66,7 +57,6 @@ export interface LoopState {
   startedAt: string;
   updatedAt: string;
   exitReason: string | null;
-  lastLine: string | null;
 }
 
 export type IterationOutcome =

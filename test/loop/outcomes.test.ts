@@ -39,7 +39,11 @@ describe('loop outcomes', () => {
       [3, 'US-003', null, 'completed', 0],
     ]);
     // Iterations tile the output log: each starts where the previous ended.
-    expect(records[0]!.startOffset).toBeGreaterThan(0);
+    // Each iteration's output begins with its banner.
+    const raw = readFileSync(join(loop.dir, 'output.log'));
+    for (const r of records) {
+      expect(raw.subarray(r.startOffset, r.startOffset + 200).toString()).toContain(`ralph: iteration ${r.number}/`);
+    }
     for (let i = 1; i < records.length; i++) {
       expect(records[i]!.startOffset).toBeGreaterThanOrEqual(records[i - 1]!.endOffset!);
       expect(records[i]!.startOffset).toBeGreaterThan(records[i - 1]!.startOffset);

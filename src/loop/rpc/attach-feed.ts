@@ -11,6 +11,11 @@ import type { OutputLog } from '../output-log.js';
 const CHUNK_BYTES = 64 * 1024;
 /** Stop feeding a connection while this much is still queued for it. */
 const WINDOW_BYTES = 1024 * 1024;
+/**
+ * Live output goes straight out while a connection keeps up; past this much queued it waits for 'drain' and
+ * then catches up from the log in large chunks (fewer, bigger events when the reader is the bottleneck).
+ */
+const LIVE_QUEUE_BYTES = 64 * 1024;
 
 export class AttachFeed {
   private readonly cursors = new Map<RpcConnection, number>();
@@ -62,6 +67,29 @@ export class AttachFeed {
 
   pumpAll(): void {
     for (const conn of this.cursors.keys()) this.pump(conn);
+  }
+
+  /** New output at `offset`: sent from memory to every connection that is exactly caught up. */
+  live(offset: number, chunk: Buffer): void {
+    let event: ReturnType<typeof makeEvent> | null = null;
+    for (const [conn, cursor] of this.cursors) {
+      // A connection waiting for 'drain' catches up from the log once its queue has emptied.
+      if (this.waiting.has(conn)) continue;
+      if (cursor !== offset || conn.closed) {
+        this.pump(conn);
+        continue;
+      }
+      if (conn.queuedBytes >= LIVE_QUEUE_BYTES) {
+        this.whenDrained(conn);
+        continue;
+      }
+      event ??= makeEvent('pty', { offset, data: chunk.toString('base64') });
+      if (!conn.notify(event)) {
+        this.detach(conn);
+        continue;
+      }
+      this.cursors.set(conn, offset + chunk.length);
+    }
   }
 
   pump(conn: RpcConnection): void {

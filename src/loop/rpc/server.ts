@@ -39,15 +39,14 @@ export class LoopServer {
       ...interactiveHandlers(this),
       ...attachHandlers(this),
       ...logHandlers(this),
-      ...subscribeHandlers(),
+      ...subscribeHandlers(this),
     };
-    runner.on('line', (line) => this.broadcast('output', { line }));
     runner.on('state', (changed) => {
       const wire = toWireChange(changed);
       if (Object.keys(wire).length > 0) this.broadcast('state_change', wire);
     });
     runner.on('iteration', (record) => this.broadcast('iteration', toWireIteration(record)));
-    runner.on('pty', () => this.feed.pumpAll());
+    runner.on('pty', (offset, chunk) => this.feed.live(offset, chunk));
   }
 
   accept(stream: Duplex, label: string): RpcConnection {
@@ -61,6 +60,7 @@ export class LoopServer {
     stream.once('close', () => this.streams.delete(conn));
     conn.on('close', (reason) => {
       this.connections.delete(conn);
+      this.subscriptionsChanged();
       this.feed.detach(conn);
       this.releaseLease(conn, reason);
     });
@@ -75,10 +75,23 @@ export class LoopServer {
     this.options.log?.(`writer ${conn.label} released the keyboard (${why}); interactive mode off`);
   }
 
+  /** Called when a connection's subscriptions change or it leaves: lines are split only while wanted. */
+  subscriptionsChanged(): void {
+    let want = false;
+    for (const conn of this.connections) want ||= conn.wants('output');
+    const listening = this.runner.listeners('line').includes(this.onLine);
+    if (want && !listening) this.runner.on('line', this.onLine);
+    if (!want && listening) this.runner.off('line', this.onLine);
+  }
+
+  private readonly onLine = (line: string): void => this.broadcast('output', { line });
+
   private broadcast(type: 'output' | 'state_change' | 'iteration', data: object): void {
-    const event = makeEvent(type, data as never);
+    let event: ReturnType<typeof makeEvent> | null = null;
     for (const conn of this.connections) {
-      if (conn.wants(type)) conn.notify(event);
+      if (!conn.wants(type)) continue;
+      event ??= makeEvent(type, data as never);
+      conn.notify(event);
     }
   }
 

@@ -6,8 +6,9 @@ import { MAX_INPUT_BYTES, boundedString, noParams } from '../schemas.js';
 export const controlMethods = {
   stop: defineMethod({
     summary:
-      'Ask the loop to stop. Without `force` the current iteration is allowed to finish; with `force: true` ' +
-      'the agent is signalled at once.',
+      'Ask the loop to stop. The agent gets SIGTERM and, if it is still running after a grace period ' +
+      '(5 s), SIGKILL; with `force: true` it gets SIGKILL at once. The loop then ends as `stopped`. To end ' +
+      'after the current iteration instead, use `checkpoint` and then `stop`.',
     compat: true,
     params: z.strictObject({ force: z.boolean().optional() }),
     result: z.object({ status: z.literal('stop_requested') }),
@@ -23,7 +24,7 @@ export const controlMethods = {
     errors: ['LOOP_ENDED'],
   }),
   inject_prompt: defineMethod({
-    summary: `Text put before the next iteration's prompt (1 to ${MAX_INPUT_BYTES} bytes). A later call replaces it.`,
+    summary: `Text put before the next iteration's prompt (1 to ${MAX_INPUT_BYTES} bytes). Calls queue up: the next iteration gets all of them, oldest first.`,
     compat: true,
     params: z.strictObject({ prompt: boundedString(MAX_INPUT_BYTES, 1) }),
     result: z.object({ status: z.literal('prompt_injected'), prompt: z.string() }),
@@ -34,18 +35,20 @@ export const controlMethods = {
     errors: ['LOOP_ENDED'],
   }),
   pause: defineMethod({
-    summary: 'Suspend the agent process until `resume`.',
+    summary:
+      "Suspend the agent's process group (SIGSTOP) and the loop's timeouts until `resume`. Pausing a paused " +
+      'loop changes nothing.',
     params: noParams,
     result: z.object({ status: z.literal('paused') }),
     example: { params: {}, result: { status: 'paused' } },
-    errors: ['INVALID_STATE', 'LOOP_ENDED'],
+    errors: ['LOOP_ENDED'],
   }),
   resume: defineMethod({
-    summary: 'Continue a paused loop.',
+    summary: 'Continue a paused (or checkpointed) loop. Resuming a running loop changes nothing.',
     params: noParams,
     result: z.object({ status: z.literal('running') }),
     example: { params: {}, result: { status: 'running' } },
-    errors: ['INVALID_STATE', 'LOOP_ENDED'],
+    errors: ['LOOP_ENDED'],
   }),
   add_iterations: defineMethod({
     summary: 'Raise the iteration limit by `count`; the result is the new limit.',
