@@ -125,6 +125,8 @@ export async function attachTerminal(
 /** Prints the whole output of a loop that has already ended, and its end, as attach would have. */
 async function replayEnded(task: string): Promise<number> {
   const ended = await readLogs(task, { write: (chunk) => process.stdout.write(chunk) });
-  process.stdout.write(`\r\n\x1b[7m ralph \x1b[0m loop ${ended.status}${ended.exitReason ? `: ${ended.exitReason}` : ''}\r\n`);
+  process.stdout.write(
+    `\r\n\x1b[7m ralph \x1b[0m loop ${ended.status}${ended.exitReason ? `: ${ended.exitReason}` : ''}\r\n`,
+  );
   return loopEndExitCode(ended.status);
 }

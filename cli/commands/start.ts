@@ -116,7 +116,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       if (!args.attach)
         println(paint.dim(`watch it: ralph attach ${session.task}   list loops: ralph status`));
     }
-    if (args.attach) process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
+    if (args.attach)
+      process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
 

@@ -42,7 +42,9 @@ describe('loop outcomes', () => {
     // Each iteration's output begins with its banner.
     const raw = readFileSync(join(loop.dir, 'output.log'));
     for (const r of records) {
-      expect(raw.subarray(r.startOffset, r.startOffset + 200).toString()).toContain(`ralph: iteration ${r.number}/`);
+      expect(raw.subarray(r.startOffset, r.startOffset + 200).toString()).toContain(
+        `ralph: iteration ${r.number}/`,
+      );
     }
     for (let i = 1; i < records.length; i++) {
       expect(records[i]!.startOffset).toBeGreaterThanOrEqual(records[i - 1]!.endOffset!);

@@ -38,7 +38,8 @@ export function controlHandlers(server: LoopServer): HandlerTable {
     },
     add_iterations: ({ count }) => ({ max_iterations: guarded(() => runner.addIterations(count)) }),
     resize: ({ cols, rows }) => {
-      if (runner.ended) throw RpcError.of('LOOP_ENDED', `cannot resize a loop that is ${runner.state.status}`);
+      if (runner.ended)
+        throw RpcError.of('LOOP_ENDED', `cannot resize a loop that is ${runner.state.status}`);
       runner.resize(cols, rows);
       return { cols, rows };
     },
