@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import { RalphError, ExitCode } from '../errors.js';
 import { isEventOf, type RpcClient, type StatusSnapshot, type WireEvent } from '../protocol/index.js';
-import { Registry, type SessionRecord } from '../registry/index.js';
+import type { SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
-import { findSession } from './find.js';
+import { findLiveSession } from './session-call.js';
 
 export type AttachFrom = number | 'iteration' | 'start' | 'end';
 
@@ -52,13 +52,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     options: AttachOpenOptions = {},
     paths: RalphPaths = ralphPaths(),
   ): Promise<AttachSession> {
-    const registry = Registry.open(paths.registryFile);
-    let session: SessionRecord;
-    try {
-      session = findSession(registry, task, { live: true });
-    } finally {
-      registry.close();
-    }
+    const session = findLiveSession(task, paths);
     const client = await connectSession(session, { requestTimeoutMs: 10_000 });
     const status = await client.request('get_status');
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);

@@ -125,7 +125,7 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
  * its summary or the completion promise) is dropped whenever this process is busy. Before the stream goes, read
  * the descriptor dry ourselves and hand the bytes on.
  */
-function drainBeforeClose(term: pty.IPty, emit: (chunk: Buffer) => void): void {
+export function drainBeforeClose(term: pty.IPty, emit: (chunk: Buffer) => void): void {
   const internals = term as unknown as { _socket?: Socket; fd?: number };
   const socket = internals._socket;
   const fd = internals.fd;

@@ -4,7 +4,8 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { Database } from './sqlite.js';
 import { ensurePrivateDir, ralphPaths } from '../config/paths.js';
 import { ExitCode, RalphError } from '../errors.js';
 import { migrate } from './migrations.js';
@@ -17,10 +18,10 @@ export interface OpenDatabaseOptions {
 }
 
 /** Opens (creating if needed) and migrates the registry database at `file`. */
-export function openDatabase(file: string, options: OpenDatabaseOptions = {}): Database.Database {
+export function openDatabase(file: string, options: OpenDatabaseOptions = {}): BetterSqlite3.Database {
   const path = resolve(file);
   prepareDirectory(path, options.env ?? process.env);
-  let db: Database.Database;
+  let db: BetterSqlite3.Database;
   try {
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (err) {

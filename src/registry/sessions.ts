@@ -3,7 +3,7 @@
  * they write run inside BEGIN IMMEDIATE, so concurrent processes never lose each other's updates.
  */
 import type Database from 'better-sqlite3';
-import SqliteDatabase from 'better-sqlite3';
+import { Database as SqliteDatabase } from './sqlite.js';
 import { ralphPaths } from '../config/paths.js';
 import { ExitCode, RalphError } from '../errors.js';
 import {

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as pty from 'node-pty';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentProcess } from '../../src/loop/agent-process.js';
 import { loadPrd } from '../../src/loop/prd.js';
 
 const FAKE_AGENT = join(import.meta.dirname, '..', 'fixtures', 'fake-agent.mjs');
@@ -18,7 +18,7 @@ interface RunOptions {
   env?: Record<string, string>;
   args?: string[];
   /** Called with the output so far on every chunk; may write to the terminal. */
-  onData?: (output: string, term: pty.IPty) => void;
+  onData?: (output: string, agent: AgentProcess) => void;
   /** Kill the agent (SIGTERM) once the output contains this. */
   killWhen?: string;
   /** After the exit, wait for this text to arrive (bulk output may still be in flight). */
@@ -26,12 +26,14 @@ interface RunOptions {
 }
 
 /**
- * Runs the fake agent under a real PTY; bounded: killed after 15 s. node-pty may report the exit before the
- * last output has been read, so the result waits after the exit (at most 5 s) for `waitFor`, or else for the
- * output to go quiet for 100 ms.
+ * Runs the fake agent under a real PTY through the runner's own AgentProcess (which reads the PTY dry
+ * before it reports the exit, so no output is lost); bounded: killed after 15 s. The result waits after
+ * the exit (at most 5 s) for `waitFor`, or else for the output to go quiet for 100 ms.
  */
 function runAgent(opts: RunOptions = {}): Promise<Run> {
-  const term = pty.spawn(process.execPath, [FAKE_AGENT, ...(opts.args ?? [])], {
+  const agent = new AgentProcess({
+    file: process.execPath,
+    args: [FAKE_AGENT, ...(opts.args ?? [])],
     cols: 120,
     rows: 30,
     cwd: tmpdir(),
@@ -39,25 +41,28 @@ function runAgent(opts: RunOptions = {}): Promise<Run> {
   });
   let output = '';
   return new Promise((resolve) => {
-    const guard = setTimeout(() => term.kill('SIGKILL'), 15_000);
+    const guard = setTimeout(() => agent.signal('SIGKILL'), 15_000);
     let killed = false;
     let lastData = Date.now();
-    term.onData((chunk) => {
-      output += chunk;
+    agent.on('data', (chunk) => {
+      output += chunk.toString('utf8');
       lastData = Date.now();
-      opts.onData?.(output, term);
+      opts.onData?.(output, agent);
       if (opts.killWhen !== undefined && !killed && output.includes(opts.killWhen)) {
         killed = true;
-        term.kill('SIGTERM');
+        agent.signal('SIGTERM');
       }
     });
-    term.onExit(({ exitCode, signal }) => {
+    agent.once('exit', ({ exitCode, signal }) => {
       clearTimeout(guard);
       const exitedAt = Date.now();
+      const signalNumber =
+        signal === null ? 0 : ((constants.signals as Record<string, number>)[signal] ?? -1);
       const settle = () => {
         const now = Date.now();
         const complete = opts.waitFor === undefined ? now - lastData >= 100 : output.includes(opts.waitFor);
-        if (complete || now - exitedAt >= 5000) resolve({ output, exitCode, signal: signal ?? 0 });
+        if (complete || now - exitedAt >= 5000)
+          resolve({ output, exitCode: exitCode ?? 0, signal: signalNumber });
         else setTimeout(settle, 25);
       };
       setTimeout(settle, 25);

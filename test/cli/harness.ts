@@ -20,6 +20,9 @@ import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive, processStartTime } from '../../src/util/proc.js';
 import { CLI_MAIN, ROOT } from './built.js';
 import { Term } from './term.js';
+import { waitFor } from '../support/wait.js';
+
+export { waitFor };
 
 export const FAKE_AGENT = join(ROOT, 'test', 'fixtures', 'fake-agent.mjs');
 
@@ -40,21 +43,6 @@ export interface TaskFolder {
 
 /** Fake agent script: steps for every iteration, or per-iteration lists with a fallback (fake-agent.mjs). */
 export type Script = unknown[] | { iterations?: unknown[][]; steps?: unknown[] };
-
-/** Polls `probe` until it returns something truthy; throws naming `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Pids of every process below `pid` (children, grandchildren, ...), read from /proc. */
 export function descendants(pid: number): number[] {

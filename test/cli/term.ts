@@ -4,6 +4,7 @@
  * exit promise resolves once output has gone quiet (at most 2 s after the exit).
  */
 import * as pty from 'node-pty';
+import { drainBeforeClose } from '../../src/loop/agent-process.js';
 
 export interface TermExit {
   exitCode: number;
@@ -41,6 +42,11 @@ export class Term {
       rows: options.rows ?? 30,
       cwd: options.cwd,
       env: options.env,
+    });
+    // Output still buffered in the kernel when the command exits would otherwise be dropped under load.
+    drainBeforeClose(this.proc, (chunk) => {
+      this.raw += chunk.toString('utf8');
+      this.lastData = Date.now();
     });
     this.proc.onData((chunk) => {
       this.raw += chunk;

@@ -15,9 +15,9 @@ import type { LoopRunner } from '../../src/loop/runner.js';
 import type { IterationRecord, LoopState } from '../../src/loop/types.js';
 import type { RpcClient } from '../../src/protocol/index.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
-import { waitFor, within } from './wait.js';
+import { waitFor, within } from '../support/wait.js';
 
-export { waitFor, within } from './wait.js';
+export { waitFor, within } from '../support/wait.js';
 export { RawPeer, Watcher } from './peers.js';
 export { builtModule, childrenOf, ensureRunnerBuilt, procStat } from './system.js';
 

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { LineDecoder, RpcClient, type WireEvent } from '../../src/protocol/index.js';
 import { dialUnix } from '../../src/transport/unix.js';
 import type { Sandbox } from './helpers.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../support/wait.js';
 
 /** A client that records every event: output lines, state changes, and the pty byte stream with its faults. */
 export class Watcher {

@@ -3,7 +3,7 @@
  * `npm test` produces before vitest runs; `ensureBuilt` rebuilds it when missing or stale.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/registry/sqlite.js';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensurePrivateDir } from '../../src/config/paths.js';

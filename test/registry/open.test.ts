@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '../../src/registry/sqlite.js';
 import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RalphError } from '../../src/errors.js';
@@ -153,7 +153,7 @@ describe('opening the registry', () => {
       process.execPath,
       [
         '-e',
-        `const D = require('better-sqlite3');
+        `const D = require(Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3-napi' : 'better-sqlite3');
          const db = new D(process.argv[1]);
          db.exec('BEGIN IMMEDIATE');
          db.prepare("UPDATE sessions SET task = task").run();

@@ -1,4 +1,4 @@
-/** Bounded waits: every wait in these tests has a deadline and names what it waited for. */
+/** Bounded waits shared by the test suites: every wait has a deadline and names what it waited for. */
 
 /** Polls `probe` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
 export async function waitFor<T>(
