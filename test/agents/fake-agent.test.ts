@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentProcess } from '../../src/loop/agent-process.js';
 import { loadPrd } from '../../src/loop/prd.js';
@@ -170,7 +171,8 @@ describe('fake agent under a real PTY', () => {
     expect(run.exitCode).toBe(1);
     expect(run.output).toContain('before\r\n');
     expect(run.output).toContain('Error: fake agent crashed on purpose in iteration 4');
-    expect(run.output).toMatch(/at run \(file:\/\/.*fake-agent\.mjs/);
+    // Node may colour parts of the stack trace on a terminal.
+    expect(stripVTControlCharacters(run.output)).toMatch(/at run \(file:\/\/.*fake-agent\.mjs/);
   });
 
   it('exits with a chosen code after flushing its output', async () => {
