@@ -12,6 +12,9 @@ import { buildPrompt } from './prompt.js';
 import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
 
 export const PROMISE_MARKER = '<promise>COMPLETE</promise>';
+const PROMISE_BYTES = Buffer.from(PROMISE_MARKER);
+/** How much of a failed iteration's last output is searched for rate-limit messages. */
+const RATE_LIMIT_WINDOW_BYTES = 64 * 1024;
 const RATE_LIMIT_PATTERN =
   /\b(rate[ -]?limit(ed)?|429 too many requests|usage limit reached|quota exceeded|too many requests)\b/i;
 
@@ -95,13 +98,15 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
     rows: config.rows,
   });
 
+  // The promise is looked for in every chunk (and across chunk boundaries) with a plain byte search; this
+  // runs on every byte the agent prints, so it must stay cheap.
   let promiseSeen = false;
-  let rateLimited = false;
-  let tail = '';
+  let carry = Buffer.alloc(0);
   agent.on('data', (chunk) => {
-    tail = (tail + chunk.toString('utf8')).slice(-4096);
-    if (!promiseSeen && tail.includes(PROMISE_MARKER)) promiseSeen = true;
-    if (!rateLimited && RATE_LIMIT_PATTERN.test(tail)) rateLimited = true;
+    if (promiseSeen) return;
+    const seam = Buffer.concat([carry, chunk.subarray(0, PROMISE_BYTES.length - 1)]);
+    promiseSeen = seam.includes(PROMISE_BYTES) || chunk.includes(PROMISE_BYTES);
+    carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (PROMISE_BYTES.length - 1))));
   });
 
   const killed: { reason: 'timeout' | 'idle_timeout' | 'stopped' | null } = { reason: null };
@@ -118,7 +123,7 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
   let note: string | null = null;
   if (killed.reason) outcome = killed.reason;
   else if (allPassing(prd)) outcome = 'completed';
-  else if (rateLimited && exit.exitCode !== 0) outcome = 'rate_limited';
+  else if (exit.exitCode !== 0 && rateLimitedAtEnd(ctx.log, ctx.startOffset)) outcome = 'rate_limited';
   else if (exit.exitCode !== 0) outcome = 'error';
   else if (storyCounts(prd).passing > passingBefore || storyAfter?.id !== storyBefore?.id)
     outcome = 'progress';
@@ -210,4 +215,10 @@ function armTimers(
   });
   arm();
   return timers;
+}
+
+/** Whether the last output of an iteration that failed reads like a rate limit or exhausted quota. */
+function rateLimitedAtEnd(log: OutputLog, startOffset: number): boolean {
+  const from = Math.max(startOffset, log.end - RATE_LIMIT_WINDOW_BYTES);
+  return RATE_LIMIT_PATTERN.test(log.read(from, log.end - from).toString('utf8'));
 }

@@ -15,7 +15,8 @@ import { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
 import { OutputLog } from './output-log.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
-import { Screen, type ScreenSnapshot } from './screen.js';
+import type { ScreenSnapshot } from './screen.js';
+import { createScreenModel, type ScreenModel } from './screen-model.js';
 import {
   ENDED_STATUSES,
   FAILED_OUTCOMES,
@@ -58,7 +59,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly files: RunnerFiles;
   readonly log: OutputLog;
   readonly iterations: IterationLog;
-  private readonly screen: Screen;
+  private readonly screen: ScreenModel;
   private readonly lines = new OutputLines(50);
   private readonly injected: string[] = [];
   private readonly current: LoopState;
@@ -75,7 +76,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.log = OutputLog.open(this.files.outputLog);
     this.iterations = new IterationLog(this.files.iterations);
-    this.screen = new Screen(config.cols, config.rows);
+    this.screen = createScreenModel(config.cols, config.rows);
     const now = new Date().toISOString();
     this.current = {
       task: config.task,
@@ -115,12 +116,8 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     return this.lines.snapshot();
   }
 
-  peek(): ScreenSnapshot {
-    return this.screen.snapshot();
-  }
-
-  async peekSettled(): Promise<ScreenSnapshot> {
-    await this.screen.flush();
+  /** The rendered screen, once every byte written so far has been parsed. */
+  peek(): Promise<ScreenSnapshot> {
     return this.screen.snapshot();
   }
 

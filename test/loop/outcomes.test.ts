@@ -151,6 +151,24 @@ describe('loop outcomes', () => {
     expect(final).toMatchObject({ status: 'completed', iteration: 4 });
     expect(outcomes(loop.dir)).toEqual(['error', 'progress', 'error', 'completed']);
   });
+
+  it('tells a rate limit from other failures, and counts it as one', async () => {
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: {
+        iterations: [
+          [{ print: 'working' }, { rateLimit: true }, { exit: 1 }],
+          [{ rateLimit: true }, { exit: 0 }],
+          [{ exit: 1 }],
+        ],
+      },
+    });
+    const loop = await startInProcess(sb, task, { maxIterations: 3, maxConsecutiveFailures: 3 });
+    const final = await loop.finished();
+    expect(final.status).toBe('exhausted');
+    // A rate-limit message matters only when the agent failed; printed by an agent that exits 0 it is output.
+    expect(outcomes(loop.dir)).toEqual(['rate_limited', 'no_progress', 'error']);
+  });
 });
 
 describe('the completion promise', () => {

@@ -31,7 +31,7 @@ export function attachHandlers(server: LoopServer): HandlerTable {
       return { detached: true };
     },
     peek: async () => {
-      const screen = await runner.peekSettled();
+      const screen = await runner.peek();
       return { cols: screen.cols, rows: screen.rows, cursor: screen.cursor, lines: screen.lines };
     },
   };

@@ -1,0 +1,110 @@
+/**
+ * The runner's view of its rendered screen: in a worker thread when the compiled worker is there (always in
+ * a built install), otherwise in this thread (when running from TypeScript sources, as under the tests).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Screen, type ScreenSnapshot } from './screen.js';
+
+export type ScreenRequest =
+  | { type: 'write'; data: Uint8Array }
+  | { type: 'resize'; cols: number; rows: number }
+  | { type: 'snapshot'; id: number }
+  | { type: 'dispose' };
+
+export interface ScreenModel {
+  write(chunk: Buffer): void;
+  resize(cols: number, rows: number): void;
+  snapshot(): Promise<ScreenSnapshot>;
+  dispose(): void;
+}
+
+const WORKER_FILE = fileURLToPath(new URL('./screen-worker.js', import.meta.url));
+
+export function createScreenModel(cols: number, rows: number): ScreenModel {
+  return existsSync(WORKER_FILE) ? new WorkerScreen(cols, rows) : new LocalScreen(cols, rows);
+}
+
+class LocalScreen implements ScreenModel {
+  private readonly screen: Screen;
+  constructor(cols: number, rows: number) {
+    this.screen = new Screen(cols, rows);
+  }
+  write(chunk: Buffer): void {
+    this.screen.write(chunk);
+  }
+  resize(cols: number, rows: number): void {
+    this.screen.resize(cols, rows);
+  }
+  async snapshot(): Promise<ScreenSnapshot> {
+    await this.screen.flush();
+    return this.screen.snapshot();
+  }
+  dispose(): void {
+    this.screen.dispose();
+  }
+}
+
+class WorkerScreen implements ScreenModel {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, (s: ScreenSnapshot) => void>();
+  private nextId = 0;
+  private size: { cols: number; rows: number };
+  private failed: Error | null = null;
+
+  constructor(cols: number, rows: number) {
+    this.size = { cols, rows };
+    this.worker = new Worker(WORKER_FILE, { workerData: { cols, rows } });
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; snapshot: ScreenSnapshot }) => {
+      this.pending.get(msg.id)?.(msg.snapshot);
+      this.pending.delete(msg.id);
+    });
+    this.worker.on('error', (err) => {
+      this.failed = err;
+      this.settleAll();
+    });
+    this.worker.on('exit', () => this.settleAll());
+  }
+
+  write(chunk: Buffer): void {
+    if (this.failed) return;
+    // An exact-size copy is moved, not cloned: a chunk may be a view into a much larger buffer.
+    const data = new Uint8Array(chunk);
+    this.worker.postMessage({ type: 'write', data } satisfies ScreenRequest, [data.buffer]);
+  }
+
+  resize(cols: number, rows: number): void {
+    this.size = { cols, rows };
+    if (!this.failed) this.post({ type: 'resize', cols, rows });
+  }
+
+  snapshot(): Promise<ScreenSnapshot> {
+    if (this.failed) return Promise.resolve(this.blank());
+    const id = ++this.nextId;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.post({ type: 'snapshot', id });
+    });
+  }
+
+  dispose(): void {
+    this.post({ type: 'dispose' });
+  }
+
+  private post(msg: ScreenRequest): void {
+    this.worker.postMessage(msg);
+  }
+
+  /** A worker that died leaves a blank screen rather than a hung `peek`. */
+  private settleAll(): void {
+    for (const resolve of this.pending.values()) resolve(this.blank());
+    this.pending.clear();
+  }
+
+  private blank(): ScreenSnapshot {
+    const { cols, rows } = this.size;
+    return { cols, rows, cursor: { x: 0, y: 0 }, lines: Array.from({ length: rows }, () => '') };
+  }
+}
