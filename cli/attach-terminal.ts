@@ -79,12 +79,7 @@ export async function attachTerminal(
       hinted = true;
       return;
     }
-    session.write(Buffer.from(out).toString('utf8')).then(
-      (result) => {
-        if (result.status !== 'forwarded' && result.reason) status(`keys not sent: ${result.reason}`);
-      },
-      (err: unknown) => status(err instanceof Error ? err.message : String(err)),
-    );
+    session.type(Buffer.from(out).toString('utf8'));
   };
 
   const onResize = (): void => {
@@ -96,6 +91,13 @@ export async function attachTerminal(
   };
 
   session.on('data', (chunk) => stdout.write(chunk));
+  session.on('state', (change) => {
+    // Keys go out without answers; the loop says so when this client no longer has the keyboard.
+    if (change.interactive_mode === false && interactive) {
+      interactive = false;
+      status('the keyboard was released; watching');
+    }
+  });
   const ended = new Promise<AttachEnd>((resolve) => session.once('end', resolve));
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.on('data', onKeys);

@@ -251,12 +251,8 @@ export async function openRalph(args, task) {
       name: 'ralph',
       session,
       attach,
-      send: (text) => {
-        attach.write(text).then(
-          (r) => r.status === 'forwarded' || errors.push(`write_pty ${r.status}: ${r.reason}`),
-          (err) => errors.push(`write_pty failed: ${err.message}`),
-        );
-      },
+      // Keystrokes go the way `ralph attach` sends them: write_pty notifications, no answer per key.
+      send: (text) => attach.type(text),
       onData: (listener) => data.add(listener),
       errors,
       close,

@@ -108,8 +108,18 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     return result.interactive_mode;
   }
 
+  /** Sends keystrokes and waits for the loop's answer (forwarded, or ignored and why). */
   async write(data: string): Promise<{ status: string; reason?: string }> {
     return this.client.request('write_pty', { data });
+  }
+
+  /**
+   * Sends keystrokes without waiting for an answer, as a terminal does: the fast path while this client holds
+   * the keyboard. Keys the loop does not take are dropped silently; losing the keyboard shows up as a
+   * `state` change of `interactive_mode`.
+   */
+  type(data: string): void {
+    if (!this.client.closed) this.client.notify('write_pty', { data });
   }
 
   async resize(cols: number, rows: number): Promise<void> {

@@ -31,7 +31,7 @@ export interface RunnerEvents {
   state: [Partial<LoopState>];
   /** A complete output line, ANSI stripped. */
   line: [string];
-  /** Raw PTY bytes as appended to the log at `offset`. */
+  /** Raw PTY bytes at `offset` of the log; they are appended right after this event. */
   pty: [number, Buffer];
   iteration: [IterationRecord];
   /** A diagnostic for the runner's own log. */
@@ -238,10 +238,13 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.activeIteration?.timers?.refresh();
   }
 
-  /** Every output byte: logged first, then sent to attached clients, then rendered and split into lines. */
+  /** Every output byte: sent to attached clients, logged, then rendered and split into lines. */
   private output(chunk: Buffer): void {
-    const offset = this.log.append(chunk);
+    // The bytes' offset is fixed first; clients that are caught up get them straight from memory, and the
+    // log write (a disk write) follows, off the keystroke-echo path. Clients behind read the log later.
+    const offset = this.log.end;
     this.emit('pty', offset, chunk);
+    this.log.append(chunk);
     this.screen.write(chunk);
     this.activeIteration?.timers?.activity();
     for (const line of this.lines.push(chunk, this.wantLines)) this.emit('line', line);

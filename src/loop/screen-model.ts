@@ -52,6 +52,9 @@ class WorkerScreen implements ScreenModel {
   private nextId = 0;
   private size: { cols: number; rows: number };
   private failed: Error | null = null;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private flushTimer: NodeJS.Immediate | null = null;
 
   constructor(cols: number, rows: number) {
     this.size = { cols, rows };
@@ -68,20 +71,38 @@ class WorkerScreen implements ScreenModel {
     this.worker.on('exit', () => this.settleAll());
   }
 
+  /** Output gathers here and goes to the worker once per turn of the event loop, in one message. */
   write(chunk: Buffer): void {
     if (this.failed) return;
-    // An exact-size copy is moved, not cloned: a chunk may be a view into a much larger buffer.
-    const data = new Uint8Array(chunk);
-    this.worker.postMessage({ type: 'write', data } satisfies ScreenRequest, [data.buffer]);
+    this.queued.push(chunk);
+    this.queuedBytes += chunk.length;
+    this.flushTimer ??= setImmediate(this.flush);
   }
+
+  private readonly flush = (): void => {
+    this.flushTimer = null;
+    if (this.queued.length === 0 || this.failed) return;
+    // One exact-size copy, moved rather than cloned: a chunk may be a view into a much larger buffer.
+    const data = new Uint8Array(this.queuedBytes);
+    let at = 0;
+    for (const chunk of this.queued) {
+      data.set(chunk, at);
+      at += chunk.length;
+    }
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.worker.postMessage({ type: 'write', data } satisfies ScreenRequest, [data.buffer]);
+  };
 
   resize(cols: number, rows: number): void {
     this.size = { cols, rows };
+    this.flush();
     if (!this.failed) this.post({ type: 'resize', cols, rows });
   }
 
   snapshot(): Promise<ScreenSnapshot> {
     if (this.failed) return Promise.resolve(this.blank());
+    this.flush();
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
@@ -90,6 +111,8 @@ class WorkerScreen implements ScreenModel {
   }
 
   dispose(): void {
+    this.flush();
+    if (this.flushTimer) clearImmediate(this.flushTimer);
     this.post({ type: 'dispose' });
   }
 

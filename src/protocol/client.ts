@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import {
   JSONRPCClient,
+  createJSONRPCNotification,
   createJSONRPCErrorResponse,
   createJSONRPCRequest,
   isJSONRPCResponse,
@@ -90,6 +91,16 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     opts: RequestOptions = {},
   ): Promise<ResultOf<M>> {
     return this.call(method, params ?? {}, opts) as Promise<ResultOf<M>>;
+  }
+
+  /**
+   * Sends a method as a JSON-RPC notification: no id, so the server answers nothing, not even an error.
+   * For fire-and-forget traffic such as keystrokes, where a response per key would only add latency.
+   */
+  notify<M extends MethodName>(method: M, params?: ParamsInputOf<M>): void {
+    if (this.closeReason !== null)
+      throw RpcError.of('CONNECTION_CLOSED', `connection closed: ${this.closeReason}`);
+    this.write(createJSONRPCNotification(method, params ?? {}));
   }
 
   /** Calls any method name with any params (no typing); for tools and tests. */

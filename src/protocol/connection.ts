@@ -109,6 +109,12 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this.writer.write(encodeLine(message));
   }
 
+  /** @internal Writes one already-encoded NDJSON line (ending in `\n`). */
+  sendLine(line: string): boolean {
+    if (this.closed) return false;
+    return this.writer.write(line);
+  }
+
   /**
    * @internal Marks the connection closed at once and tells listeners on the next tick, so that a caller
    * looping over connections (e.g. broadcasting an event) never sees one vanish mid-call.

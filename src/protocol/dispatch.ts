@@ -61,17 +61,49 @@ export function createDispatcher(
             `method not found: ${JSON.stringify(request.method)}`,
           ),
     );
+  const direct = new Map<string, LooseHandler>();
   for (const name of METHOD_NAMES) {
     const handler = handlers[name] as LooseHandler | undefined;
     if (handler === undefined) continue;
     const schema = methods[name].params;
+    direct.set(name, (params, conn) => handler(parseParams(name, schema, params), conn));
     server.addMethod(name, async (params: unknown, conn: RpcConnection) => {
       const result = await handler(parseParams(name, schema, params), conn);
       if (options.validateResults) checkResult(name, result);
       return result;
     });
   }
+  notificationHandlers.set(server, { handlers: direct, logger: options.logger });
   return server;
+}
+
+/**
+ * Notifications get no answer, not even an error, so they need none of the response machinery: they are
+ * validated and handed to their handler at once. Keystrokes arrive this way.
+ */
+const notificationHandlers = new WeakMap<
+  JSONRPCServer<RpcConnection>,
+  { handlers: Map<string, LooseHandler>; logger: Logger }
+>();
+
+function runNotification(
+  server: JSONRPCServer<RpcConnection>,
+  request: JSONRPCRequest,
+  conn: RpcConnection,
+): void {
+  const entry = notificationHandlers.get(server);
+  const handler = entry?.handlers.get(request.method);
+  if (!entry || !handler) return;
+  try {
+    const result = handler(request.params, conn);
+    if (result instanceof Promise) {
+      result.catch((err: unknown) => {
+        if (!(err instanceof RpcError)) entry.logger(`notification ${request.method} failed`, { error: err });
+      });
+    }
+  } catch (err) {
+    if (!(err instanceof RpcError)) entry.logger(`notification ${request.method} failed`, { error: err });
+  }
 }
 
 /**
@@ -99,5 +131,9 @@ async function answerOne(
 ): Promise<JSONRPCResponse | null> {
   const check = checkEnvelope(value);
   if (!check.ok) return createJSONRPCErrorResponse(check.id, errorCodes.INVALID_REQUEST.code, check.message);
+  if (check.request.id === undefined) {
+    runNotification(server, check.request, conn);
+    return null;
+  }
   return server.receive(check.request, conn);
 }

@@ -6,7 +6,7 @@ export type { ErrorName, ErrorCodeSpec } from './errors.js';
 export { methods, METHOD_NAMES, isMethodName } from './methods.js';
 export type { Methods, MethodName, ParamsOf, ParamsInputOf, ResultOf } from './methods.js';
 export type { MethodSpec } from './spec.js';
-export { events, EVENT_METHOD, EVENT_TYPES, makeEvent, isEventOf } from './events.js';
+export { events, EVENT_METHOD, EVENT_TYPES, makeEvent, isEventOf, ptyEventLine } from './events.js';
 export type { Events, EventType, EventDataOf, EventSpec, LoopEvent, WireEvent } from './events.js';
 export {
   LOOP_STATUSES,

@@ -4,7 +4,7 @@
  * attaches from offset N receives every byte from N on exactly once, however the replay and new output
  * interleave, and a slow reader only falls behind, it never makes the loop buffer.
  */
-import { makeEvent, type RpcConnection } from '../../protocol/index.js';
+import { ptyEventLine, type RpcConnection } from '../../protocol/index.js';
 import type { OutputLog } from '../output-log.js';
 
 /** Bytes read from the log per `pty` event. */
@@ -20,6 +20,7 @@ const LIVE_QUEUE_BYTES = 64 * 1024;
 export class AttachFeed {
   private readonly cursors = new Map<RpcConnection, number>();
   private readonly waiting = new Set<RpcConnection>();
+  private pumpScheduled = false;
   private readonly caughtUpWaiters = new Map<RpcConnection, (() => void)[]>();
 
   constructor(private readonly log: OutputLog) {}
@@ -71,25 +72,36 @@ export class AttachFeed {
 
   /** New output at `offset`: sent from memory to every connection that is exactly caught up. */
   live(offset: number, chunk: Buffer): void {
-    let event: ReturnType<typeof makeEvent> | null = null;
+    let line: string | null = null;
     for (const [conn, cursor] of this.cursors) {
       // A connection waiting for 'drain' catches up from the log once its queue has emptied.
       if (this.waiting.has(conn)) continue;
       if (cursor !== offset || conn.closed) {
-        this.pump(conn);
+        // Behind: caught up from the log once these bytes have been appended to it.
+        this.pumpSoon();
         continue;
       }
       if (conn.queuedBytes >= LIVE_QUEUE_BYTES) {
         this.whenDrained(conn);
         continue;
       }
-      event ??= makeEvent('pty', { offset, data: chunk.toString('base64') });
-      if (!conn.notify(event)) {
+      line ??= ptyEventLine(offset, chunk.toString('base64'));
+      if (!conn.sendLine(line)) {
         this.detach(conn);
         continue;
       }
       this.cursors.set(conn, offset + chunk.length);
     }
+  }
+
+  /** Pumps every connection on the next turn of the event loop (once, however often it is asked). */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pumpAll();
+    });
   }
 
   pump(conn: RpcConnection): void {
@@ -99,7 +111,7 @@ export class AttachFeed {
       if (conn.closed) return void this.detach(conn);
       if (conn.queuedBytes >= WINDOW_BYTES) return this.whenDrained(conn);
       const chunk = this.log.read(cursor, CHUNK_BYTES);
-      if (!conn.notify(makeEvent('pty', { offset: cursor, data: chunk.toString('base64') }))) {
+      if (!conn.sendLine(ptyEventLine(cursor, chunk.toString('base64')))) {
         return void this.detach(conn);
       }
       cursor += chunk.length;
