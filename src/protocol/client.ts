@@ -169,7 +169,7 @@ export class RpcClient extends EventEmitter<ClientEvents> {
   }
 
   private handleLine(line: string): void {
-    if (line.trim() === '') return;
+    if (isBlank(line)) return;
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -235,4 +235,9 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     this.rpc.rejectAllPendingRequests(`connection closed: ${reason}`);
     this.emit('close', reason);
   }
+}
+
+/** A line of only white space (cheap for the usual line, which starts with `{`). */
+function isBlank(line: string): boolean {
+  return line.length === 0 || (line.charCodeAt(0) <= 0x20 && line.trim() === '');
 }

@@ -192,7 +192,7 @@ export function serveConnection(
   });
 
   function handleLine(line: string): void {
-    if (conn.closed || line.trim() === '') return;
+    if (conn.closed || line.length === 0 || (line.charCodeAt(0) <= 0x20 && line.trim() === '')) return;
     let value: unknown;
     try {
       value = JSON.parse(line);

@@ -2,7 +2,6 @@
  * NDJSON framing: one JSON value per `\n`-terminated line. This module knows bytes and lines only; it has no
  * idea what the lines mean.
  */
-import { StringDecoder } from 'node:string_decoder';
 
 /** Longest line accepted by default, newline excluded. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
@@ -95,8 +94,8 @@ export class LineDecoder {
     const bytes = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.partsBytes);
     this.reset();
     const end = bytes.length > 0 && bytes[bytes.length - 1] === CR ? bytes.length - 1 : bytes.length;
-    const decoder = new StringDecoder('utf8');
-    this.options.onLine(decoder.end(bytes.subarray(0, end)));
+    // A complete line decodes on its own; malformed UTF-8 becomes U+FFFD, as a stream decoder would make it.
+    this.options.onLine(bytes.toString('utf8', 0, end));
   }
 
   private reset(): void {
