@@ -20,17 +20,9 @@ export const isoTimestamp = z.iso.datetime({ offset: true });
 /** A byte offset into the loop's append-only output log. */
 export const byteOffset = z.number().int().min(0);
 
-export const LOOP_STATUSES = [
-  'starting',
-  'running',
-  'paused',
-  'interactive',
-  'stopping',
-  'completed',
-  'exhausted',
-  'failed',
-  'stopped',
-] as const;
+import { LOOP_STATUSES } from './statuses.js';
+
+export { LOOP_STATUSES };
 export const loopStatus = z.enum(LOOP_STATUSES);
 export type LoopStatus = z.infer<typeof loopStatus>;
 

@@ -3,20 +3,10 @@
  * a named remote (`remote`). Rows outlive their loops: a finished loop keeps its row, with a terminal status,
  * until it is pruned.
  */
+import { LOOP_STATUSES } from '../protocol/statuses.js';
 
-export const SESSION_STATUSES = [
-  'starting',
-  'running',
-  'paused',
-  'interactive',
-  'stopping',
-  'completed',
-  'exhausted',
-  'failed',
-  'stopped',
-  'crashed',
-  'unreachable',
-] as const;
+/** A loop's own statuses, plus those only reconciliation gives: `crashed` and (remote) `unreachable`. */
+export const SESSION_STATUSES = [...LOOP_STATUSES, 'crashed', 'unreachable'] as const;
 
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
