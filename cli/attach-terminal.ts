@@ -43,7 +43,9 @@ export async function attachTerminal(
   let commandPending = false;
   let hinted = false;
 
+  let toggling = false;
   const setInteractive = async (enabled: boolean): Promise<void> => {
+    toggling = true;
     try {
       interactive = await session.setInteractive(enabled);
       status(
@@ -51,6 +53,8 @@ export async function attachTerminal(
       );
     } catch (err) {
       status(err instanceof Error ? err.message : String(err));
+    } finally {
+      toggling = false;
     }
   };
 
@@ -93,7 +97,7 @@ export async function attachTerminal(
   session.on('data', (chunk) => stdout.write(chunk));
   session.on('state', (change) => {
     // Keys go out without answers; the loop says so when this client no longer has the keyboard.
-    if (change.interactive_mode === false && interactive) {
+    if (change.interactive_mode === false && interactive && !toggling) {
       interactive = false;
       status('the keyboard was released; watching');
     }
