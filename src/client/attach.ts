@@ -128,6 +128,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
 
   async detach(): Promise<void> {
     if (!this.client.closed)
+      // Telling the loop is a courtesy: the connection closes next, which detaches it anyway.
       await this.client.request('detach', {}, { timeoutMs: 2000 }).catch(() => undefined);
     this.finish({ kind: 'detached' });
   }

@@ -130,6 +130,7 @@ export async function launchDetached(
     for (;;) {
       const session = registry.get(prepared.session.id);
       if (session && session.status !== 'starting') {
+        // Not answering yet is the normal state while the runner starts; the loop retries until the deadline.
         const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);
         if (client) {
           client.close();

@@ -52,17 +52,6 @@ export class Screen {
     };
   }
 
-  /** Lines that have scrolled off the top, oldest first, up to `limit`. */
-  scrollback(limit = 1000): string[] {
-    const buffer = this.term.buffer.active;
-    const start = Math.max(0, buffer.viewportY - limit);
-    const out: string[] = [];
-    for (let y = start; y < buffer.viewportY; y++) {
-      out.push(buffer.getLine(y)?.translateToString(true) ?? '');
-    }
-    return out;
-  }
-
   dispose(): void {
     this.term.dispose();
   }

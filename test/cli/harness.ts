@@ -21,6 +21,7 @@ import { isAlive, processStartTime } from '../../src/util/proc.js';
 import { CLI_MAIN, ROOT } from './built.js';
 import { Term } from './term.js';
 import { waitFor } from '../support/wait.js';
+import { prdJson } from '../support/prd.js';
 
 export { waitFor };
 
@@ -73,23 +74,6 @@ export function descendants(pid: number): number[] {
 export function sessionIdOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
-}
-
-export function prdJson(stories: number): object {
-  return {
-    project: 'Cli Fixture',
-    branchName: 'ralph/cli-fixture',
-    description: 'A task folder for CLI tests',
-    userStories: Array.from({ length: stories }, (_, i) => ({
-      id: `US-00${i + 1}`,
-      title: `Story ${i + 1}`,
-      description: `As a tester, I need story ${i + 1}.`,
-      acceptanceCriteria: ['It works'],
-      priority: i + 1,
-      passes: false,
-      notes: '',
-    })),
-  };
 }
 
 export class CliSandbox {

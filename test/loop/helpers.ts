@@ -16,6 +16,9 @@ import type { IterationRecord, LoopState } from '../../src/loop/types.js';
 import type { RpcClient } from '../../src/protocol/index.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { waitFor, within } from '../support/wait.js';
+import { prdJson } from '../support/prd.js';
+
+export { prdJson };
 
 export { waitFor, within } from '../support/wait.js';
 export { RawPeer, Watcher } from './peers.js';
@@ -69,23 +72,6 @@ export interface TaskFolder {
   name: string;
   scriptFile: string;
   agentCommand: string;
-}
-
-export function prdJson(stories: number, branchName = 'ralph/test-feature'): object {
-  return {
-    project: 'Fixture',
-    branchName,
-    description: 'A task folder for loop tests',
-    userStories: Array.from({ length: stories }, (_, i) => ({
-      id: `US-00${i + 1}`,
-      title: `Story ${i + 1}`,
-      description: `As a tester, I need story ${i + 1}.`,
-      acceptanceCriteria: ['It works'],
-      priority: i + 1,
-      passes: false,
-      notes: '',
-    })),
-  };
 }
 
 export async function makeTask(sb: Sandbox, spec: TaskSpec = {}): Promise<TaskFolder> {

@@ -41,6 +41,8 @@ let channelCounter = 0;
 export interface ChannelEvents {
   message: [Message];
   close: [Error | undefined];
+  /** A best-effort message could not be sent (the channel was going away); nothing waits on it. */
+  warning: [string];
 }
 
 export class Channel extends EventEmitter<ChannelEvents> {
@@ -115,6 +117,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   /** Sends `reply` as the answer to `request`. */
+  /**
+   * Sends a message nobody waits on (a courtesy close, a probe answer). If the channel is going away the
+   * failure is reported as a 'warning' event: the channel's own 'close' already tells everyone that matters.
+   */
+  sendBestEffort(msg: Message, what: string): void {
+    this.send(msg).catch((err: unknown) =>
+      this.emit(
+        'warning',
+        `${what} not sent on ${this.label}: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+  }
+
   reply(request: Message, reply: Message): Promise<void> {
     return this.send(markReply(reply, request));
   }
@@ -222,7 +237,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       }
     }
     if (msg.contentType === ChannelContentType.latency) {
-      this.reply(msg, resultMessage(true)).catch(() => undefined);
+      this.sendBestEffort(markReply(resultMessage(true), msg), 'latency answer');
       return;
     }
     this.emit('message', msg);
@@ -231,7 +246,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private answerHeartbeat(value: bigint): void {
     const msg = newMessage(ChannelContentType.heartbeat);
     putUint64(msg.headers, ChannelHeader.heartbeatResponse, value);
-    this.send(msg).catch(() => undefined);
+    this.sendBestEffort(msg, 'heartbeat answer');
   }
 
   private startProbing(): void {

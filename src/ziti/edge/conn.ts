@@ -139,7 +139,10 @@ export class EdgeConn extends Duplex {
       this.remoteClosed = true;
       this.closeReason ??= error ? error.message : 'closed locally';
       if (!this.channel.closed) {
-        this.channel.send(stateClosedMessage(this.connId, this.nextSeq(), '')).catch(() => undefined);
+        this.channel.sendBestEffort(
+          stateClosedMessage(this.connId, this.nextSeq(), ''),
+          'close of a connection',
+        );
       }
     }
     this.release();

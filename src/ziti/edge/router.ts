@@ -216,7 +216,10 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
   private abandon(connId: number, pending: PendingSink): void {
     this.unregister(connId, pending);
     if (!this.channel.closed)
-      this.channel.send(stateClosedMessage(connId, 1, 'dial abandoned')).catch(() => undefined);
+      this.channel.sendBestEffort(
+        stateClosedMessage(connId, 1, 'dial abandoned'),
+        'close of an abandoned dial',
+      );
   }
 
   private route(msg: Message): void {
@@ -240,6 +243,9 @@ export class EdgeRouter extends EventEmitter<{ close: [Error | undefined] }> imp
       type = EdgeConnType.dial;
       state = { id: connId, serviceName: sink.service, closed: sink.destroyed, encrypted: sink.encrypted };
     }
-    this.channel.send(markReply(connInspectResponse(connId ?? 0, type, state), msg)).catch(() => undefined);
+    this.channel.sendBestEffort(
+      markReply(connInspectResponse(connId ?? 0, type, state), msg),
+      'inspect answer',
+    );
   }
 }
