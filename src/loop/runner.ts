@@ -116,9 +116,9 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     return this.lines.snapshot();
   }
 
-  /** The rendered screen, once every byte written so far has been parsed. */
-  peek(): Promise<ScreenSnapshot> {
-    return this.screen.snapshot();
+  /** The rendered screen, once every byte written so far has been parsed, with up to `scrollback` lines above. */
+  peek(scrollback = 0): Promise<ScreenSnapshot> {
+    return this.screen.snapshot(scrollback);
   }
 
   /** Runs iterations until the loop ends; resolves with the final state. Never rejects. The log stays open. */

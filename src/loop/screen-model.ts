@@ -10,13 +10,13 @@ import { Screen, type ScreenSnapshot } from './screen.js';
 export type ScreenRequest =
   | { type: 'write'; data: Uint8Array }
   | { type: 'resize'; cols: number; rows: number }
-  | { type: 'snapshot'; id: number }
+  | { type: 'snapshot'; id: number; scrollback: number }
   | { type: 'dispose' };
 
 export interface ScreenModel {
   write(chunk: Buffer): void;
   resize(cols: number, rows: number): void;
-  snapshot(): Promise<ScreenSnapshot>;
+  snapshot(scrollback?: number): Promise<ScreenSnapshot>;
   dispose(): void;
 }
 
@@ -37,9 +37,9 @@ class LocalScreen implements ScreenModel {
   resize(cols: number, rows: number): void {
     this.screen.resize(cols, rows);
   }
-  async snapshot(): Promise<ScreenSnapshot> {
+  async snapshot(scrollback = 0): Promise<ScreenSnapshot> {
     await this.screen.flush();
-    return this.screen.snapshot();
+    return this.screen.snapshot(scrollback);
   }
   dispose(): void {
     this.screen.dispose();
@@ -100,13 +100,13 @@ class WorkerScreen implements ScreenModel {
     if (!this.failed) this.post({ type: 'resize', cols, rows });
   }
 
-  snapshot(): Promise<ScreenSnapshot> {
+  snapshot(scrollback = 0): Promise<ScreenSnapshot> {
     if (this.failed) return Promise.resolve(this.blank());
     this.flush();
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
-      this.post({ type: 'snapshot', id });
+      this.post({ type: 'snapshot', id, scrollback });
     });
   }
 
@@ -128,6 +128,6 @@ class WorkerScreen implements ScreenModel {
 
   private blank(): ScreenSnapshot {
     const { cols, rows } = this.size;
-    return { cols, rows, cursor: { x: 0, y: 0 }, lines: Array.from({ length: rows }, () => '') };
+    return { cols, rows, cursor: { x: 0, y: 0 }, lines: Array.from({ length: rows }, () => ''), history: [] };
   }
 }

@@ -21,7 +21,9 @@ port.on('message', (msg: ScreenRequest) => {
       screen.resize(msg.cols, msg.rows);
       break;
     case 'snapshot':
-      void screen.flush().then(() => port.postMessage({ id: msg.id, snapshot: screen.snapshot() }));
+      void screen
+        .flush()
+        .then(() => port.postMessage({ id: msg.id, snapshot: screen.snapshot(msg.scrollback) }));
       break;
     case 'dispose':
       screen.dispose();

@@ -11,6 +11,8 @@ export interface ScreenSnapshot {
   rows: number;
   cursor: { x: number; y: number };
   lines: string[];
+  /** Lines that scrolled off the top, oldest first (only as many as were asked for). */
+  history: string[];
 }
 
 export class Screen {
@@ -38,13 +40,16 @@ export class Screen {
     return new Promise((resolve) => this.term.write('', resolve));
   }
 
-  snapshot(): ScreenSnapshot {
+  /** The screen as text; `scrollback` asks for up to that many lines of history above it too. */
+  snapshot(scrollback = 0): ScreenSnapshot {
     const buffer = this.term.buffer.active;
+    const text = (y: number): string => buffer.getLine(y)?.translateToString(true) ?? '';
     const lines: string[] = [];
-    for (let y = 0; y < this.term.rows; y++) {
-      lines.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
-    }
+    for (let y = 0; y < this.term.rows; y++) lines.push(text(buffer.viewportY + y));
+    const history: string[] = [];
+    for (let y = Math.max(0, buffer.viewportY - scrollback); y < buffer.viewportY; y++) history.push(text(y));
     return {
+      history,
       cols: this.term.cols,
       rows: this.term.rows,
       cursor: { x: buffer.cursorX, y: buffer.cursorY },

@@ -74,6 +74,11 @@ export const errorCodes = {
     summary: 'The server refuses more connections.',
     data: '{ limit: number }',
   },
+  INVALID_TASK: {
+    code: 1011,
+    summary:
+      "The task folder's prd.json cannot be read or parsed; the message names the file and the problem.",
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',

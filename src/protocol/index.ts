@@ -15,6 +15,7 @@ export {
   statusSnapshot,
   statusChange,
   iterationRecord,
+  storySummary,
 } from './schemas.js';
 export type {
   LoopStatus,
@@ -22,6 +23,7 @@ export type {
   StatusSnapshot,
   StatusChange,
   IterationRecord,
+  StorySummary,
 } from './schemas.js';
 export { MAX_LOG_CHUNK, DEFAULT_LOG_CHUNK } from './methods/logs.js';
 export { serveConnection, RpcConnection } from './connection.js';

@@ -83,3 +83,13 @@ export const terminalSize = {
   cols: z.number().int().min(1).max(1000),
   rows: z.number().int().min(1).max(1000),
 };
+
+/** One story of prd.json as `get_stories` lists it. */
+export const storySummary = z.object({
+  id: z.string(),
+  title: z.string(),
+  priority: z.number(),
+  passes: z.boolean(),
+  depends_on: z.array(z.string()),
+});
+export type StorySummary = z.infer<typeof storySummary>;

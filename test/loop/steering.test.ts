@@ -1,5 +1,6 @@
 /** Steering a running loop: more iterations, an injected prompt, a new terminal size, the rendered screen. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gate, makeTask, openGate, Sandbox, seenLines, startInProcess, waitFor, Watcher } from './helpers.js';
 
@@ -98,5 +99,46 @@ describe('steering a running loop', () => {
       maxIterations: 2,
       iteration: 2,
     });
+  });
+});
+
+describe('what the fleet view reads', () => {
+  it('lists the stories as prd.json has them now, and peeks with scrollback', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => ({ print: `line ${i + 1}` }));
+    const task = await makeTask(sb, {
+      stories: 2,
+      script: { iterations: [[...lines, { passStory: 'US-001' }, ...gate('1')]] },
+    });
+    const loop = await startInProcess(sb, task, { maxIterations: 1 });
+    const w = await Watcher.open(sb, loop.socketPath);
+    await seenLines(loop, 'gate 1');
+
+    const { stories, current } = await w.client.request('get_stories');
+    expect(current).toBe('US-002');
+    expect(stories.map((s) => [s.id, s.passes])).toEqual([
+      ['US-001', true],
+      ['US-002', false],
+    ]);
+    expect(stories[1]).toMatchObject({ priority: 2, depends_on: [] });
+    expect(typeof stories[0]!.title).toBe('string');
+
+    const plain = await w.client.request('peek');
+    expect(plain.history).toBeUndefined();
+    const peeked = await w.client.request('peek', { scrollback: 10 });
+    expect(peeked.lines).toEqual(plain.lines);
+    expect(peeked.history).toHaveLength(10);
+    // The history ends just above the screen's first line, in order.
+    const firstShown = Number(/^line (\d+)$/.exec(plain.lines[0]!)?.[1]);
+    expect(peeked.history).toEqual(Array.from({ length: 10 }, (_, i) => `line ${firstShown - 10 + i}`));
+
+    const bad = await w.client.request('peek', { scrollback: -1 }).catch((err: unknown) => err);
+    expect(String(bad)).toMatch(/scrollback/);
+
+    // A prd.json broken on disk is answered with the file and the problem; the loop keeps serving.
+    writeFileSync(join(task.dir, 'prd.json'), '{ "userStories": [');
+    const broken = await w.client.request('get_stories').catch((err: unknown) => err);
+    expect(broken).toMatchObject({ code: 1011 });
+    expect(String((broken as Error).message)).toContain('prd.json');
+    expect(await w.client.request('get_status')).toMatchObject({ status: 'running' });
   });
 });

@@ -30,9 +30,10 @@ export function attachHandlers(server: LoopServer): HandlerTable {
       server.releaseLease(conn, 'detached');
       return { detached: true };
     },
-    peek: async () => {
-      const screen = await runner.peek();
-      return { cols: screen.cols, rows: screen.rows, cursor: screen.cursor, lines: screen.lines };
+    peek: async ({ scrollback }) => {
+      const screen = await runner.peek(scrollback ?? 0);
+      const { cols, rows, cursor, lines, history } = screen;
+      return scrollback ? { cols, rows, cursor, lines, history } : { cols, rows, cursor, lines };
     },
   };
 }

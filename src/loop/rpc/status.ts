@@ -1,7 +1,10 @@
-/** get_status and get_iterations. */
-import type { HandlerTable } from '../../protocol/index.js';
+/** get_status, get_iterations and get_stories. */
+import { join } from 'node:path';
+import { errorMessage } from '../../errors.js';
+import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import { loadPrd, type Prd } from '../prd.js';
 import type { LoopServer } from './server.js';
-import { toWireIteration, toWireStatus } from './wire.js';
+import { toWireIteration, toWireStatus, toWireStories } from './wire.js';
 
 export function statusHandlers(server: LoopServer): HandlerTable {
   const { runner } = server;
@@ -13,5 +16,14 @@ export function statusHandlers(server: LoopServer): HandlerTable {
         writer: server.writer?.label ?? null,
       }),
     get_iterations: () => ({ iterations: runner.iterations.all().map(toWireIteration) }),
+    get_stories: () => {
+      let prd: Prd;
+      try {
+        prd = loadPrd(join(runner.config.taskDir, 'prd.json'));
+      } catch (err) {
+        throw RpcError.of('INVALID_TASK', errorMessage(err));
+      }
+      return toWireStories(prd);
+    },
   };
 }

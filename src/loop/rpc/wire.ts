@@ -1,5 +1,11 @@
 /** Converts the runner's camelCase state into the protocol's snake_case shapes. */
-import type { StatusChange, StatusSnapshot, IterationRecord as WireIteration } from '../../protocol/index.js';
+import type {
+  StatusChange,
+  StatusSnapshot,
+  StorySummary,
+  IterationRecord as WireIteration,
+} from '../../protocol/index.js';
+import { currentStory, type Prd } from '../prd.js';
 import type { IterationRecord, LoopState } from '../types.js';
 
 type StateKey = keyof LoopState;
@@ -73,5 +79,19 @@ export function toWireIteration(r: IterationRecord): WireIteration {
     outcome: r.outcome,
     start_offset: r.startOffset,
     end_offset: r.endOffset,
+  };
+}
+
+/** prd.json's stories as `get_stories` answers them. */
+export function toWireStories(prd: Prd): { stories: StorySummary[]; current: string | null } {
+  return {
+    stories: prd.stories.map((s) => ({
+      id: s.id,
+      title: s.title,
+      priority: s.priority,
+      passes: s.passes,
+      depends_on: s.dependsOn,
+    })),
+    current: currentStory(prd)?.id ?? null,
   };
 }

@@ -57,16 +57,25 @@ export const attachMethods = {
     errors: ['LOOP_ENDED'],
   }),
   peek: defineMethod({
-    summary: 'The rendered screen of the agent terminal as text lines (no attach needed).',
-    params: noParams,
+    summary:
+      'The rendered screen of the agent terminal as text lines (no attach needed). With `scrollback: n`, ' +
+      '`history` holds up to n lines that scrolled off the top, oldest first (the screen keeps 1000).',
+    params: z.strictObject({ scrollback: z.number().int().min(0).max(1000).optional() }),
     result: z.object({
       ...terminalSize,
       cursor: z.object({ x: z.number().int().min(0), y: z.number().int().min(0) }),
       lines: z.array(z.string()),
+      history: z.array(z.string()).optional(),
     }),
     example: {
-      params: {},
-      result: { cols: 40, rows: 3, cursor: { x: 2, y: 2 }, lines: ['Running tests...', '12 passed', '> '] },
+      params: { scrollback: 2 },
+      result: {
+        cols: 40,
+        rows: 3,
+        cursor: { x: 2, y: 2 },
+        lines: ['Running tests...', '12 passed', '> '],
+        history: ['Reading prd.json', 'Story US-002: add the login form'],
+      },
     },
   }),
 };

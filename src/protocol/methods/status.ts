@@ -1,7 +1,7 @@
 /** Read-only state: the status snapshot and the iteration history. */
 import { z } from 'zod';
 import { defineMethod } from '../spec.js';
-import { iterationRecord, noParams, statusSnapshot } from '../schemas.js';
+import { iterationRecord, noParams, statusSnapshot, storySummary } from '../schemas.js';
 
 const startedAt = '2026-01-23T10:00:00.000Z';
 
@@ -75,5 +75,23 @@ export const statusMethods = {
         ],
       },
     },
+  }),
+  get_stories: defineMethod({
+    summary:
+      "The stories of the task's prd.json as it is on disk now, in file order, with the story the loop " +
+      'would work on next (`current`, null when every story passes).',
+    params: noParams,
+    result: z.object({ stories: z.array(storySummary), current: z.string().nullable() }),
+    example: {
+      params: {},
+      result: {
+        stories: [
+          { id: 'US-001', title: 'Add the users table', priority: 1, passes: true, depends_on: [] },
+          { id: 'US-002', title: 'Sign-up form', priority: 2, passes: false, depends_on: ['US-001'] },
+        ],
+        current: 'US-002',
+      },
+    },
+    errors: ['INVALID_TASK'],
   }),
 };

@@ -1,0 +1,120 @@
+/**
+ * The detail pane's data for one loop. A running loop answers for itself (`peek` with scrollback,
+ * `get_iterations`, `get_stories`), each part on its own timeout so one slow answer does not hide the others.
+ * A local loop that has ended is read from its files: the tail of its output log rendered through the same
+ * screen model the runner uses, its iteration records and its prd.json.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { sessionDir, type RalphPaths } from '../../config/paths.js';
+import { errorMessage } from '../../errors.js';
+import { IterationLog } from '../../loop/iteration-log.js';
+import { OutputLog } from '../../loop/output-log.js';
+import { loadPrd } from '../../loop/prd.js';
+import { toWireIteration, toWireStories } from '../../loop/rpc/wire.js';
+import { Screen } from '../../loop/screen.js';
+import { LOOP_DEFAULTS } from '../../loop/types.js';
+import type { LoopLink } from './link.js';
+import type { FleetRow, LoopDetail, ScreenText } from './types.js';
+
+/** How much of an ended loop's log is rendered to show its last screen. */
+const TAIL_BYTES = 512 * 1024;
+
+export async function readDetail(
+  row: FleetRow,
+  link: LoopLink | null,
+  paths: RalphPaths,
+  scrollback: number,
+): Promise<LoopDetail> {
+  if (link) return fromLoop(link, scrollback);
+  if (row.session.location === 'local') return fromFiles(row, paths, scrollback);
+  const reason =
+    row.link.state === 'unreachable' || row.link.state === 'lost'
+      ? row.link.reason
+      : 'the loop has ended; its remote keeps its output';
+  return empty('none', [reason]);
+}
+
+async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail> {
+  const [screen, iterations, stories] = await Promise.allSettled([
+    link.request('peek', { scrollback }),
+    link.request('get_iterations'),
+    link.request('get_stories'),
+  ]);
+  const problems: string[] = [];
+  const value = <T>(r: PromiseSettledResult<T>, what: string): T | null => {
+    if (r.status === 'fulfilled') return r.value;
+    problems.push(`${what}: ${errorMessage(r.reason)}`);
+    return null;
+  };
+  const s = value(screen, 'screen');
+  const st = value(stories, 'stories');
+  return {
+    source: 'live',
+    screen: s && { cols: s.cols, rows: s.rows, lines: s.lines, history: s.history ?? [] },
+    iterations: value(iterations, 'iterations')?.iterations ?? null,
+    stories: st?.stories ?? null,
+    currentStory: st?.current ?? null,
+    problems,
+  };
+}
+
+async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): Promise<LoopDetail> {
+  const detail = empty('files', []);
+  const dir = sessionDir(paths, row.task, row.session.id);
+  const attempt = <T>(what: string, fn: () => T): T | null => {
+    try {
+      return fn();
+    } catch (err) {
+      detail.problems.push(`${what}: ${errorMessage(err)}`);
+      return null;
+    }
+  };
+  const records = attempt('iterations', () => IterationLog.read(join(dir, 'iterations.json')));
+  detail.iterations = records?.map(toWireIteration) ?? null;
+  const prd = attempt('stories', () => loadPrd(join(row.session.taskDir, 'prd.json')));
+  if (prd) {
+    const { stories, current } = toWireStories(prd);
+    detail.stories = stories;
+    detail.currentStory = current;
+  }
+  const from = records?.at(-1)?.startOffset ?? 0;
+  detail.screen = await attemptAsync(detail.problems, 'screen', () =>
+    renderLogTail(join(dir, 'output.log'), from, scrollback),
+  );
+  return detail;
+}
+
+async function renderLogTail(file: string, from: number, scrollback: number): Promise<ScreenText | null> {
+  if (!existsSync(file)) return null;
+  const log = OutputLog.open(file);
+  let bytes: Buffer;
+  try {
+    const start = Math.max(from, log.end - TAIL_BYTES);
+    bytes = log.read(start, log.end - start);
+  } finally {
+    log.close();
+  }
+  const screen = new Screen(LOOP_DEFAULTS.cols, LOOP_DEFAULTS.rows);
+  try {
+    screen.write(bytes);
+    await screen.flush();
+    const shot = screen.snapshot(scrollback);
+    return { cols: shot.cols, rows: shot.rows, lines: shot.lines, history: shot.history };
+  } finally {
+    screen.dispose();
+  }
+}
+
+async function attemptAsync<T>(problems: string[], what: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    problems.push(`${what}: ${errorMessage(err)}`);
+    return null;
+  }
+}
+
+function empty(source: LoopDetail['source'], problems: string[]): LoopDetail {
+  return { source, screen: null, iterations: null, stories: null, currentStory: null, problems };
+}
