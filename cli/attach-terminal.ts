@@ -58,9 +58,10 @@ export async function attachTerminal(
     }
   };
 
-  const onKeys = (chunk: Buffer): void => {
+  // Text when something before us (the TUI's Ink) set an encoding on stdin; the command key is a byte.
+  const onKeys = (chunk: Buffer | string): void => {
     const out: number[] = [];
-    for (const byte of chunk) {
+    for (const byte of typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk) {
       if (commandPending) {
         commandPending = false;
         if (byte === 0x64 /* d */) return void session.detach();

@@ -7,6 +7,12 @@ import { commands } from './commands/index.js';
 import { paint } from './output.js';
 
 async function main(argv: string[]): Promise<void> {
+  // Plain `ralph` in an interactive terminal opens the fleet view; anywhere else it asks for a command.
+  if (argv.length === 0 && process.stdin.isTTY && process.stdout.isTTY) {
+    const { openTui } = await import('./commands/tui.js');
+    process.exitCode = await openTui();
+    return;
+  }
   const parser = yargs(argv)
     .scriptName('ralph')
     .usage(

@@ -10,6 +10,7 @@ import { pruneCommand } from './prune.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
+import { tuiCommand } from './tui.js';
 
 // Each module is typed with its own argument shape; yargs takes them as a list of modules.
 export const commands = [
@@ -23,4 +24,5 @@ export const commands = [
   pruneCommand,
   demoCommand,
   agentsCommand,
+  tuiCommand,
 ] as unknown as CommandModule[];

@@ -1,0 +1,79 @@
+/**
+ * The selected loop's detail, read again every `intervalMs` while it stays selected (sooner when its row
+ * changes). A read never overlaps the previous one, so a slow loop cannot pile requests up.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { FleetRow, LoopDetail } from '../../src/client/fleet/index.js';
+import { errorMessage } from '../../src/errors.js';
+import { useFleet } from '../state/context.js';
+
+export interface DetailState {
+  detail: LoopDetail | null;
+  loading: boolean;
+}
+
+/** Lines of history asked for: enough to scroll back a few screens. */
+export const SCROLLBACK = 500;
+
+export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState {
+  const fleet = useFleet();
+  const [state, setState] = useState<DetailState>({ detail: null, loading: false });
+  const rowRef = useRef(row);
+  rowRef.current = row;
+  const key = row?.key ?? null;
+  // Re-read at once when what the row shows changes (a new iteration, a status change, a new line).
+  const version = row
+    ? `${row.status}|${row.iteration}|${row.currentStory}|${row.lastLine}|${row.link.state}`
+    : '';
+  const kick = useRef<() => void>(() => undefined);
+
+  useEffect(() => {
+    if (key === null) {
+      setState({ detail: null, loading: false });
+      return;
+    }
+    let live = true;
+    let busy = false;
+    let again = false;
+    setState({ detail: null, loading: true });
+    const read = async (): Promise<void> => {
+      const current = rowRef.current;
+      if (!current || current.key !== key) return;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      try {
+        const detail = await fleet.detail(current, SCROLLBACK);
+        if (live) setState({ detail, loading: false });
+      } catch (err) {
+        if (live) {
+          setState((s) => ({
+            detail: s.detail && { ...s.detail, problems: [errorMessage(err)] },
+            loading: false,
+          }));
+        }
+      } finally {
+        busy = false;
+        if (again && live) {
+          again = false;
+          void read();
+        }
+      }
+    };
+    kick.current = () => void read();
+    void read();
+    const timer = setInterval(() => void read(), intervalMs);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [fleet, key, intervalMs]);
+
+  useEffect(() => {
+    kick.current();
+  }, [version]);
+
+  return state;
+}
