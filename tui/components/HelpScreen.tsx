@@ -6,7 +6,7 @@ import { clip } from '../format.js';
 export const KEY_MAP: readonly [string, string][] = [
   ['↑ ↓  k j', 'select a loop'],
   ['enter', 'attach: its live terminal; Ctrl-] d comes back here'],
-  ['i', 'attach holding the keyboard (interactive on); Ctrl-] i gives it back'],
+  ['i', 'attach with the keyboard (interactive on); Ctrl-] i gives it back'],
   ['s', 'stop the loop (asks first)'],
   ['p', 'pause or resume the loop'],
   ['+', 'add iterations to the loop'],

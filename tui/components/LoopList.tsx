@@ -2,6 +2,7 @@
 import { Box, Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { FleetRow } from '../../src/client/fleet/index.js';
+import { isTerminal } from '../../src/registry/index.js';
 import { age, clip, fit, shownStatus, statusColor, where } from '../format.js';
 
 export interface LoopListProps {
@@ -101,7 +102,7 @@ function LoopLine({ row, columns, selected, lastWidth, now, color }: LoopLinePro
   const at = columns.indexOf('STATUS');
   const before = (selected ? '▸ ' : '  ') + cells(columns.slice(0, at)) + ' ';
   // An ended loop says why it ended; a running one shows what it printed last.
-  const last = row.link.state === 'ended' ? (row.exitReason ?? row.lastLine) : row.lastLine;
+  const last = isTerminal(row.status) ? (row.exitReason ?? row.lastLine) : row.lastLine;
   const after = ' ' + cells(columns.slice(at + 1)) + ' ' + fit(last ?? '', lastWidth);
   return (
     <Text inverse={selected} wrap="truncate">

@@ -16,12 +16,14 @@ export function useFleetRows(): void {
     };
     fleet.on('change', update);
     fleet.on('problem', problem);
+    // Coming back from an attach, the fleet is already running: its rows are there at once.
+    const first = !fleet.started;
     fleet.start().then(
       (report) => {
         update();
         if (!live) return;
         dispatch({ type: 'ready' });
-        if (report.crashed.length > 0) {
+        if (first && report.crashed.length > 0) {
           const names = report.crashed.map((s) => s.task).join(', ');
           dispatch({
             type: 'notice',

@@ -29,7 +29,9 @@ export interface TuiProviderProps {
 export function TuiProvider(props: TuiProviderProps): ReactNode {
   const { exit } = useApp();
   const [state, dispatch] = useReducer(reducer, null, () => {
-    const start = props.state ?? initialState(props.memory, props.color ?? colorWanted());
+    let start = props.state ?? initialState(props.memory, props.color ?? colorWanted());
+    // Back from an attach the fleet is already following the registry: no blank list in between.
+    if (!props.state && props.fleet.started) start = { ...start, rows: props.fleet.rows(), ready: true };
     return props.notice ? { ...start, notice: props.notice } : start;
   });
   const { onMemory } = props;

@@ -53,6 +53,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private changeTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<unknown> | null = null;
   private closed = false;
+  private starting: Promise<ReconcileReport> | null = null;
 
   constructor(options: FleetOptions = {}) {
     super();
@@ -67,13 +68,22 @@ export class Fleet extends EventEmitter<FleetEvents> {
         connectSession(session, { timeoutMs: connectTimeoutMs, requestTimeoutMs: this.requestTimeoutMs }));
   }
 
-  /** Reconciles the registry as `ralph status` does, then starts following it. */
-  async start(): Promise<ReconcileReport> {
-    const report = await reconcile(this.registry);
-    this.refresh();
-    this.pollTimer = setInterval(() => this.refresh(), this.pollMs);
-    this.pollTimer.unref();
-    return report;
+  /** Reconciles the registry as `ralph status` does, then starts following it. Later calls share the first. */
+  start(): Promise<ReconcileReport> {
+    this.starting ??= reconcile(this.registry).then((report) => {
+      this.refresh();
+      if (!this.closed) {
+        this.pollTimer = setInterval(() => this.refresh(), this.pollMs);
+        this.pollTimer.unref();
+      }
+      return report;
+    });
+    return this.starting;
+  }
+
+  /** Whether `start` has been called. */
+  get started(): boolean {
+    return this.starting !== null;
   }
 
   rows(): FleetRow[] {
