@@ -102,7 +102,7 @@ function LoopLine({ row, columns, selected, lastWidth, now, color }: LoopLinePro
   const at = columns.indexOf('STATUS');
   const before = (selected ? '▸ ' : '  ') + cells(columns.slice(0, at)) + ' ';
   // An ended loop says why it ended; a running one shows what it printed last.
-  const last = isTerminal(row.status) ? (row.exitReason ?? row.lastLine) : row.lastLine;
+  const last = (isTerminal(row.status) ? (row.exitReason ?? row.lastLine) : row.lastLine)?.trim();
   const after = ' ' + cells(columns.slice(at + 1)) + ' ' + fit(last ?? '', lastWidth);
   return (
     <Text inverse={selected} wrap="truncate">

@@ -109,7 +109,10 @@ function inputKey(
     if (mode.purpose === 'filter') dispatch({ type: 'filter', filter: '' });
     return dispatch({ type: 'mode', mode: { kind: 'list' } });
   }
-  if (key.backspace || key.delete) return setValue([...mode.value].slice(0, -1).join(''));
+  // Several erase keys can arrive in one chunk (key repeat); each takes one character.
+  const erases = /^[\b\x7f]+$/.test(input) ? input.length : key.backspace || key.delete ? 1 : 0;
+  if (erases > 0) return setValue([...mode.value].slice(0, -erases).join(''));
+  if (key.ctrl && input === 'u') return setValue('');
   if (key.return) return submit(state, mode, actions);
   if (key.ctrl || key.meta || key.tab || key.upArrow || key.downArrow) return;
   // Pasted text arrives as one chunk; control characters in it are dropped.
