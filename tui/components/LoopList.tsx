@@ -61,7 +61,7 @@ export function LoopList(props: LoopListProps): ReactNode {
   const first = Math.min(Math.max(0, selected - body + 1), Math.max(0, rows.length - body));
   const shown = rows.slice(first, first + body);
   return (
-    <Box flexDirection="column" height={height}>
+    <Box flexDirection="column" height={height} width={width}>
       <Text bold>{clip(header, width)}</Text>
       {shown.map((row) => (
         <LoopLine

@@ -1,6 +1,7 @@
 /** The keyboard: one handler, which reads the mode to decide what a key means. */
 import { useInput, type Key } from 'ink';
-import { selectedRow } from '../state/reducer.js';
+import { useRef } from 'react';
+import { reducer, selectedRow } from '../state/reducer.js';
 import { useTuiActions, useTuiState } from '../state/context.js';
 import { DETAIL_TABS, type Mode, type TuiState } from '../state/types.js';
 import type { TuiActions } from '../state/actions.js';
@@ -12,9 +13,22 @@ type Actions = TuiActions & { dispatch: (a: TuiAction) => void };
 const PAGE = 10;
 
 export function useKeys(locations: string[]): void {
-  const state = useTuiState();
-  const actions = useTuiActions();
+  const rendered = useTuiState();
+  const context = useTuiActions();
+  // Keys that arrive before React renders again (a paste, a fast typist) must each see the state the keys
+  // before them left, not the state of the last render.
+  const latest = useRef(rendered);
+  const last = useRef(rendered);
+  if (last.current !== rendered) last.current = latest.current = rendered;
   useInput((input, key) => {
+    const state = latest.current;
+    const actions: Actions = {
+      ...context,
+      dispatch: (action) => {
+        latest.current = reducer(latest.current, action);
+        context.dispatch(action);
+      },
+    };
     if (key.ctrl && input === 'c') return actions.quit();
     switch (state.mode.kind) {
       case 'help':
