@@ -3,7 +3,7 @@ import { cleanup, render } from 'ink-testing-library';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Mode, Notice } from '../state/types.js';
 import { FOREGROUND, lines, widest } from '../test-fixtures.js';
-import { Footer, KEY_HINTS } from './Footer.js';
+import { Footer, KEY_HINTS, KEY_HINTS_WIDE } from './Footer.js';
 
 // Chalk decides at import whether to emit colours, and a test worker has no terminal: force them on, so that
 // a footer without colour codes is the component's doing and not the environment's.
@@ -33,9 +33,12 @@ function show(
 const LIST: Mode = { kind: 'list' };
 
 describe('Footer', () => {
-  it('shows the key hints in the list', () => {
-    const frame = show(LIST);
-    expect(lines(frame)[0]).toBe(KEY_HINTS);
+  it('shows the key hints in the list, every one of them at 80 columns', () => {
+    expect(lines(show(LIST))[0]).toBe(KEY_HINTS_WIDE);
+    cleanup();
+    const narrow = lines(show(LIST, null, { width: 80 }))[0]!;
+    expect(narrow).toBe(KEY_HINTS);
+    for (const key of ['↵', 'i ', 's ', 'p ', '+ ', 'n ', '/ ', '? ', 'q ']) expect(narrow).toContain(key);
   });
 
   it('asks before stopping a loop', () => {

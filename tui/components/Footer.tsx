@@ -13,24 +13,27 @@ export interface FooterProps {
   locations: string[];
 }
 
-export const KEY_HINTS = '↵ attach  i keys  s stop  p pause  + iters  n new  / filter  tab view  ? help';
+/** Every key has a hint at 80 columns; `tab` (its views are numbered in the pane title) joins from 90. */
+export const KEY_HINTS = '↵ attach  i keys  s stop  p pause  + iters  n new  / filter  ? help  q quit';
+export const KEY_HINTS_WIDE =
+  '↵ attach  i keys  s stop  p pause  + iters  n new  / filter  tab view  ? help  q quit';
 
 export function Footer({ mode, notice, width, color, locations }: FooterProps): ReactNode {
   return (
     <>
       <Text wrap="truncate" {...(mode.kind === 'list' ? { dimColor: true } : { bold: true })}>
-        {clip(prompt(mode, locations), width)}
+        {clip(prompt(mode, locations, width), width)}
       </Text>
       <NoticeLine notice={notice} width={width} color={color} />
     </>
   );
 }
 
-function prompt(mode: Mode, locations: string[]): string {
+function prompt(mode: Mode, locations: string[], width: number): string {
   switch (mode.kind) {
     case 'list':
     case 'help':
-      return KEY_HINTS;
+      return width >= KEY_HINTS_WIDE.length ? KEY_HINTS_WIDE : KEY_HINTS;
     case 'confirm-stop':
       return `Stop ${mode.task}? The agent gets SIGTERM. y = stop, n or Esc = keep it running`;
     case 'input':
