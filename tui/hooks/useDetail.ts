@@ -1,6 +1,7 @@
 /**
- * The selected loop's detail, read again every `intervalMs` while it stays selected (sooner when its row
- * changes). A read never overlaps the previous one, so a slow loop cannot pile requests up.
+ * The selected loop's detail, read again every `intervalMs` while it stays selected and runs (and at once when
+ * its row changes). An ended loop's detail does not change, so it is read once. A read never overlaps the
+ * previous one, so a slow loop cannot pile requests up.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FleetRow, LoopDetail } from '../../src/client/fleet/index.js';
@@ -21,6 +22,7 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
   const rowRef = useRef(row);
   rowRef.current = row;
   const key = row?.key ?? null;
+  const ended = row?.link.state === 'ended';
   // Re-read at once when what the row shows changes (a new iteration, a status change, a new line).
   const version = row
     ? `${row.status}|${row.iteration}|${row.currentStory}|${row.lastLine}|${row.link.state}`
@@ -64,12 +66,12 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
     };
     kick.current = () => void read();
     void read();
-    const timer = setInterval(() => void read(), intervalMs);
+    const timer = ended ? null : setInterval(() => void read(), intervalMs);
     return () => {
       live = false;
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
     };
-  }, [fleet, key, intervalMs]);
+  }, [fleet, key, ended, intervalMs]);
 
   useEffect(() => {
     kick.current();
