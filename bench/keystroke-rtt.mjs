@@ -6,11 +6,16 @@
  * raw bytes over a Unix socket), all running the same program.
  *
  *   node bench/keystroke-rtt.mjs [--samples 2000] [--warmup 2000] [--time-limit 60]
- *                                [--only node-pty,relay,tmux,ralph]
+ *                                [--only node-pty,relay,tmux,ralph] [--fixed-order]
+ *
+ * Every round samples each variant once, in a new random order: whatever a variant's processes still do
+ * after its echo has arrived (tmux's server and client, ralph's log write) lands on whichever variant comes
+ * next, and with a fixed order that would always be the same one. --fixed-order keeps the order given.
  *
  * Target: ralph p50 <= tmux p50 and <= 1 ms. Exits 0 whether or not the target is met; 1 on an error.
  */
 import {
+  hasFlag,
   hasProgram,
   machineLine,
   ms,
@@ -35,6 +40,7 @@ const COLD_SAMPLES = 200;
 const LIMIT_MS = numberOption('time-limit', 60, { min: 1, max: 600 }) * 1000;
 const PER_SAMPLE_TIMEOUT_MS = 5000;
 const CHARS = 'abcdefghijklmnopqrstuvwxyz';
+const FIXED_ORDER = hasFlag('fixed-order');
 const onlyIndex = process.argv.indexOf('--only');
 const ONLY =
   onlyIndex >= 0 ? (process.argv[onlyIndex + 1] ?? '').split(',') : ['node-pty', 'relay', 'tmux', 'ralph'];
@@ -78,17 +84,29 @@ function prober(terminal) {
   };
 }
 
+/** Fisher-Yates, in place. */
+function shuffle(items) {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
 /**
- * Samples every open terminal in turn (one round trip each, round-robin), so a burst of load from other
- * processes on the machine lands on all variants alike instead of on whichever ran at that moment.
+ * Samples every open terminal once per round (round-robin, shuffled each round unless --fixed-order), so a
+ * burst of load from other processes on the machine lands on all variants alike instead of on whichever ran
+ * at that moment, and no variant always follows the same other one.
  */
 async function sampleInterleaved(terminals) {
   const probes = terminals.map((t) => ({ terminal: t, probe: prober(t), times: [], cold: [] }));
   const deadline = nowMs() + LIMIT_MS;
   let rounds = 0;
   try {
+    const order = [...probes];
     while (rounds < WARMUP + SAMPLES && nowMs() < deadline) {
-      for (const p of probes) {
+      if (!FIXED_ORDER) shuffle(order);
+      for (const p of order) {
         const t = await p.probe.once();
         if (rounds >= WARMUP) p.times.push(t);
         else if (rounds < COLD_SAMPLES) p.cold.push(t);
@@ -118,7 +136,8 @@ async function main() {
   warnIfStale();
   process.stdout.write(`keystroke round trip — ${machineLine()}\n`);
   process.stdout.write(
-    `${SAMPLES} samples after ${WARMUP} warm-up per variant, interleaved round-robin, back to back, ` +
+    `${SAMPLES} samples after ${WARMUP} warm-up per variant, interleaved round-robin ` +
+      `(${FIXED_ORDER ? 'fixed order' : 'shuffled each round'}), back to back, ` +
       `at most ${LIMIT_MS / 1000} s\n\n`,
   );
   for (const name of ONLY) {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * PTY output throughput: a program writes a burst of N MiB of 80-column lines as fast as its terminal takes
- * them. ralph: the bytes reach an attached client over the Unix socket as `pty` events (base64, decoded by the
- * client). Baselines: node-pty reading the same program in this process, and a minimal relay process (node-pty
+ * them. ralph: the bytes reach an attached client (`AttachSession`, as `ralph attach`) over the Unix socket in
+ * binary terminal frames. Baselines: node-pty reading the same program in this process, and a minimal relay process (node-pty
  * plus raw bytes over a Unix socket, bench/fixtures/relay.mjs) for the cost of the process hop alone. Rounds
  * alternate between the variants.
  *

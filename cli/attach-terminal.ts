@@ -84,7 +84,7 @@ export async function attachTerminal(
       hinted = true;
       return;
     }
-    session.type(Buffer.from(out).toString('utf8'));
+    session.type(Buffer.from(out));
   };
 
   const onResize = (): void => {
@@ -102,6 +102,10 @@ export async function attachTerminal(
       interactive = false;
       status('the keyboard was released; watching');
     }
+  });
+  session.on('dropped', (reason) => {
+    // Keys sent after the keyboard went away are already explained by the state change above.
+    if (interactive && !toggling) status(`keys not sent: ${reason}`);
   });
   const ended = new Promise<AttachEnd>((resolve) => session.once('end', resolve));
   if (stdin.isTTY) stdin.setRawMode(true);

@@ -1,7 +1,7 @@
 /**
  * The three ways the benchmarks reach a program in a terminal:
  *   - ralph: a detached runner started with startLoop in a private RALPH_HOME, reached by an attached client
- *     over its Unix socket (the code path of `ralph attach`);
+ *     over its Unix socket (the code path of `ralph attach`: binary frames after the attach request);
  *   - tmux: a private tmux server in control mode (`tmux -L <name> -C`), driven through its stdin/stdout;
  *   - node-pty: the program spawned in a PTY inside the benchmark process itself;
  *   - relay: node-pty in a separate minimal Node process relaying raw bytes over a Unix socket (the cost of

@@ -1,11 +1,21 @@
 /**
  * The client half of `attach`: replay from an offset, then live bytes, with a check that every byte arrives
  * exactly once; keystrokes through the writer lease; resize. The terminal handling lives in the CLI.
+ *
+ * By default the connection switches to binary frames, so terminal bytes travel raw both ways (offsets are
+ * counted from the attach offset); `framing: 'ndjson'` keeps base64 `pty` events and `write_pty` requests.
  */
 import { EventEmitter } from 'node:events';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import { RalphError, ExitCode } from '../errors.js';
-import { isEventOf, type RpcClient, type StatusSnapshot, type WireEvent } from '../protocol/index.js';
+import {
+  RpcError,
+  isEventOf,
+  type Framing,
+  type RpcClient,
+  type StatusSnapshot,
+  type WireEvent,
+} from '../protocol/index.js';
 import type { SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 import { findLiveSession } from './session-call.js';
@@ -16,6 +26,8 @@ export interface AttachOpenOptions {
   from?: AttachFrom;
   /** Subscribe to state changes (to learn when the loop ends). */
   watchState?: boolean;
+  /** How terminal bytes travel: raw in binary frames (the default), or base64 in NDJSON events. */
+  framing?: Framing;
 }
 
 export type AttachEnd =
@@ -26,6 +38,8 @@ export type AttachEnd =
 interface AttachEvents {
   data: [Buffer, number];
   state: [Partial<StatusSnapshot>];
+  /** Keystrokes sent with `type` were not taken, and why (binary framing; reported once per reason). */
+  dropped: [string];
   end: [AttachEnd];
 }
 
@@ -58,9 +72,13 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
     const attach = new AttachSession(session, client, status, from);
     client.onEvent((event) => attach.whenOpen(() => attach.onEvent(event)));
+    client.on('terminal', (data) => {
+      if (attach.held === null) attach.deliver(data);
+      else attach.held.push(() => attach.deliver(data));
+    });
     client.on('close', (reason) => attach.whenOpen(() => attach.finish({ kind: 'lost', reason })));
     if (options.watchState !== false) await client.request('subscribe', { events: ['state_change'] });
-    await client.request('attach', { from_offset: from });
+    await attachStream(client, from, options.framing ?? 'binary');
     // Replay may arrive with the attach response; hold it until the caller has had a turn to listen.
     setImmediate(() => attach.release());
     return attach;
@@ -75,6 +93,14 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     const held = this.held ?? [];
     this.held = null;
     for (const fn of held) fn();
+  }
+
+  /** Bytes of a terminal frame: the next ones of the log, in order (one connection, one stream). */
+  private deliver(data: Buffer): void {
+    if (this.ended) return;
+    const at = this.nextOffset;
+    this.nextOffset += data.length;
+    this.emit('data', data, at);
   }
 
   private onEvent(event: WireEvent): void {
@@ -93,6 +119,8 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     } else if (isEventOf(event, 'state_change')) {
       Object.assign(this.status, event.data);
       this.emit('state', event.data);
+    } else if (isEventOf(event, 'input_dropped')) {
+      this.emit('dropped', event.data.reason);
     } else if (isEventOf(event, 'disconnect')) {
       const status = this.status.status;
       if (['completed', 'exhausted', 'failed', 'stopped'].includes(status)) {
@@ -115,11 +143,14 @@ export class AttachSession extends EventEmitter<AttachEvents> {
 
   /**
    * Sends keystrokes without waiting for an answer, as a terminal does: the fast path while this client holds
-   * the keyboard. Keys the loop does not take are dropped silently; losing the keyboard shows up as a
-   * `state` change of `interactive_mode`.
+   * the keyboard (a terminal frame, or a `write_pty` notification over NDJSON). Keys the loop does not take
+   * are dropped (reported as `dropped` over binary frames); losing the keyboard shows up as a `state` change
+   * of `interactive_mode`.
    */
-  type(data: string): void {
-    if (!this.client.closed) this.client.notify('write_pty', { data });
+  type(data: string | Buffer): void {
+    if (this.client.closed) return;
+    if (this.client.framing === 'binary') this.client.sendTerminal(data);
+    else this.client.notify('write_pty', { data: typeof data === 'string' ? data : data.toString('utf8') });
   }
 
   async resize(cols: number, rows: number): Promise<void> {
@@ -139,6 +170,34 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     this.client.close();
     this.emit('end', end);
   }
+}
+
+/**
+ * Sends `attach`. A runner started by an older ralph refuses the `framing` field as unknown (its connection
+ * stays NDJSON); then it attaches again without it, over `pty` events. Returns the framing in use.
+ */
+export async function attachStream(client: RpcClient, from: number, framing: Framing): Promise<Framing> {
+  if (framing === 'ndjson') {
+    await client.request('attach', { from_offset: from });
+    return 'ndjson';
+  }
+  try {
+    await client.request('attach', { from_offset: from, framing });
+    return 'binary';
+  } catch (err) {
+    if (!refusesFraming(err)) throw err;
+    await client.request('attach', { from_offset: from });
+    return 'ndjson';
+  }
+}
+
+function refusesFraming(err: unknown): boolean {
+  if (!(err instanceof RpcError) || err.kind !== 'INVALID_PARAMS') return false;
+  const issues = (err.data as { issues?: { path?: unknown; message?: unknown }[] } | undefined)?.issues;
+  return (
+    Array.isArray(issues) &&
+    issues.some((issue) => issue.path === 'framing' && issue.message === 'unknown field')
+  );
 }
 
 async function resolveFrom(client: RpcClient, from: AttachFrom, end: number): Promise<number> {

@@ -311,7 +311,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   }
 
   /** Forwards keystrokes; returns why they were dropped, or null when forwarded. */
-  writePty(data: string): string | null {
+  writePty(data: string | Buffer): string | null {
     if (!this.current.interactive) return 'not in interactive mode';
     if (!this.agent?.running) return 'no agent process is running';
     this.agent.write(data);

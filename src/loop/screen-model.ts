@@ -20,6 +20,10 @@ export interface ScreenModel {
   dispose(): void;
 }
 
+/** Output waits at most this long, or until this much has gathered, before it goes to the worker. */
+const FLUSH_DELAY_MS = 10;
+const FLUSH_BYTES = 64 * 1024;
+
 const WORKER_FILE = fileURLToPath(new URL('./screen-worker.js', import.meta.url));
 
 export function createScreenModel(cols: number, rows: number): ScreenModel {
@@ -54,7 +58,7 @@ class WorkerScreen implements ScreenModel {
   private failed: Error | null = null;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
-  private flushTimer: NodeJS.Immediate | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(cols: number, rows: number) {
     this.size = { cols, rows };
@@ -71,15 +75,21 @@ class WorkerScreen implements ScreenModel {
     this.worker.on('exit', () => this.settleAll());
   }
 
-  /** Output gathers here and goes to the worker once per turn of the event loop, in one message. */
+  /**
+   * Output gathers here and goes to the worker in one message per FLUSH_DELAY_MS (or per FLUSH_BYTES). Only
+   * `snapshot` reads the screen, and it flushes first; the delay keeps the worker's parsing out of the moment
+   * a keystroke's echo is on its way to attached clients, and batches a burst of small chunks.
+   */
   write(chunk: Buffer): void {
     if (this.failed) return;
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
-    this.flushTimer ??= setImmediate(this.flush);
+    if (this.queuedBytes >= FLUSH_BYTES) this.flush();
+    else this.flushTimer ??= setTimeout(this.flush, FLUSH_DELAY_MS).unref();
   }
 
   private readonly flush = (): void => {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     if (this.queued.length === 0 || this.failed) return;
     // One exact-size copy, moved rather than cloned: a chunk may be a view into a much larger buffer.
@@ -112,7 +122,6 @@ class WorkerScreen implements ScreenModel {
 
   dispose(): void {
     this.flush();
-    if (this.flushTimer) clearImmediate(this.flushTimer);
     this.post({ type: 'dispose' });
   }
 

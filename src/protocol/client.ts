@@ -1,6 +1,7 @@
 /**
  * The client side of the per-loop protocol over any byte stream: typed requests, event notifications
- * interleaved with responses, timeouts, and every pending request rejected when the stream closes.
+ * interleaved with responses, timeouts, and every pending request rejected when the stream closes. After an
+ * `attach` that asked for binary frames, the same, framed, plus terminal bytes both ways.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -17,6 +18,15 @@ import { RpcError, errorCodes } from './errors.js';
 import { EVENT_METHOD } from './events.js';
 import type { WireEvent } from './events.js';
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine } from './framing.js';
+import {
+  FRAME_MESSAGE,
+  FRAME_TERMINAL,
+  FrameDecoder,
+  asksForFrames,
+  encodeFrame,
+  messageFrame,
+} from './frames.js';
+import type { Framing } from './frames.js';
 import type { MethodName, ParamsInputOf, ResultOf } from './methods.js';
 
 export interface RpcClientOptions {
@@ -35,6 +45,8 @@ export interface RequestOptions {
 interface ClientEvents {
   close: [reason: string];
   event: [event: WireEvent];
+  /** Terminal output in a binary frame (once the connection has switched to them). */
+  terminal: [data: Buffer];
   /** Something the server sent that is not a response or an event; the connection keeps going. */
   warning: [message: string];
 }
@@ -50,6 +62,13 @@ export class RpcClient extends EventEmitter<ClientEvents> {
   private nextId = 0;
   private closeReason: string | null = null;
   private disconnectReason: string | null = null;
+  private readonly lines: LineDecoder;
+  /** Set once the connection has switched to binary frames. */
+  private frames: FrameDecoder | null = null;
+  /** The id of a request for binary frames still waiting for its answer. */
+  private switchId: number | null = null;
+  /** Messages written while that answer is awaited: the framing they go out in is not known yet. */
+  private holding: string[] | null = null;
 
   constructor(stream: Duplex, options: RpcClientOptions = {}) {
     super();
@@ -58,14 +77,14 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.closeGraceMs = options.closeGraceMs ?? 2000;
     this.rpc = new JSONRPCClient((payload: unknown) => this.write(payload));
-    const decoder = new LineDecoder({
+    this.lines = new LineDecoder({
       maxLineBytes: this.maxLineBytes,
       onLine: (line) => this.handleLine(line),
       onOversize: (bytes) =>
         this.warn(`server sent a line over ${this.maxLineBytes} bytes (${bytes}+); discarded`),
     });
     stream.on('data', (chunk: Buffer | string) =>
-      decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
+      this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
     );
     stream.on('end', () => this.finish(this.serverClosedReason('connection closed by the server')));
     stream.on('error', (err) => {
@@ -82,6 +101,27 @@ export class RpcClient extends EventEmitter<ClientEvents> {
   /** Why the connection closed, or null while open. */
   get reason(): string | null {
     return this.closeReason;
+  }
+
+  private receive(bytes: Buffer): void {
+    if (this.frames !== null) return this.frames.push(bytes);
+    this.lines.push(bytes);
+    // The answer to a request for frames was in this chunk: the bytes after it are frames.
+    const frames = this.frames as FrameDecoder | null;
+    if (frames !== null) for (const rest of this.lines.release()) frames.push(rest);
+  }
+
+  /** NDJSON, or binary frames once an `attach` that asked for them has succeeded. */
+  get framing(): Framing {
+    return this.frames === null ? 'ndjson' : 'binary';
+  }
+
+  /** Sends keystrokes in a terminal frame: no answer (see the `input_dropped` event). Binary framing only. */
+  sendTerminal(data: Buffer | string): void {
+    if (this.closeReason !== null)
+      throw RpcError.of('CONNECTION_CLOSED', `connection closed: ${this.closeReason}`);
+    if (this.frames === null) throw new Error('terminal frames need a connection switched to binary frames');
+    this.stream.write(encodeFrame(FRAME_TERMINAL, data));
   }
 
   /** Calls a method of the table. Rejects with RpcError: the server's error, or CONNECTION_CLOSED / REQUEST_TIMEOUT. */
@@ -108,7 +148,8 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     if (this.closeReason !== null)
       throw RpcError.of('CONNECTION_CLOSED', `connection closed: ${this.closeReason}`);
     this.nextId += 1;
-    const request = createJSONRPCRequest(this.nextId, method, params);
+    const id = this.nextId;
+    const request = createJSONRPCRequest(id, method, params);
     const bytes = Buffer.byteLength(encodeLine(request)) - 1;
     if (bytes > this.maxLineBytes) {
       throw RpcError.of(
@@ -134,7 +175,13 @@ export class RpcClient extends EventEmitter<ClientEvents> {
             ),
           )
         : this.rpc;
+    const switching = this.frames === null && this.switchId === null && asksForFrames(request);
+    if (switching) this.switchId = id;
     const response = await requester.requestAdvanced(request);
+    if (this.switchId === id) {
+      // No answer from the server (a timeout): which framing it now expects cannot be known.
+      this.close();
+    }
     if (response.error) {
       const { code, message } = response.error;
       const data: unknown = response.error.data;
@@ -165,7 +212,43 @@ export class RpcClient extends EventEmitter<ClientEvents> {
 
   private write(payload: unknown): void {
     if (this.closeReason !== null) throw new Error(`connection closed: ${this.closeReason}`);
-    this.stream.write(encodeLine(payload));
+    const line = encodeLine(payload);
+    if (this.holding !== null) return void this.holding.push(line);
+    this.stream.write(this.frames === null ? line : messageFrame(line));
+    if (this.switchId !== null && (payload as { id?: unknown }).id === this.switchId) this.holding = [];
+  }
+
+  /** The answer to the request for binary frames has come: switch if it succeeded, then send what waited. */
+  private settleSwitch(ok: boolean): void {
+    this.switchId = null;
+    if (ok) {
+      this.lines.pause();
+      this.frames = new FrameDecoder({
+        maxFrameBytes: this.maxLineBytes,
+        onFrame: (type, payload) => this.handleFrame(type, payload),
+        onOversize: (_type, bytes) =>
+          this.warn(`server sent a frame over ${this.maxLineBytes} bytes (${bytes}); discarded`),
+      });
+    }
+    const held = this.holding ?? [];
+    this.holding = null;
+    for (const line of held) this.stream.write(ok ? messageFrame(line) : line);
+  }
+
+  private handleFrame(type: number, payload: Buffer): void {
+    if (type === FRAME_TERMINAL) {
+      for (const listener of this.listeners('terminal')) {
+        try {
+          listener(payload);
+        } catch (err) {
+          this.warn(`a terminal listener threw: ${errorMessage(err)}`);
+        }
+      }
+    } else if (type === FRAME_MESSAGE) {
+      this.handleLine(payload.toString('utf8'));
+    } else {
+      this.warn(`server sent a frame of unknown type ${type}; discarded`);
+    }
   }
 
   private handleLine(line: string): void {
@@ -191,6 +274,7 @@ export class RpcClient extends EventEmitter<ClientEvents> {
       this.handleEvent(record.params);
     } else if (isJSONRPCResponse(record)) {
       const response = record as unknown as JSONRPCResponse;
+      if (this.switchId !== null && response.id === this.switchId) this.settleSwitch('result' in record);
       if (response.id === null && response.error) {
         this.warn(`server error not tied to a request: ${response.error.code} ${response.error.message}`);
       }

@@ -1,7 +1,8 @@
 /**
  * The server side of one connection over any byte stream (a Unix socket today, an overlay stream later):
- * NDJSON framing in and out, dispatch through the handler table, event notifications, bounded writes.
- * Nothing a client sends can make this throw; a bad or slow client only ever loses its own connection.
+ * NDJSON framing in and out (or binary frames once an `attach` switched the connection to them), dispatch
+ * through the handler table, event notifications, bounded writes. Nothing a client sends can make this
+ * throw; a bad or slow client only ever loses its own connection.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -11,6 +12,8 @@ import { errorCodes } from './errors.js';
 import { EVENT_METHOD, makeEvent } from './events.js';
 import type { LoopEvent, WireEvent } from './events.js';
 import { LineDecoder, encodeLine } from './framing.js';
+import { FRAME_MESSAGE, FRAME_TERMINAL, FrameDecoder, asksForFrames, messageFrame } from './frames.js';
+import type { Framing } from './frames.js';
 import { BoundedWriter, DEFAULT_MAX_QUEUED_BYTES } from './write-queue.js';
 import { answer, createDispatcher } from './dispatch.js';
 import type { HandlerTable, Logger } from './dispatch.js';
@@ -28,6 +31,8 @@ export interface ServeOptions {
   validateResults?: boolean;
   /** How long `close()` waits for queued output to flush before destroying the stream. */
   closeGraceMs?: number;
+  /** Terminal bytes the client sent in a binary frame; without it they are discarded. */
+  onTerminalInput?: (data: Buffer, conn: RpcConnection) => void;
 }
 
 interface ConnectionEvents {
@@ -46,6 +51,9 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
   /** Free slots for per-connection state kept by the handlers (attach state, lease, ...). */
   readonly data = new Map<string, unknown>();
   private closeReason: string | null = null;
+  private framed = false;
+  /** @internal True while a request to switch to binary frames is being answered. */
+  switching = false;
   private readonly stream: Duplex;
   private readonly writer: BoundedWriter;
   private readonly logger: Logger;
@@ -77,6 +85,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     return this.closeReason;
   }
 
+  /** How messages travel on this connection: NDJSON lines, or binary frames after an `attach` asked for them. */
+  get framing(): Framing {
+    return this.framed ? 'binary' : 'ndjson';
+  }
+
   /** Bytes waiting to be sent to this client. */
   get queuedBytes(): number {
     return this.writer.queuedBytes;
@@ -105,14 +118,24 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
 
   /** @internal Writes one message; false when nothing more can be sent. */
   send(message: unknown): boolean {
-    if (this.closed) return false;
-    return this.writer.write(encodeLine(message));
+    return this.sendLine(encodeLine(message));
   }
 
-  /** @internal Writes one already-encoded NDJSON line (ending in `\n`). */
+  /** @internal Writes one already-encoded NDJSON line (ending in `\n`), as a frame on a binary connection. */
   sendLine(line: string): boolean {
     if (this.closed) return false;
-    return this.writer.write(line);
+    return this.writer.write(this.framed ? messageFrame(line) : line);
+  }
+
+  /** @internal Writes bytes already encoded for this connection's framing (a line, or a whole frame). */
+  sendEncoded(data: string | Buffer): boolean {
+    if (this.closed) return false;
+    return this.writer.write(data);
+  }
+
+  /** @internal Everything sent from now on goes in binary frames. */
+  useFrames(): void {
+    this.framed = true;
   }
 
   /**
@@ -168,21 +191,24 @@ export function serveConnection(
     conn.endStream();
   };
 
+  const tooLong = (what: string, limit: number): void => {
+    conn.send(
+      createJSONRPCErrorResponse(
+        null,
+        errorCodes.LINE_TOO_LONG.code,
+        `${what} too long: over ${limit} bytes`,
+        {
+          limit,
+        },
+      ),
+    );
+  };
   const decoder = new LineDecoder({
     maxLineBytes: options.maxLineBytes,
     onLine: (line) => handleLine(line),
     onOversize: (bytes) => {
       log(`line from ${conn.label} over ${decoder.maxLineBytes} bytes discarded`, { conn: conn.id, bytes });
-      conn.send(
-        createJSONRPCErrorResponse(
-          null,
-          errorCodes.LINE_TOO_LONG.code,
-          `line too long: over ${decoder.maxLineBytes} bytes`,
-          {
-            limit: decoder.maxLineBytes,
-          },
-        ),
-      );
+      tooLong('line', decoder.maxLineBytes);
     },
     onTruncated: (bytes) => {
       log(`connection ${conn.label} ended in the middle of a line; ${bytes} bytes discarded`, {
@@ -190,6 +216,53 @@ export function serveConnection(
       });
     },
   });
+  /** Set once the connection has switched to binary frames; from then on it decodes everything. */
+  let frames: FrameDecoder | null = null;
+
+  function onFrame(type: number, payload: Buffer): void {
+    if (type === FRAME_MESSAGE) return handleLine(payload.toString('utf8'));
+    if (type === FRAME_TERMINAL) {
+      try {
+        options.onTerminalInput?.(payload, conn);
+      } catch (err) {
+        log('terminal input failed', { conn: conn.id, error: err });
+      }
+      return;
+    }
+    conn.send(
+      createJSONRPCErrorResponse(
+        null,
+        errorCodes.INVALID_REQUEST.code,
+        `invalid request: unknown frame type ${type}; frame discarded`,
+      ),
+    );
+  }
+
+  /** After the answer to a request for binary frames: switch if it succeeded, else go on with lines. */
+  function settleSwitch(response: unknown): void {
+    conn.switching = false;
+    const ok = typeof response === 'object' && response !== null && 'result' in response;
+    if (!ok || conn.closed) return decoder.resume();
+    conn.useFrames();
+    frames = new FrameDecoder({
+      maxFrameBytes: decoder.maxLineBytes,
+      onFrame,
+      onOversize: (type, bytes) => {
+        log(`frame from ${conn.label} over ${decoder.maxLineBytes} bytes discarded`, {
+          conn: conn.id,
+          bytes,
+        });
+        tooLong('frame', decoder.maxLineBytes);
+      },
+      onTruncated: (bytes) => {
+        log(`connection ${conn.label} ended in the middle of a frame; ${bytes} bytes discarded`, {
+          conn: conn.id,
+        });
+      },
+    });
+    for (const chunk of decoder.release()) frames.push(chunk);
+    if (peerEnded) frames.end();
+  }
 
   function handleLine(line: string): void {
     if (conn.closed || line.length === 0 || (line.charCodeAt(0) <= 0x20 && line.trim() === '')) return;
@@ -202,13 +275,24 @@ export function serveConnection(
       );
       return;
     }
+    // A request to switch to binary frames: whatever follows it is held until its answer has been sent,
+    // then read as frames (or as lines again, if it failed).
+    const switching = frames === null && !conn.switching && asksForFrames(value);
+    if (switching) {
+      conn.switching = true;
+      decoder.pause();
+    }
     inFlight += 1;
     answer(server, value, conn)
       .then(
         (response) => {
           if (response !== null) conn.send(response);
+          if (switching) settleSwitch(response);
         },
-        (err: unknown) => log('dispatch failed', { conn: conn.id, error: err }),
+        (err: unknown) => {
+          log('dispatch failed', { conn: conn.id, error: err });
+          if (switching) settleSwitch(null);
+        },
       )
       .finally(() => {
         inFlight -= 1;
@@ -218,13 +302,16 @@ export function serveConnection(
 
   stream.on('data', (chunk: Buffer | string) => {
     try {
-      decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      if (frames !== null) frames.push(bytes);
+      else decoder.push(bytes);
     } catch (err) {
       log('failed to handle input', { conn: conn.id, error: err });
     }
   });
   stream.on('end', () => {
     decoder.end();
+    frames?.end();
     peerEnded = true;
     maybeFinishAfterEnd();
   });
@@ -235,6 +322,7 @@ export function serveConnection(
   });
   stream.on('close', () => {
     decoder.end();
+    frames?.end();
     conn.finish('connection closed');
   });
   return conn;

@@ -55,10 +55,19 @@ export const events = {
   pty: defineEvent({
     summary:
       'Raw terminal bytes (base64) starting at byte `offset` of the log. Sent only to attached connections, ' +
-      'replay first, then live; `subscribe` does not select it.',
+      'replay first, then live; `subscribe` does not select it. A connection switched to binary frames ' +
+      'gets terminal frames instead.',
     delivery: 'attach',
     data: z.object({ offset: byteOffset, data: z.string() }),
     example: { offset: 182734, data: 'G1szMm1vaxtbMG0NCg==' },
+  }),
+  input_dropped: defineEvent({
+    summary:
+      'Terminal bytes this connection sent in a binary frame were not forwarded to the agent, and why. Sent ' +
+      'for the first frame dropped, then again only after a frame got through or when the reason changes.',
+    delivery: 'connection',
+    data: z.object({ reason: z.string(), bytes: z.number().int().min(0) }),
+    example: { reason: 'not in interactive mode', bytes: 1 },
   }),
   disconnect: defineEvent({
     summary: 'The server is about to close this connection, and why.',

@@ -32,6 +32,11 @@ export class LineDecoder {
   /** Bytes of the current over-long line seen so far; -1 when not discarding. */
   private discarding = -1;
   private ended = false;
+  private paused = false;
+  /** Chunks (and the rest of a chunk) received while paused, in order. */
+  private held: Buffer[] = [];
+  /** `end()` came while paused: it takes effect once the held bytes have been decoded. */
+  private endWhenResumed = false;
 
   constructor(options: LineDecoderOptions) {
     this.options = options;
@@ -41,6 +46,10 @@ export class LineDecoder {
   /** Feeds a chunk; emits every line it completes. */
   push(chunk: Buffer): void {
     if (this.ended) return;
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
     let start = 0;
     while (start < chunk.length) {
       const nl = chunk.indexOf(NEWLINE, start);
@@ -50,12 +59,54 @@ export class LineDecoder {
       if (nl === -1) return;
       this.finishLine();
       start = nl + 1;
+      // `onLine` paused the decoder: the bytes after that line wait, undecoded.
+      if (this.paused) {
+        if (start < chunk.length) this.held.push(chunk.subarray(start));
+        return;
+      }
     }
+  }
+
+  /**
+   * Stops decoding after the current line (call it from `onLine`): what follows is held, undecoded, until
+   * `resume()` decodes it as lines or `release()` hands it over to be read some other way.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      this.push(held[i]!);
+      if (this.paused) {
+        // Paused again by a line inside: the rest stays held behind what `push` kept.
+        this.held.push(...held.slice(i + 1));
+        return;
+      }
+    }
+    if (this.endWhenResumed) this.end();
+  }
+
+  /** Ends line decoding and returns the bytes held since `pause()`, for another decoder to read. */
+  release(): Buffer[] {
+    const held = this.held;
+    this.held = [];
+    this.reset();
+    this.ended = true;
+    return held;
   }
 
   /** Marks the end of the stream; a partial last line is reported through `onTruncated`. */
   end(): void {
     if (this.ended) return;
+    if (this.paused) {
+      this.endWhenResumed = true;
+      return;
+    }
     this.ended = true;
     const pending = this.discarding >= 0 ? this.discarding : this.partsBytes;
     this.reset();

@@ -1,6 +1,16 @@
 /** The per-loop protocol: NDJSON framing, the method and event tables, errors, server and client. */
 export { LineDecoder, encodeLine, DEFAULT_MAX_LINE_BYTES } from './framing.js';
 export type { LineDecoderOptions } from './framing.js';
+export {
+  FRAME_HEADER_BYTES,
+  FRAME_MESSAGE,
+  FRAME_TERMINAL,
+  FrameDecoder,
+  asksForFrames,
+  encodeFrame,
+  messageFrame,
+} from './frames.js';
+export type { Framing, FrameDecoderOptions } from './frames.js';
 export { errorCodes, ErrorCode, errorName, RpcError, isRpcError } from './errors.js';
 export type { ErrorName, ErrorCodeSpec } from './errors.js';
 export { methods, METHOD_NAMES, isMethodName } from './methods.js';

@@ -1,5 +1,5 @@
 /**
- * A writer that never blocks its caller and never buffers without bound. Lines go straight to the stream
+ * A writer that never blocks its caller and never buffers without bound. Lines (or frames) go straight to the stream
  * while it accepts them; once `write` returns false they wait here until 'drain'. When the bytes waiting
  * (here and in the stream's own buffer) pass the limit, `onOverflow` is called once and nothing more is sent.
  */
@@ -11,7 +11,7 @@ export class BoundedWriter {
   private readonly stream: Writable;
   private readonly maxQueuedBytes: number;
   private readonly onOverflow: (queuedBytes: number) => void;
-  private queue: string[] = [];
+  private queue: (string | Buffer)[] = [];
   private head = 0;
   private queueBytes = 0;
   private blocked = false;
@@ -37,12 +37,12 @@ export class BoundedWriter {
     return this.queueBytes + this.stream.writableLength;
   }
 
-  /** Queues a line; false when the writer no longer sends (ended, overflowed or stream gone). */
-  write(line: string): boolean {
+  /** Queues a line or a frame; false when the writer no longer sends (ended, overflowed or stream gone). */
+  write(line: string | Buffer): boolean {
     if (this.stopped || this.ending || !this.stream.writable) return false;
     if (this.blocked) {
       this.queue.push(line);
-      this.queueBytes += Buffer.byteLength(line);
+      this.queueBytes += byteLength(line);
     } else if (!this.stream.write(line)) {
       this.block();
     }
@@ -83,7 +83,7 @@ export class BoundedWriter {
     while (this.head < this.queue.length && !this.stopped) {
       const line = this.queue[this.head]!;
       this.head += 1;
-      this.queueBytes -= Buffer.byteLength(line);
+      this.queueBytes -= byteLength(line);
       if (!this.stream.write(line)) {
         this.compact();
         this.block();
@@ -102,4 +102,8 @@ export class BoundedWriter {
       this.head = 0;
     }
   }
+}
+
+function byteLength(data: string | Buffer): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.length;
 }

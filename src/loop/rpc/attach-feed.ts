@@ -4,7 +4,7 @@
  * attaches from offset N receives every byte from N on exactly once, however the replay and new output
  * interleave, and a slow reader only falls behind, it never makes the loop buffer.
  */
-import { ptyEventLine, type RpcConnection } from '../../protocol/index.js';
+import { FRAME_TERMINAL, encodeFrame, ptyEventLine, type RpcConnection } from '../../protocol/index.js';
 import type { OutputLog } from '../output-log.js';
 
 /** Bytes read from the log per `pty` event. */
@@ -72,7 +72,9 @@ export class AttachFeed {
 
   /** New output at `offset`: sent from memory to every connection that is exactly caught up. */
   live(offset: number, chunk: Buffer): void {
+    // Encoded at most once per framing, however many connections are caught up.
     let line: string | null = null;
+    let frame: Buffer | null = null;
     for (const [conn, cursor] of this.cursors) {
       // A connection waiting for 'drain' catches up from the log once its queue has emptied.
       if (this.waiting.has(conn)) continue;
@@ -85,8 +87,11 @@ export class AttachFeed {
         this.whenDrained(conn);
         continue;
       }
-      line ??= ptyEventLine(offset, chunk.toString('base64'));
-      if (!conn.sendLine(line)) {
+      const encoded =
+        conn.framing === 'binary'
+          ? (frame ??= encodeFrame(FRAME_TERMINAL, chunk))
+          : (line ??= ptyEventLine(offset, chunk.toString('base64')));
+      if (!conn.sendEncoded(encoded)) {
         this.detach(conn);
         continue;
       }
@@ -111,7 +116,7 @@ export class AttachFeed {
       if (conn.closed) return void this.detach(conn);
       if (conn.queuedBytes >= WINDOW_BYTES) return this.whenDrained(conn);
       const chunk = this.log.read(cursor, CHUNK_BYTES);
-      if (!conn.sendLine(ptyEventLine(cursor, chunk.toString('base64')))) {
+      if (!conn.sendEncoded(encodeOutput(conn, cursor, chunk))) {
         return void this.detach(conn);
       }
       cursor += chunk.length;
@@ -129,4 +134,11 @@ export class AttachFeed {
       this.pump(conn);
     });
   }
+}
+
+/** Output bytes as this connection takes them: a terminal frame, or a `pty` event line. */
+function encodeOutput(conn: RpcConnection, offset: number, chunk: Buffer): string | Buffer {
+  return conn.framing === 'binary'
+    ? encodeFrame(FRAME_TERMINAL, chunk)
+    : ptyEventLine(offset, chunk.toString('base64'));
 }

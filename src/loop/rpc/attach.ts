@@ -1,11 +1,12 @@
 /** attach, detach and peek: the raw terminal stream and the rendered screen. */
-import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import { RpcError, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
 import type { LoopServer } from './server.js';
 
 export function attachHandlers(server: LoopServer): HandlerTable {
   const { runner, feed } = server;
   return {
-    attach: ({ from_offset }, conn) => {
+    attach: ({ from_offset, framing }, conn) => {
+      checkFraming(framing, conn);
       const end = runner.log.end;
       const from = from_offset ?? defaultReplayStart(server);
       if (from > end) {
@@ -23,6 +24,8 @@ export function attachHandlers(server: LoopServer): HandlerTable {
         cols: runner.state.cols,
         rows: runner.state.rows,
         interactive_mode: runner.state.interactive,
+        // The connection switches once this response has been sent (see serveConnection).
+        framing: conn.switching ? 'binary' : conn.framing,
       };
     },
     detach: (_params, conn) => {
@@ -46,3 +49,20 @@ function defaultReplayStart(server: LoopServer): number {
 }
 
 const DEFAULT_REPLAY_BYTES = 1024 * 1024;
+
+/**
+ * Binary frames are asked for by an `attach` request of its own: the connection switches right after its
+ * response, which a request inside a batch or a notification does not have. There is no way back.
+ */
+function checkFraming(framing: 'ndjson' | 'binary' | undefined, conn: RpcConnection): void {
+  const problem =
+    framing === 'binary' && conn.framing === 'ndjson' && !conn.switching
+      ? 'binary frames must be asked for in a request of its own, not in a batch or a notification'
+      : framing === 'ndjson' && conn.framing === 'binary'
+        ? 'this connection already uses binary frames and cannot switch back'
+        : null;
+  if (problem === null) return;
+  throw RpcError.of('INVALID_PARAMS', `invalid params for attach: framing: ${problem}`, {
+    issues: [{ path: 'framing', message: problem }],
+  });
+}

@@ -3,12 +3,22 @@
  * interactive mode on takes the lease when it is free (so a ralph-uv client works unchanged); another client
  * asking gets LEASE_HELD naming the holder; the lease frees when its holder turns the mode off or leaves.
  */
-import { RpcError, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import { RpcError, makeEvent, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
 import { guarded } from './control.js';
 import type { LoopServer } from './server.js';
 
 function leaseHeld(holder: RpcConnection): RpcError {
   return RpcError.of('LEASE_HELD', `the keyboard is held by ${holder.label}`, { holder: holder.label });
+}
+
+/**
+ * Hands keystrokes from `conn` to the agent. Returns null when forwarded, else why they were dropped; throws
+ * LEASE_HELD when another connection holds the keyboard.
+ */
+function forwardKeys(server: LoopServer, conn: RpcConnection, data: string | Buffer): string | null {
+  if (!server.runner.state.interactive) return 'not in interactive mode';
+  if (server.writer && server.writer !== conn) throw leaseHeld(server.writer);
+  return server.runner.writePty(data);
 }
 
 export function interactiveHandlers(server: LoopServer): HandlerTable {
@@ -21,10 +31,32 @@ export function interactiveHandlers(server: LoopServer): HandlerTable {
       return { interactive_mode: runner.state.interactive };
     },
     write_pty: ({ data }, conn) => {
-      if (!runner.state.interactive) return { status: 'ignored', reason: 'not in interactive mode' };
-      if (server.writer && server.writer !== conn) throw leaseHeld(server.writer);
-      const dropped = runner.writePty(data);
+      const dropped = forwardKeys(server, conn, data);
       return dropped === null ? { status: 'forwarded' } : { status: 'ignored', reason: dropped };
     },
   };
+}
+
+/** The reason last reported to a connection for dropping its terminal frames, in `conn.data`. */
+const DROPPED = 'input-dropped';
+
+/**
+ * Keystrokes in a binary terminal frame: the fast path of `write_pty`, under the same rules. Frames get no
+ * answer; a dropped one is reported with an `input_dropped` event, once per reason until a frame gets through.
+ */
+export function terminalInput(server: LoopServer, data: Buffer, conn: RpcConnection): void {
+  let reason: string | null;
+  try {
+    reason = forwardKeys(server, conn, data);
+  } catch (err) {
+    if (!(err instanceof RpcError)) throw err;
+    reason = err.message;
+  }
+  if (reason === null) {
+    conn.data.delete(DROPPED);
+    return;
+  }
+  if (conn.data.get(DROPPED) === reason) return;
+  conn.data.set(DROPPED, reason);
+  conn.notify(makeEvent('input_dropped', { reason, bytes: data.length }));
 }

@@ -8,7 +8,7 @@ import type { LoopRunner } from '../runner.js';
 import { AttachFeed } from './attach-feed.js';
 import { attachHandlers } from './attach.js';
 import { controlHandlers } from './control.js';
-import { interactiveHandlers } from './interactive.js';
+import { interactiveHandlers, terminalInput } from './interactive.js';
 import { logHandlers } from './logs.js';
 import { statusHandlers } from './status.js';
 import { subscribeHandlers } from './subscribe.js';
@@ -53,6 +53,7 @@ export class LoopServer {
     const conn = serveConnection(stream, this.handlers, {
       label,
       logger: (msg) => this.options.log?.(msg),
+      onTerminalInput: (data, from) => terminalInput(this, data, from),
       ...(this.options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: this.options.maxQueuedBytes }),
     });
     this.connections.add(conn);

@@ -4,6 +4,8 @@ import { defineMethod } from '../spec.js';
 import { byteOffset, noParams, subscribableEvent, terminalSize } from '../schemas.js';
 
 const eventList = z.strictObject({ events: z.array(subscribableEvent) });
+/** How the connection carries messages: NDJSON lines, or binary frames after an `attach` asked for them. */
+const framing = z.enum(['ndjson', 'binary']);
 
 export const attachMethods = {
   subscribe: defineMethod({
@@ -28,23 +30,34 @@ export const attachMethods = {
     summary:
       'Start receiving raw terminal output as `pty` events: first the log from `from_offset` up to ' +
       '`replay_end`, then live output, with no gap and no duplicate. Without `from_offset` the server picks ' +
-      'where replay starts (at most the last 1 MiB); the result says where.',
-    params: z.strictObject({ from_offset: byteOffset.optional() }),
+      'where replay starts (at most the last 1 MiB); the result says where. With `"framing": "binary"` the ' +
+      'connection switches to binary frames right after this response, and output comes as terminal frames ' +
+      'instead (see Binary frames).',
+    params: z.strictObject({ from_offset: byteOffset.optional(), framing: framing.optional() }),
     result: z.object({
       from_offset: byteOffset,
       replay_end: byteOffset,
       ...terminalSize,
       interactive_mode: z.boolean(),
+      framing,
     }),
     example: {
       params: { from_offset: 0 },
-      result: { from_offset: 0, replay_end: 182734, cols: 120, rows: 40, interactive_mode: false },
+      result: {
+        from_offset: 0,
+        replay_end: 182734,
+        cols: 120,
+        rows: 40,
+        interactive_mode: false,
+        framing: 'ndjson',
+      },
     },
     errors: ['OFFSET_OUT_OF_RANGE'],
   }),
   detach: defineMethod({
     summary:
-      'Stop `pty` events on this connection (and release the writer lease if this connection holds it).',
+      'Stop `pty` events (or terminal frames) on this connection, and release the writer lease if this ' +
+      'connection holds it. A connection switched to binary frames stays switched.',
     params: noParams,
     result: z.object({ detached: z.literal(true) }),
     example: { params: {}, result: { detached: true } },
