@@ -297,12 +297,16 @@ describe('App', () => {
     });
   });
 
-  it('refuses to stop a loop that has ended', async () => {
+  it('refuses to stop, pause or extend a loop that has ended', async () => {
     await started();
     await press('j', selected('alpha'));
     await press('s', (text) => expect(text).toContain('✗ alpha has already ended'));
     expect(frame()).not.toContain('SIGTERM');
     await press(ESC, (text) => expect(text).not.toContain('has already ended'));
+    await press('p', (text) => expect(text).toContain('✗ alpha has already ended'));
+    await press(ESC, (text) => expect(text).not.toContain('has already ended'));
+    await press('+', (text) => expect(text).toContain('✗ alpha has already ended'));
+    expect(frame()).not.toContain('Iterations to add');
   });
 
   it('says a remote loop cannot be reached when asked to attach', async () => {

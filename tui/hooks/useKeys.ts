@@ -77,13 +77,13 @@ function listKey(state: TuiState, actions: Actions, input: string, key: Key): vo
     return;
   }
   if (key.return) return actions.attach(row, false);
+  if (input === 'i') return actions.attach(row, true);
+  if ('sp+'.includes(input) && input !== '' && row.link.state === 'ended') {
+    // Nothing left to steer: say so rather than fail to connect.
+    return dispatch({ type: 'notice', notice: { kind: 'error', text: `${row.task} has already ended` } });
+  }
   switch (input) {
-    case 'i':
-      return actions.attach(row, true);
     case 's':
-      if (row.link.state === 'ended') {
-        return dispatch({ type: 'notice', notice: { kind: 'error', text: `${row.task} has already ended` } });
-      }
       return dispatch({ type: 'mode', mode: { kind: 'confirm-stop', key: row.key, task: row.task } });
     case 'p':
       return void actions.togglePause(row);
