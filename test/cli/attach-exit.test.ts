@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/util/proc.js';
 import { ensureCliBuilt } from './built.js';
-import { CliSandbox, descendants, waitFor } from './harness.js';
+import { CliSandbox, descendants, startArgs, waitFor } from './harness.js';
 import type { Term } from './term.js';
 
 let sb: CliSandbox;
@@ -75,16 +75,7 @@ describe('attach exit codes', () => {
 
   it('start --attach starts the loop and attaches to it in the same terminal', async () => {
     const task = sb.makeTask('straight', { script: [{ print: 'STRAIGHT in' }, gate, { passAll: true }] });
-    const term = sb.term([
-      'start',
-      task.dir,
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      task.agentCmd,
-      '--attach',
-      ...limits,
-    ]);
+    const term = sb.term(startArgs(task, ['--attach', ...limits]));
     await term.waitFor('started straight', 'the start line');
     await term.waitFor('STRAIGHT in', 'the loop output');
     term.write('\x1di');

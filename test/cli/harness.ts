@@ -76,6 +76,11 @@ export function sessionIdOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
 }
 
+/** The arguments of `ralph start` on a task folder with its fake agent, then `extra`. */
+export function startArgs(task: TaskFolder, extra: string[] = []): string[] {
+  return ['start', task.dir, '--agent', 'custom', '--agent-cmd', task.agentCmd, ...extra];
+}
+
 export class CliSandbox {
   readonly root = mkdtempSync(join(tmpdir(), 'rcli-'));
   readonly home = join(this.root, 'home');
@@ -140,15 +145,7 @@ export class CliSandbox {
 
   /** `ralph start` (detached) with the fake agent; fails the test unless it exits 0. */
   async start(task: TaskFolder, extra: string[] = []): Promise<SessionRecord> {
-    const result = await this.ralph([
-      'start',
-      task.dir,
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      task.agentCmd,
-      ...extra,
-    ]);
+    const result = await this.ralph(startArgs(task, extra));
     if (result.exitCode !== 0) {
       throw new Error(`ralph start exited ${result.exitCode}:\n${result.stdout}\n${result.stderr}`);
     }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
 import { ensureCliBuilt } from './built.js';
-import { CliSandbox, sessionIdOf, waitFor, type TaskFolder } from './harness.js';
+import { CliSandbox, sessionIdOf, startArgs, waitFor, type TaskFolder } from './harness.js';
 
 let sb: CliSandbox;
 let life: TaskFolder;
@@ -58,15 +58,7 @@ describe('a detached loop', () => {
   });
 
   it('start --json prints the registry entry', async () => {
-    const result = await sb.ralph([
-      'start',
-      second.dir,
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      second.agentCmd,
-      '--json',
-    ]);
+    const result = await sb.ralph(startArgs(second, ['--json']));
     expect(result.exitCode, result.stderr).toBe(0);
     const entry = JSON.parse(result.stdout) as SessionRecord;
     expect(entry).toMatchObject({

@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/util/proc.js';
 import { CLI_MAIN, ensureCliBuilt } from './built.js';
-import { CliSandbox, sessionIdOf, waitFor, type TaskFolder } from './harness.js';
+import { CliSandbox, sessionIdOf, startArgs, waitFor, type TaskFolder } from './harness.js';
 
 let sb: CliSandbox;
 beforeAll(async () => {
@@ -22,19 +22,7 @@ afterEach(async () => {
 const quote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 
 function startLine(task: TaskFolder, extra: string[] = []): string {
-  const args = [
-    'start',
-    task.dir,
-    '--agent',
-    'custom',
-    '--agent-cmd',
-    task.agentCmd,
-    '--iteration-timeout',
-    '0',
-    '--idle-timeout',
-    '0',
-    ...extra,
-  ];
+  const args = startArgs(task, ['--iteration-timeout', '0', '--idle-timeout', '0', ...extra]);
   return [process.execPath, CLI_MAIN, ...args].map(quote).join(' ');
 }
 
@@ -44,15 +32,7 @@ describe('start --foreground', () => {
       stories: 2,
       script: [{ print: 'FOREGROUND at work' }, { passStory: 'current' }],
     });
-    const result = await sb.ralph([
-      'start',
-      task.dir,
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      task.agentCmd,
-      '--foreground',
-    ]);
+    const result = await sb.ralph(startArgs(task, ['--foreground']));
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout.match(/FOREGROUND at work/g)).toHaveLength(2);
     expect(result.stdout).toContain('loop completed: all stories pass');
@@ -61,18 +41,7 @@ describe('start --foreground', () => {
 
   it('exits 10 when the loop runs out of iterations', async () => {
     const task = sb.makeTask('fgx', { script: [{ print: 'FOREGROUND idle' }] });
-    const args = [
-      'start',
-      task.dir,
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      task.agentCmd,
-      '--foreground',
-      '-n',
-      '2',
-    ];
-    const result = await sb.ralph(args);
+    const result = await sb.ralph(startArgs(task, ['--foreground', '-n', '2']));
     expect(result.exitCode, result.stderr).toBe(10);
     expect(result.stdout.match(/FOREGROUND idle/g)).toHaveLength(2);
     expect(sb.session('fgx')).toMatchObject({ status: 'exhausted', iteration: 2 });

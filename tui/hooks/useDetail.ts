@@ -23,10 +23,9 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
   rowRef.current = row;
   const key = row?.key ?? null;
   const ended = row?.link.state === 'ended';
-  // Re-read at once when what the row shows changes (a new iteration, a status change, a new line).
-  const version = row
-    ? `${row.status}|${row.iteration}|${row.currentStory}|${row.lastLine}|${row.link.state}`
-    : '';
+  // Re-read at once when the loop's state changes (a new iteration, a status, a story, its link). New output
+  // alone waits for the next tick: a loop printing fast would otherwise be asked for its screen non-stop.
+  const version = row ? `${row.status}|${row.iteration}|${row.currentStory}|${row.link.state}` : '';
   const kick = useRef<() => void>(() => undefined);
 
   useEffect(() => {

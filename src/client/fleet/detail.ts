@@ -62,26 +62,24 @@ async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail>
 async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): Promise<LoopDetail> {
   const detail = empty('files', []);
   const dir = sessionDir(paths, row.task, row.session.id);
-  const attempt = <T>(what: string, fn: () => T): T | null => {
+  const attempt = async <T>(what: string, fn: () => T | Promise<T>): Promise<T | null> => {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       detail.problems.push(`${what}: ${errorMessage(err)}`);
       return null;
     }
   };
-  const records = attempt('iterations', () => IterationLog.read(join(dir, 'iterations.json')));
+  const records = await attempt('iterations', () => IterationLog.read(join(dir, 'iterations.json')));
   detail.iterations = records?.map(toWireIteration) ?? null;
-  const prd = attempt('stories', () => loadPrd(join(row.session.taskDir, 'prd.json')));
+  const prd = await attempt('stories', () => loadPrd(join(row.session.taskDir, 'prd.json')));
   if (prd) {
     const { stories, current } = toWireStories(prd);
     detail.stories = stories;
     detail.currentStory = current;
   }
   const from = records?.at(-1)?.startOffset ?? 0;
-  detail.screen = await attemptAsync(detail.problems, 'screen', () =>
-    renderLogTail(join(dir, 'output.log'), from, scrollback),
-  );
+  detail.screen = await attempt('screen', () => renderLogTail(join(dir, 'output.log'), from, scrollback));
   return detail;
 }
 
@@ -103,15 +101,6 @@ async function renderLogTail(file: string, from: number, scrollback: number): Pr
     return { cols: shot.cols, rows: shot.rows, lines: shot.lines, history: shot.history };
   } finally {
     screen.dispose();
-  }
-}
-
-async function attemptAsync<T>(problems: string[], what: string, fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    problems.push(`${what}: ${errorMessage(err)}`);
-    return null;
   }
 }
 
