@@ -102,7 +102,14 @@ export function ensurePrivateDir(dir: string): string {
   try {
     const st = fstatSync(fd);
     const problem = directoryProblem(st, [uid]);
-    if (problem !== null) throw unsafeDirectory(dir, problem);
+    if (problem !== null) {
+      const own = st.uid === uid;
+      throw unsafeDirectory(
+        dir,
+        problem,
+        own ? `if you made it so, chmod 700 ${dir}; else remove it` : undefined,
+      );
+    }
     if ((st.mode & 0o777) !== 0o700) fchmodSync(fd, 0o700);
   } finally {
     closeSync(fd);

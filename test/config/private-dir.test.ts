@@ -85,6 +85,7 @@ describe('ensurePrivateDir', () => {
     chmodSync(dir, 0o777);
     const err = thrown(() => ensurePrivateDir(dir));
     expect(err.message).toBe(`refusing to use ${dir}: other users can write to it (mode 0777)`);
+    expect(err.hint).toBe(`if you made it so, chmod 700 ${dir}; else remove it`);
     chmodSync(dir, 0o770);
     expect(thrown(() => ensurePrivateDir(dir)).message).toMatch(/other users can write to it \(mode 0770\)/);
     expect(statSync(dir).mode & 0o777).toBe(0o770);
