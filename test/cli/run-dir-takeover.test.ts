@@ -4,7 +4,16 @@
  * `ralph start` must refuse it, change nothing of theirs and put no socket there. TMPDIR is a fresh sticky
  * 1777 folder inside the sandbox, so the machine's /tmp is never touched.
  */
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ralphPaths } from '../../src/config/paths.js';
@@ -82,19 +91,28 @@ describe.skipIf(skip)('the fallback run directory cannot be taken over by anothe
     await sb?.dispose();
   });
 
+  /** `ralph start` refuses the run folder with exit code 4, one line saying why, and a fix-it hint. */
+  async function expectRefused(why: string): Promise<void> {
+    const result = await sb.ralph(startArgs(task));
+    expect(result.stderr.split('\n')[0]).toBe(`ralph: refusing to use ${runDir}: ${why}`);
+    expect(result.stderr).toMatch(/RALPH_HOME or XDG_RUNTIME_DIR/);
+    expect(result.exitCode).toBe(4);
+  }
+
+  /** The other user's folder still belongs to them, with the mode they gave it. */
+  function expectUntouched(st: Stats, mode: number): void {
+    expect(st.uid).toBe(other.uid);
+    expect(st.mode & 0o7777).toBe(mode);
+  }
+
   it('(a) a symlink to a folder of theirs is refused, and their folder is left as it was', async () => {
     const theirs = join(tmp, 'theirs');
     other.check('/bin/mkdir', ['-m', '0755', theirs]);
     other.check('/bin/ln', ['-s', theirs, runDir]);
     expect(lstatSync(runDir).isSymbolicLink()).toBe(true);
 
-    const result = await sb.ralph(startArgs(task));
-    expect(result.stderr.split('\n')[0]).toBe(`ralph: refusing to use ${runDir}: it is a symbolic link`);
-    expect(result.stderr).toMatch(/RALPH_HOME or XDG_RUNTIME_DIR/);
-    expect(result.exitCode).toBe(4);
-    const after = statSync(theirs);
-    expect(after.uid).toBe(other.uid);
-    expect(after.mode & 0o7777).toBe(0o755);
+    await expectRefused('it is a symbolic link');
+    expectUntouched(statSync(theirs), 0o755);
     expect(readdirSync(theirs)).toEqual([]);
   });
 
@@ -102,14 +120,8 @@ describe.skipIf(skip)('the fallback run directory cannot be taken over by anothe
     other.check('/bin/mkdir', ['-m', '0777', runDir]);
     other.check('/bin/chmod', ['0777', runDir]);
 
-    const result = await sb.ralph(startArgs(task));
-    expect(result.stderr.split('\n')[0]).toBe(
-      `ralph: refusing to use ${runDir}: it is owned by uid ${other.uid}, not by uid ${process.getuid!()}`,
-    );
-    expect(result.exitCode).toBe(4);
-    const after = lstatSync(runDir);
-    expect(after.uid).toBe(other.uid);
-    expect(after.mode & 0o7777).toBe(0o777);
+    await expectRefused(`it is owned by uid ${other.uid}, not by uid ${process.getuid!()}`);
+    expectUntouched(lstatSync(runDir), 0o777);
     expect(readdirSync(runDir)).toEqual([]);
   });
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectSession } from '../../src/client/connect.js';
 import { ensurePrivateDir } from '../../src/config/paths.js';
 import { RalphError } from '../../src/errors.js';
-import type { SessionRecord } from '../../src/registry/index.js';
+import { makeSession } from '../../tui/test-fixtures.js';
 import { createOtherUser, skipWithoutOtherUser, type OtherUser } from '../support/other-user.js';
 import { waitFor, within } from '../support/wait.js';
 
@@ -46,38 +46,12 @@ let other: OtherUser;
 let listener: ChildProcess;
 let theirSocket: string;
 
-function session(address: string): SessionRecord {
-  const now = new Date().toISOString();
-  return {
-    id: 1,
-    task: 'victim',
-    location: 'local',
-    transport: 'unix',
-    address,
-    identity: null,
-    remoteName: null,
-    pid: null,
-    pidStartTime: null,
-    status: 'running',
-    iteration: 1,
-    maxIterations: 3,
-    currentStory: null,
-    agent: 'custom',
-    taskDir: base,
-    branch: null,
-    worktree: null,
-    createdAt: now,
-    updatedAt: now,
-    startedAt: now,
-    endedAt: null,
-    lastSeen: now,
-    exitReason: null,
-  };
-}
-
 /** What a status request does: connect, then send one request. */
 async function askStatus(address: string): Promise<unknown> {
-  const client = await connectSession(session(address), { timeoutMs: 2000, requestTimeoutMs: 2000 });
+  const client = await connectSession(makeSession({ task: 'victim', address }), {
+    timeoutMs: 2000,
+    requestTimeoutMs: 2000,
+  });
   try {
     return await client.call('get_status');
   } finally {
