@@ -94,7 +94,7 @@ describe.skipIf(skip)('a client refuses a socket another user controls, before s
     const theirs = join(shared, 'theirs');
     other.check('/bin/mkdir', ['-m', '0755', theirs]);
     theirSocket = join(theirs, 'victim.sock');
-    listener = other.spawn(process.execPath, ['-e', LISTENER, theirSocket]);
+    listener = other.spawn(other.node(shared), ['-e', LISTENER, theirSocket]);
     let out = '';
     listener.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     listener.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -6,7 +6,8 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, chmodSync, constants, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const USERADD = ['/usr/sbin/useradd', '/sbin/useradd', '/usr/bin/useradd'];
 const USERDEL = ['/usr/sbin/userdel', '/sbin/userdel', '/usr/bin/userdel'];
@@ -54,6 +55,11 @@ export interface OtherUser {
   check(file: string, args: string[]): string;
   /** Starts a long-running program as this user. */
   spawn(file: string, args: string[]): ChildProcess;
+  /**
+   * A Node binary this user can run: this process's own, or (when it lives in a folder the user cannot enter,
+   * such as /root) a copy in `dir`.
+   */
+  node(dir: string): string;
   remove(): void;
 }
 
@@ -97,6 +103,13 @@ export function createOtherUser(): OtherUser {
       return out.stdout;
     },
     spawn: (file, args) => spawn(file, args, { ...as, stdio: ['ignore', 'pipe', 'pipe'] }),
+    node: (dir) => {
+      if (user.run(process.execPath, ['-e', '0']).status === 0) return process.execPath;
+      const copy = join(dir, 'node');
+      copyFileSync(process.execPath, copy);
+      chmodSync(copy, 0o755);
+      return copy;
+    },
     remove: () => {
       if (removed) return;
       removed = true;
