@@ -33,7 +33,7 @@ function codeOf(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function unsafeDirectory(dir: string, why: string, hint?: string): RalphError {
+function unsafeDirectory(dir: string, why: string, hint?: string): RalphError {
   return new RalphError('UNSAFE_DIRECTORY', `refusing to use ${dir}: ${why}`, {
     exitCode: ExitCode.conflict,
     hint:
@@ -47,7 +47,7 @@ function describeMode(mode: number): string {
 }
 
 /** Why a directory's owner or mode makes it unsafe, or null. `owners` are the acceptable uids. */
-export function directoryProblem(st: Stats, owners: readonly number[]): string | null {
+function directoryProblem(st: Stats, owners: readonly number[]): string | null {
   if (!st.isDirectory()) return 'it is not a directory';
   if (!owners.includes(st.uid)) return `it is owned by uid ${st.uid}, not by uid ${owners[0]}`;
   if ((st.mode & GROUP_OR_OTHER_WRITE) !== 0) {
