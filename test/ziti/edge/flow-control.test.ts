@@ -130,7 +130,8 @@ describe('per-connection receive buffers', () => {
     expect(router.connCount).toBe(1);
     other.write('reply');
     const data = await peer.next(
-      (m) => m.contentType === EdgeContentType.data && getUint32(m.headers, EdgeHeader.connId) === other.connId,
+      (m) =>
+        m.contentType === EdgeContentType.data && getUint32(m.headers, EdgeHeader.connId) === other.connId,
     );
     expect(data.body.toString()).toBe('reply');
   });
@@ -162,8 +163,9 @@ describe('per-connection receive buffers', () => {
     const { router, peer } = await open({ probeIntervalMs: 100, probeTimeoutMs: 5_000 });
     const stalled = await dial(router, peer);
     flood(peer, stalled.connId, 32);
-    for (let i = 0; i < 100 && stalled.receiveBuffered < 32 * CHUNK; i++) await sleep(20);
-    expect(stalled.receiveBuffered).toBe(32 * CHUNK);
+    // At least 1 MiB unread (readableLength: what the reader has not taken).
+    for (let i = 0; i < 100 && stalled.readableLength < 16 * CHUNK; i++) await sleep(20);
+    expect(stalled.readableLength).toBeGreaterThanOrEqual(16 * CHUNK);
     const answeredBefore = router.channel.probesAnswered;
     // Ten probe intervals: each probe is answered by the router.
     let probes = 0;
@@ -177,10 +179,28 @@ describe('per-connection receive buffers', () => {
       probes++;
     }
     for (let i = 0; i < 50 && router.channel.probesAnswered === answeredBefore; i++) await sleep(20);
-    console.log(`probes while a reader held ${stalled.receiveBuffered} bytes for 1 s: ${probes}`);
+    console.log(`probes while a reader held ${stalled.readableLength} bytes for 1 s: ${probes}`);
     expect(probes).toBeGreaterThanOrEqual(3);
     expect(router.channel.probesAnswered).toBeGreaterThan(answeredBefore);
     expect(stalled.destroyed).toBe(false);
+  });
+
+  it('notices a dead link while a reader holds data unread', async () => {
+    const { router, peer } = await open({ probeIntervalMs: 100, probeTimeoutMs: 300 });
+    const stalled = await dial(router, peer);
+    stalled.on('error', () => undefined);
+    flood(peer, stalled.connId, 24);
+    for (let i = 0; i < 100 && stalled.readableLength < 16 * CHUNK; i++) await sleep(20);
+    expect(stalled.readableLength).toBeGreaterThanOrEqual(16 * CHUNK);
+    // From now on the router answers nothing: the link is dead.
+    const closed = new Promise<Error | undefined>((resolve) => router.channel.once('close', resolve));
+    const reason = await Promise.race([
+      closed,
+      new Promise<string>((r) => setTimeout(() => r('still open'), 5_000)),
+    ]);
+    expect(reason).toBeInstanceOf(Error);
+    expect(String((reason as Error).message)).toMatch(/no answer/);
+    expect(stalled.destroyed).toBe(true);
   });
 
   it('refuses a receive bound that is not a positive whole number', async () => {
