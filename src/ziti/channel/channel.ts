@@ -37,14 +37,21 @@ export interface ChannelOptions {
   connReceiveBufferBytes?: number;
 }
 
-/** Default bound of unread bytes per edge connection: 4 MiB. */
-export const DEFAULT_CONN_RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** Default bound of unread bytes per edge connection: 16 MiB (see docs/ziti.md, "Flow control"). */
+export const DEFAULT_CONN_RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
 
 interface Waiter {
   resolve: (msg: Message) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout | undefined;
 }
+
+/**
+ * Bytes that may wait in the socket's write buffer before senders are held until it drains. Above the
+ * socket's own 16 KiB high-water mark, so that a connection echoing what it reads keeps pace with its input
+ * instead of stopping for every 64 KiB message.
+ */
+const WRITE_ALLOWANCE_BYTES = 512 * 1024;
 
 let channelCounter = 0;
 
@@ -203,7 +210,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private write(msg: Message): Promise<void> {
     const ok = this.socket.write(encodeFrame(msg));
-    if (ok) return Promise.resolve();
+    if (ok || (this.drainWait === undefined && this.socket.writableLength <= WRITE_ALLOWANCE_BYTES)) {
+      return Promise.resolve();
+    }
     this.drainWait ??= new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
         this.off('close', onClose);

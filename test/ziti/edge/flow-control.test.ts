@@ -17,6 +17,8 @@ import { EdgeRouter } from '../../../src/ziti/edge/router.js';
 import { makePki, ScriptedRouter, type PeerSession, type TestPki } from '../channel/peer.js';
 
 const CHUNK = 64 * 1024;
+/** The receive bound of the first test: 4 MiB. */
+const BOUND = 64 * CHUNK;
 
 let pki: TestPki;
 let scripted: ScriptedRouter | undefined;
@@ -89,11 +91,11 @@ function receive(conn: EdgeConn, bytes: number, timeoutMs: number): Promise<Buff
 
 describe('per-connection receive buffers', () => {
   it('keeps other connections flowing past an unread one, then closes only the unread one at its bound', async () => {
-    const { router, peer } = await open();
+    const { router, peer } = await open({ connReceiveBufferBytes: BOUND });
     const stalled = await dial(router, peer);
     const other = await dial(router, peer);
     const stalledError = new Promise<Error>((resolve) => stalled.once('error', resolve));
-    expect(stalled.receiveBufferLimit).toBe(DEFAULT_CONN_RECEIVE_BUFFER_BYTES);
+    expect(stalled.receiveBufferLimit).toBe(BOUND);
 
     // 2 MiB the stalled reader never takes: held by that connection alone.
     flood(peer, stalled.connId, 32);
@@ -105,14 +107,14 @@ describe('per-connection receive buffers', () => {
     expect(stalled.receiveBuffered).toBe(32 * CHUNK);
     expect(stalled.destroyed).toBe(false);
 
-    // Past its 4 MiB bound it is closed with a reason, and the router is told.
+    // Past its bound it is closed with a reason, and the router is told.
     flood(peer, stalled.connId, 40);
     const err = await stalledError;
     expect(err).toBeInstanceOf(ReceiveOverflowError);
     expect((err as ReceiveOverflowError).code).toBe('ZITI_RECEIVE_OVERFLOW');
     expect(stalled.closeReason).toMatch(/receive bound/);
-    expect(stalled.receiveBufferPeak).toBeLessThanOrEqual(DEFAULT_CONN_RECEIVE_BUFFER_BYTES);
-    expect(stalled.receiveBufferPeak).toBeGreaterThan(DEFAULT_CONN_RECEIVE_BUFFER_BYTES - CHUNK);
+    expect(stalled.receiveBufferPeak).toBeLessThanOrEqual(BOUND);
+    expect(stalled.receiveBufferPeak).toBeGreaterThan(BOUND - CHUNK);
     const closed = await peer.next(
       (m) =>
         m.contentType === EdgeContentType.stateClosed &&
@@ -162,6 +164,7 @@ describe('per-connection receive buffers', () => {
   it('keeps probing the router while a reader holds data unread', async () => {
     const { router, peer } = await open({ probeIntervalMs: 100, probeTimeoutMs: 5_000 });
     const stalled = await dial(router, peer);
+    expect(stalled.receiveBufferLimit).toBe(DEFAULT_CONN_RECEIVE_BUFFER_BYTES);
     flood(peer, stalled.connId, 32);
     // At least 1 MiB unread (readableLength: what the reader has not taken).
     for (let i = 0; i < 100 && stalled.readableLength < 16 * CHUNK; i++) await sleep(20);
