@@ -3,7 +3,7 @@
  * reader stops holds only its own data, up to its bound, then is closed alone; the other connections and the
  * channel's latency probes keep going.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_CONN_RECEIVE_BUFFER_BYTES } from '../../../src/ziti/channel/channel.js';
 import { connectChannel } from '../../../src/ziti/channel/connect.js';
@@ -13,43 +13,15 @@ import { ChannelContentType } from '../../../src/ziti/channel/protocol.js';
 import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
 import { ReceiveOverflowError } from '../../../src/ziti/edge/errors.js';
 import { EdgeContentType, EdgeHeader } from '../../../src/ziti/edge/protocol.js';
-import { EdgeRouter } from '../../../src/ziti/edge/router.js';
-import { makePki, ScriptedRouter, type PeerSession, type TestPki } from '../channel/peer.js';
+import type { EdgeRouter } from '../../../src/ziti/edge/router.js';
+import type { PeerSession } from '../channel/peer.js';
+import { useScriptedEdge } from './scripted-edge.js';
 
 const CHUNK = 64 * 1024;
 /** The receive bound of the first test: 4 MiB. */
 const BOUND = 64 * CHUNK;
 
-let pki: TestPki;
-let scripted: ScriptedRouter | undefined;
-let edge: EdgeRouter | undefined;
-
-beforeAll(async () => {
-  pki = await makePki();
-});
-
-afterEach(async () => {
-  edge?.close();
-  await scripted?.close();
-  edge = undefined;
-  scripted = undefined;
-});
-
-async function open(
-  options: { probeIntervalMs?: number; probeTimeoutMs?: number; connReceiveBufferBytes?: number } = {},
-): Promise<{ router: EdgeRouter; peer: PeerSession }> {
-  scripted = await ScriptedRouter.start(pki);
-  const pending = connectChannel({
-    url: scripted.url,
-    tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] },
-    apiSessionToken: 'api',
-    ...options,
-  });
-  const peer = await scripted.session(0);
-  peer.reply(await peer.nextOfType(ChannelContentType.hello), resultMessage(true));
-  edge = new EdgeRouter(await pending, 'er-1', scripted.url);
-  return { router: edge, peer };
-}
+const { open, pki } = useScriptedEdge();
 
 async function dial(router: EdgeRouter, peer: PeerSession): Promise<EdgeConn> {
   const dialing = router.dial({ service: 'svc', sessionToken: 't', encrypted: false, timeoutMs: 5_000 });
@@ -211,7 +183,7 @@ describe('per-connection receive buffers', () => {
       await expect(
         connectChannel({
           url: 'tls://127.0.0.1:1',
-          tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] },
+          tls: { cert: pki().client.certPem, key: pki().client.keyPem, ca: [pki().ca.certPem] },
           apiSessionToken: 'api',
           connReceiveBufferBytes: bad,
         }),
