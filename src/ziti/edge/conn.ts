@@ -93,9 +93,9 @@ export class EdgeConn extends Duplex {
     return `ziti:${this.service}`;
   }
 
-  /** Bytes received and not yet read. */
+  /** Bytes received and not yet read (0 once the connection is destroyed: they can no longer be read). */
   get receiveBuffered(): number {
-    return this.readableLength;
+    return this.destroyed ? 0 : this.readableLength;
   }
 
   /** The channel (one per edge router) this connection travels on. */
