@@ -88,7 +88,26 @@ export interface StartOptions {
   bin?: string;
   /** Bound on the whole start-up; default 120 000 ms. */
   timeoutMs?: number;
+  /**
+   * Lifetime of the controller's OIDC access tokens (`edge.oidc.accessTokenDuration`, e.g. `'1m'`; the
+   * controller's minimum is 1m, its default 30m). Restarts the controller once before provisioning.
+   */
+  oidcAccessTokenDuration?: string;
+  /**
+   * Edits of the controller's configuration file (`<home>/quickstart/ctrl.yaml`): each takes the YAML text and
+   * returns the new text. Applied after the named options, with one controller restart before provisioning.
+   */
+  controllerConfigPatch?: ControllerConfigPatch | ControllerConfigPatch[];
 }
+
+export type ControllerConfigPatch = (yaml: string) => string;
+
+/** Adds `edge.<name>` with plain scalar values to a controller config; refuses an existing subsection. */
+export declare function addEdgeSubsection(
+  yaml: string,
+  name: string,
+  values: Record<string, string | number | boolean>,
+): string;
 
 export declare function findZitiBinary(env?: NodeJS.ProcessEnv): string | null;
 export declare function startTestNetwork(options?: StartOptions): Promise<TestNetwork>;
