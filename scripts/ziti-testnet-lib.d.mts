@@ -79,6 +79,12 @@ export interface TestNetwork extends TestNetworkDescription {
   /** Starts the edge router and waits until the controller reports it online. */
   startRouter(): Promise<void>;
   restartRouter(): Promise<void>;
+  /**
+   * Gives an enrolled identity a certificate (same subject and key, signed by the network's CA) that expires
+   * `seconds` from now and resolves to its PEM chain, for renewal tests. Stops and starts the controller (owner
+   * only); needs Go and the module cache the ziti v1.7.2 build left (the tool is built offline, once).
+   */
+  shortenCertificate(identityName: string, seconds: number): Promise<string>;
   /** Ends every process of the network and removes `home`. No-op unless `owned`. */
   stop(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import {
   stopGroup,
 } from './ziti-testnet/proc.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
+import { shortenCertificate } from './ziti-testnet/shortcert.mjs';
 import { ROUTER_NAME, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
 
 export { INSTALL_HINT, TestnetError, addEdgeSubsection, findZitiBinary };
@@ -137,6 +138,12 @@ function networkFromDescription(desc, owned) {
     restartRouter: async () => {
       await stopRouter(ctx);
       await startRouter(ctx);
+    },
+    shortenCertificate: async (identityName, seconds) => {
+      if (!owned) {
+        throw new TestnetError('ZITI_NOT_OWNER', 'shortenCertificate restarts the controller: owner only');
+      }
+      return shortenCertificate(ctx, identityName, seconds);
     },
     stop,
   };
