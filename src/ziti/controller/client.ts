@@ -250,7 +250,9 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     this.refreshToken = undefined;
     if (current === undefined) return;
     const res = await this.send('DELETE', '/current-api-session', {}, current);
-    if (res.status !== 200 && res.status !== 401) throw apiError(res, this.where('/current-api-session'));
+    // An OIDC session has nothing to delete there (404 on v1.7.2): its tokens simply expire.
+    const gone = res.status === 401 || (current.method === 'oidc' && res.status === 404);
+    if (res.status !== 200 && !gone) throw apiError(res, this.where('/current-api-session'));
   }
 
   /** Stops the keep-alive timer and closes idle connections. The client cannot be used afterwards. */
