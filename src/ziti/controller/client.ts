@@ -22,8 +22,8 @@ import { clientApiUrl, defaultEnvInfo, defaultSdkInfo } from './info.js';
 import { legacyLogin } from './legacy.js';
 import { toApiSession, toEdgeRouter, toService, toSession, toVersion } from './mappers.js';
 import {
+  chooseOidc,
   oidcApiSession,
-  oidcBaseUrl,
   oidcLogin,
   oidcRefresh,
   type OidcSend,
@@ -265,27 +265,16 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
 
   private async doAuthenticate(): Promise<ApiSessionDetail> {
     if (!this.methodChosen) {
-      this.oidc = await this.chooseOidc();
+      const wanted = this.options.auth ?? 'auto';
+      this.oidc =
+        wanted === 'legacy'
+          ? undefined
+          : chooseOidc(wanted, await this.version(), this.apiUrl, this.identityLabel());
       this.methodChosen = true;
     }
     if (this.oidc === undefined) return this.legacyAuthenticate();
     const tokens = await oidcLogin(this.oidcSend(), { base: this.oidc, ...this.loginInfo() });
     return this.adoptTokens(tokens);
-  }
-
-  /** The OIDC API base when OIDC login is to be used, per the `auth` option and the controller's capabilities. */
-  private async chooseOidc(): Promise<URL | undefined> {
-    const wanted = this.options.auth ?? 'auto';
-    if (wanted === 'legacy') return undefined;
-    const base = oidcBaseUrl(await this.version(), this.apiUrl);
-    if (base === undefined && wanted === 'oidc') {
-      throw new AuthenticationFailedError(
-        this.apiUrl.origin,
-        this.identityLabel(),
-        'OIDC login was asked for, but the controller does not advertise OIDC_AUTH in /version',
-      );
-    }
-    return base;
   }
 
   private adoptTokens(tokens: OidcTokens): ApiSessionDetail {

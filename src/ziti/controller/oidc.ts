@@ -66,6 +66,27 @@ export function oidcBaseUrl(version: ControllerVersion, clientApi: URL): URL | u
   return new URL(str(v1.path) ?? '/oidc', clientApi.origin);
 }
 
+/**
+ * The OIDC API base to log in with, per the client's `auth` option (`auto` or `oidc`) and the controller's
+ * `/version`: undefined means the legacy login. `oidc` on a controller without OIDC_AUTH is refused.
+ */
+export function chooseOidc(
+  wanted: 'auto' | 'oidc',
+  version: ControllerVersion,
+  clientApi: URL,
+  identityLabel: string,
+): URL | undefined {
+  const base = oidcBaseUrl(version, clientApi);
+  if (base === undefined && wanted === 'oidc') {
+    throw new AuthenticationFailedError(
+      clientApi.origin,
+      identityLabel,
+      'OIDC login was asked for, but the controller does not advertise OIDC_AUTH in /version',
+    );
+  }
+  return base;
+}
+
 /** The code verifier and its S256 challenge (RFC 7636). */
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
