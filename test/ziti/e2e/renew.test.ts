@@ -8,7 +8,7 @@
  * cannot wait past a real expiry; it forces the renewal with the margin instead.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZitiContext } from '../../../src/ziti/context.js';
@@ -17,6 +17,7 @@ import type { ControllerRequestInfo, RenewedInfo } from '../../../src/ziti/contr
 import { enrollWithJwt } from '../../../src/ziti/enroll.js';
 import { AuthenticationFailedError } from '../../../src/ziti/errors.js';
 import { loadIdentity } from '../../../src/ziti/identity.js';
+import { RenewalFailedError } from '../../../src/ziti/renew.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../network.js';
 import { listening, nextEvent, pipeEcho, readAll, retry, uniqueName } from './helpers.js';
 
@@ -53,6 +54,46 @@ describe.skipIf(!zitiTestsEnabled())('certificate renewal through the authentica
     conn.end(text);
     return (await readAll(conn, 20_000)).toString('utf8');
   }
+
+  it('puts the old identity file back when the controller refuses the verification', async () => {
+    const name = uniqueName('ralph-renew-refused');
+    const jwtFile = join(dir, `${name}.jwt`);
+    const file = join(dir, `${name}.json`);
+    await net.ziti(['edge', 'create', 'identity', name, '-a', 'ralph-clients', '-o', jwtFile]);
+    created.push(name);
+    const original = await enrollWithJwt(jwtFile, file);
+    const originalText = await readFile(file, 'utf8');
+    const other = await loadIdentity(net.identities.client.file);
+
+    /** Confirms with another identity's certificate, which the real controller refuses. */
+    class WrongVerify extends ControllerClient {
+      override post(path: string, body: unknown): Promise<unknown> {
+        if (path.endsWith('/extend-verify')) return super.post(path, { clientCert: other.cert });
+        return super.post(path, body);
+      }
+    }
+    const client = new WrongVerify(original, { auth: 'legacy', keepAlive: false });
+    try {
+      await client.authenticate();
+      const err = await client.renewCertificate().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RenewalFailedError);
+      expect((err as RenewalFailedError).step).toBe('verify');
+      // The old file is back, byte for byte, with nothing left beside it, and the old certificate still logs in.
+      expect(await readFile(file, 'utf8')).toBe(originalText);
+      expect((await readdir(dir)).filter((f) => f.startsWith(name)).sort()).toEqual(
+        [`${name}.json`, `${name}.jwt`].sort(),
+      );
+      expect(client.identity.cert).toBe(original.cert);
+      const fresh = new ControllerClient(await loadIdentity(file), { renew: false, keepAlive: false });
+      try {
+        expect((await fresh.authenticate()).identityName).toBe(name);
+      } finally {
+        fresh.close();
+      }
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 
   it.each(['legacy', 'oidc'] as const)(
     'renews before expiry (%s login), rewrites the identity file and keeps working',
