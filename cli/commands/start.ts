@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
+import { checkTimeout } from '../../src/loop/limits.js';
 import { parseDuration, paint, printJson, println } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
 
@@ -88,8 +89,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
       maxIterations: positive(args['max-iterations'], '--max-iterations'),
-      iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),
-      idleTimeoutMs: parseDuration(args['idle-timeout'], '--idle-timeout'),
+      iterationTimeoutMs: timeout(args['iteration-timeout'], '--iteration-timeout'),
+      idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
       maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
       cols: process.stdout.columns || undefined,
@@ -120,6 +121,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
+
+/** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
+function timeout(text: string, flag: string): number {
+  return checkTimeout(parseDuration(text, flag), flag);
+}
 
 function positive(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 1) {

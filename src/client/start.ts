@@ -12,6 +12,7 @@ import {
 import { ensurePrivateDir } from '../config/paths.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
+import { checkTimeout } from '../loop/limits.js';
 import { loadPrd } from '../loop/prd.js';
 import { validateTaskDir } from '../loop/prompt.js';
 import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
@@ -63,8 +64,11 @@ export async function prepareLoop(
     agentCommand: options.agentCommand,
     model: options.model,
     maxIterations: options.maxIterations ?? LOOP_DEFAULTS.maxIterations,
-    iterationTimeoutMs: options.iterationTimeoutMs ?? LOOP_DEFAULTS.iterationTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? LOOP_DEFAULTS.idleTimeoutMs,
+    iterationTimeoutMs: checkTimeout(
+      options.iterationTimeoutMs ?? LOOP_DEFAULTS.iterationTimeoutMs,
+      'iterationTimeoutMs',
+    ),
+    idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? LOOP_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs'),
     maxConsecutiveFailures: options.maxConsecutiveFailures ?? LOOP_DEFAULTS.maxConsecutiveFailures,
     trustPromise: options.trustPromise ?? LOOP_DEFAULTS.trustPromise,
     stopGraceMs: LOOP_DEFAULTS.stopGraceMs,

@@ -48,7 +48,8 @@ export function archiveIfBranchChanged(taskDir: string, now: Date = new Date()):
     mkdirSync(archived, { recursive: true });
     // Copied through a checked read: a FIFO or a link to a device must not hang or fill the archive.
     writeFileSync(join(archived, 'prd.json'), readRegularBytes(prdFile));
-    if (existsSync(progressFile)) writeFileSync(join(archived, 'progress.txt'), readRegularBytes(progressFile));
+    if (existsSync(progressFile))
+      writeFileSync(join(archived, 'progress.txt'), readRegularBytes(progressFile));
     writeFileSync(progressFile, progressHeader(now));
   }
   if (branch !== '') writeFileSync(lastFile, `${branch}\n`);

@@ -72,6 +72,8 @@ describe('start refuses task files that are not small regular files', () => {
     writeFileSync(prd, ' '.repeat(16 * 1024 * 1024 - 2) + '[]');
     const result = await sb.ralph(startArgs(task), { timeoutMs: 20_000 });
     expect(result.exitCode).toBe(7);
-    expect(result.stderr.split('\n')[0]).toBe(`ralph: ${prd}: (root): expected an object, got an empty array`);
+    expect(result.stderr.split('\n')[0]).toBe(
+      `ralph: ${prd}: (root): expected an object, got an empty array`,
+    );
   });
 });
