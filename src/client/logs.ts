@@ -34,7 +34,7 @@ export async function readLogs(
         exitCode: ExitCode.unavailable,
       });
     }
-    const dir = sessionDir(paths, session.task, session.id);
+    const dir = sessionDir(paths, session);
     const file = join(dir, 'output.log');
     if (!existsSync(file)) return session;
     let [from, to] = [0, Number.POSITIVE_INFINITY];

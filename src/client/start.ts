@@ -1,6 +1,6 @@
 /** `ralph start`: registers a loop and launches its runner, detached, then waits until it answers. */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   assertValidSocketPath,
@@ -90,7 +90,7 @@ export async function prepareLoop(
       branch: prd.branchName,
       status: 'starting',
     });
-    const dir = ensurePrivateDir(sessionDir(paths, task, session.id));
+    const dir = createSessionDir(registry, paths, session);
     const launch: RunnerLaunch = {
       sessionId: session.id,
       socketPath,
@@ -101,6 +101,29 @@ export async function prepareLoop(
     return { session, launch, launchFile: writeLaunchFile(launch) };
   } finally {
     registry.close();
+  }
+}
+
+/**
+ * Creates the session's own folder; one that exists already belongs to another session, and the new row is
+ * ended `failed` rather than mixing two sessions' logs.
+ */
+function createSessionDir(registry: Registry, paths: RalphPaths, session: SessionRecord): string {
+  ensurePrivateDir(paths.loopsDir);
+  const dir = sessionDir(paths, session);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'EEXIST'
+        ? `session folder ${dir} already exists`
+        : `cannot create session folder ${dir}: ${errorMessage(err)}`;
+    registry.update(session.id, { status: 'failed', exitReason: why });
+    throw new RalphError('SESSION_DIR_IN_USE', `loop ${session.task} did not start: ${why}`, {
+      exitCode: ExitCode.conflict,
+      cause: err,
+    });
   }
 }
 

@@ -74,7 +74,20 @@ export function assertValidSocketPath(path: string): string {
   return path;
 }
 
-/** Where one session of a loop keeps its output log, iteration records and runner log. */
-export function sessionDir(paths: RalphPaths, task: string, sessionId: number): string {
-  return join(paths.loopsDir, `${task}-${sessionId}`);
+/** What names a session's folder: its task, registry id and creation time. */
+export interface SessionName {
+  task: string;
+  id: number;
+  /** ISO-8601 UTC creation time of the registry row. */
+  createdAt: string;
+}
+
+/**
+ * Where one session of a loop keeps its output log, iteration records and runner log:
+ * `<loops>/<task>-<id>-<created, as 20260102T030405678Z>`. Registry ids are reused once rows are pruned (or
+ * the registry is replaced), so the creation time keeps every session's folder its own.
+ */
+export function sessionDir(paths: RalphPaths, session: SessionName): string {
+  const created = session.createdAt.replace(/[-:.]/g, '');
+  return join(paths.loopsDir, `${session.task}-${session.id}-${created}`);
 }

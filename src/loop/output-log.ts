@@ -23,6 +23,11 @@ export class OutputLog {
     return new OutputLog(file, fd, fstatSync(fd).size);
   }
 
+  /** Creates a new, empty log; throws EEXIST when the file exists (it belongs to another session). */
+  static create(file: string): OutputLog {
+    return new OutputLog(file, openSync(file, 'ax+', 0o600), 0);
+  }
+
   /** The offset one past the last byte written. */
   get end(): number {
     return this.size;

@@ -46,8 +46,20 @@ export async function runLoopProcess(
 ): Promise<LoopState> {
   const log = hooks.log ?? (() => undefined);
   const registry = Registry.open(launch.registryFile ?? paths.registryFile);
-  const runner = new LoopRunner(launch.config, launch.dir);
-  runner.saveConfig();
+  let runner: LoopRunner;
+  try {
+    runner = new LoopRunner(launch.config, launch.dir);
+    runner.saveConfig();
+  } catch (err) {
+    // The loop never ran: say why in its registry row rather than leave it `starting`.
+    log(`cannot run the loop: ${errorMessage(err)}`);
+    try {
+      registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
+    } finally {
+      registry.close();
+    }
+    throw err;
+  }
   const server = new LoopServer(runner, { log });
   const listener = await listenUnix(launch.socketPath, (stream, info) => server.accept(stream, info.label));
 

@@ -4,9 +4,9 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage, RalphError } from '../errors.js';
+import { errorMessage, ExitCode, RalphError } from '../errors.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
@@ -54,6 +54,16 @@ export function runnerFiles(dir: string): RunnerFiles {
   };
 }
 
+function sessionDirInUse(dir: string, file: string): RalphError {
+  return new RalphError(
+    'SESSION_DIR_IN_USE',
+    `session folder ${dir} already holds a session (${file} exists)`,
+    {
+      exitCode: ExitCode.conflict,
+    },
+  );
+}
+
 export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly config: LoopConfig;
   readonly files: RunnerFiles;
@@ -74,7 +84,14 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.config = config;
     this.files = runnerFiles(dir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.log = OutputLog.open(this.files.outputLog);
+    // A session's folder is its own: one holding another session's records is refused, never appended to.
+    if (existsSync(this.files.iterations)) throw sessionDirInUse(dir, this.files.iterations);
+    try {
+      this.log = OutputLog.create(this.files.outputLog);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw sessionDirInUse(dir, this.files.outputLog);
+      throw err;
+    }
     this.iterations = new IterationLog(this.files.iterations);
     this.screen = createScreenModel(config.cols, config.rows);
     const now = new Date().toISOString();

@@ -61,7 +61,7 @@ async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail>
 
 async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): Promise<LoopDetail> {
   const detail = empty('files', []);
-  const dir = sessionDir(paths, row.task, row.session.id);
+  const dir = sessionDir(paths, row.session);
   const attempt = async <T>(what: string, fn: () => T | Promise<T>): Promise<T | null> => {
     try {
       return await fn();
