@@ -3,7 +3,8 @@ import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
 import { checkTimeout } from '../../src/loop/limits.js';
-import { parseDuration, paint, printJson, println } from '../output.js';
+import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
+import { colorStatus, parseDuration, paint, printJson, println } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
 
 export interface StartArgs {
@@ -109,6 +110,13 @@ export const startCommand: CommandModule<object, StartArgs> = {
       return;
     }
     const session = await startLoop(options);
+    if (isTerminal(session.status)) {
+      // The loop ran and ended before it could be watched: say how, and exit as a loop that ended does.
+      if (args.json) printJson(session);
+      else println(`${paint.bold(session.task)} ended at once: ${endedText(session)}`);
+      process.exitCode = loopEndExitCode(session.status);
+      return;
+    }
     if (args.json) printJson(session);
     else {
       println(
@@ -121,6 +129,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
+
+function endedText(session: SessionRecord): string {
+  const reason = session.exitReason ? ` (${session.exitReason})` : '';
+  return `${colorStatus(session.status)}${reason}`;
+}
 
 /** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
 function timeout(text: string, flag: string): number {

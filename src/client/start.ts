@@ -18,7 +18,7 @@ import { validateTaskDir } from '../loop/prompt.js';
 import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
 import { taskNameFromDir, validateTaskName } from '../loop/task-name.js';
 import { LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
-import { Registry, type SessionRecord } from '../registry/index.js';
+import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 
 export interface StartOptions {
@@ -129,7 +129,12 @@ function createSessionDir(registry: Registry, paths: RalphPaths, session: Sessio
 
 const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
 
-/** Starts a detached runner for a prepared loop and waits until its socket answers. */
+/**
+ * Starts a detached runner for a prepared loop and waits until its socket answers, or until the registry says
+ * the loop has already ended (a task whose stories all pass ends before its socket is seen). Returns the
+ * registry entry: live, or with the terminal status and reason the loop ended with. Throws START_FAILED only
+ * when the runner died without ending the loop.
+ */
 export async function launchDetached(
   prepared: PreparedLoop,
   paths: RalphPaths = ralphPaths(),
@@ -155,7 +160,10 @@ export async function launchDetached(
   const registry = Registry.open(paths.registryFile);
   try {
     for (;;) {
+      // Read before looking at the runner: a runner that ended the loop has written its row before exiting.
+      const exited = runner.exited;
       const session = registry.get(prepared.session.id);
+      if (session && isTerminal(session.status)) return session;
       if (session && session.status !== 'starting') {
         // Not answering yet is the normal state while the runner starts; the loop retries until the deadline.
         const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);
@@ -164,9 +172,9 @@ export async function launchDetached(
           return registry.get(prepared.session.id) ?? session;
         }
       }
-      if (runner.exited !== null || Date.now() > deadline) {
-        const why = runner.exited
-          ? `the runner exited (${runner.exited})`
+      if (exited !== null || Date.now() > deadline) {
+        const why = exited
+          ? `the runner exited (${exited})`
           : `the runner did not answer within ${readyTimeoutMs} ms`;
         if (session && session.status === 'starting') {
           registry.update(session.id, { status: 'crashed', exitReason: why });
