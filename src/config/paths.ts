@@ -4,7 +4,7 @@
  */
 import { mkdirSync, chmodSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RalphError, ExitCode } from '../errors.js';
 
 export interface RalphPaths {
@@ -74,6 +74,11 @@ export function assertValidSocketPath(path: string): string {
   return path;
 }
 
+/** The loops folder that goes with a registry file: both live in the data folder. */
+export function loopsDirFor(registryFile: string): string {
+  return join(dirname(registryFile), 'loops');
+}
+
 /** What names a session's folder: its task, registry id and creation time. */
 export interface SessionName {
   task: string;
@@ -87,7 +92,7 @@ export interface SessionName {
  * `<loops>/<task>-<id>-<created, as 20260102T030405678Z>`. Registry ids are reused once rows are pruned (or
  * the registry is replaced), so the creation time keeps every session's folder its own.
  */
-export function sessionDir(paths: RalphPaths, session: SessionName): string {
+export function sessionDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
   const created = session.createdAt.replace(/[-:.]/g, '');
   return join(paths.loopsDir, `${session.task}-${session.id}-${created}`);
 }

@@ -31,6 +31,12 @@ export class IterationLog {
     this.save();
   }
 
+  /** Patches the open (last) record, e.g. with its agent once started. */
+  update(patch: Partial<IterationRecord>): IterationRecord {
+    return this.finish(patch);
+  }
+
+  /** Patches the last record with how it ended. */
   finish(patch: Partial<IterationRecord>): IterationRecord {
     const current = this.records.at(-1);
     if (!current) throw new Error('no iteration has begun');

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, ExitCode, RalphError } from '../errors.js';
+import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
@@ -215,10 +216,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       log: this.log,
       iterations: this.iterations,
       spawn: (spec) => {
-        // The record has just begun: watchers learn of the iteration as it starts, then again as it ends.
-        const begun = this.iterations.last();
-        if (begun) this.emit('iteration', { ...begun });
         this.agent = new AgentProcess(spec);
+        // The record names its agent, so an agent that outlives a killed runner can still be found.
+        const pid = this.agent.pid;
+        const begun = this.iterations.update({ agentPid: pid, agentStartTime: processStartTime(pid) });
+        // Watchers learn of the iteration as it starts, then again as it ends.
+        this.emit('iteration', begun);
         this.agent.on('data', (chunk) => this.output(chunk));
         this.update({ agentPid: this.agent.pid });
         return this.agent;
