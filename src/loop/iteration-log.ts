@@ -1,5 +1,6 @@
 /** Per-iteration boundaries and outcomes, kept beside the output log so they outlive the runner. */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeError } from './disk-full.js';
 import type { IterationRecord } from './types.js';
 
 export class IterationLog {
@@ -45,9 +46,15 @@ export class IterationLog {
     return { ...current };
   }
 
+  /** Replaces the file whole (write aside, then rename): a failed write leaves the previous version intact. */
   private save(): void {
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.records, null, 2), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify(this.records, null, 2), { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw writeError(err, this.file);
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { IterationLog } from './iteration-log.js';
 import type { OutputLog } from './output-log.js';
 import { allPassing, currentStory, storyCounts, type Prd } from './prd.js';
 import { buildPrompt } from './prompt.js';
+import { writeError } from './disk-full.js';
 import { LongTimer } from '../util/long-timer.js';
 import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
 
@@ -59,7 +60,11 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
     iteration: ctx.number,
     story: storyBefore,
   });
-  writeFileSync(ctx.promptFile, prompt, { mode: 0o600 });
+  try {
+    writeFileSync(ctx.promptFile, prompt, { mode: 0o600 });
+  } catch (err) {
+    throw writeError(err, ctx.promptFile);
+  }
   const command = ctx.adapter.buildCommand({
     prompt,
     promptFile: ctx.promptFile,

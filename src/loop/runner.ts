@@ -11,6 +11,7 @@ import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
+import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
 import { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
@@ -79,6 +80,8 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private checkpointRequested = false;
   private wake: (() => void) | null = null;
   private activeIteration: IterationContext | null = null;
+  /** Why the loop must end `failed` (a full disk), once known. */
+  private failure: string | null = null;
 
   constructor(config: LoopConfig, dir: string) {
     super();
@@ -144,9 +147,22 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     try {
       return await this.loop();
     } catch (err) {
-      this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return this.finish('failed', errorMessage(err));
+      if (isDiskFull(err)) this.failWith(errorMessage(writeError(err, this.files.dir)));
+      else
+        this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return this.finish('failed', this.failure ?? errorMessage(err));
     }
+  }
+
+  /**
+   * A fault the loop cannot go on with (a full disk): stop the agent as `stop` does, write nothing more to the
+   * session folder, and end the loop `failed` with `reason`.
+   */
+  private failWith(reason: string): void {
+    if (this.failure !== null) return;
+    this.failure = reason;
+    this.emit('log', `${reason}; stopping the loop`);
+    this.stop();
   }
 
   /** Releases the output log and the screen; call after `run()` resolved and the log's readers are done. */
@@ -162,6 +178,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
     let failures = 0;
     for (;;) {
+      if (this.failure !== null) return this.finish('failed', this.failure);
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
@@ -262,9 +279,18 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private output(chunk: Buffer): void {
     // The bytes' offset is fixed first; clients that are caught up get them straight from memory, and the
     // log write (a disk write) follows, off the keystroke-echo path. Clients behind read the log later.
+    // After a full disk nothing more is logged, so offsets stay true; what the agent prints is dropped.
+    if (this.failure !== null) return;
     const offset = this.log.end;
     this.emit('pty', offset, chunk);
-    this.log.append(chunk);
+    try {
+      this.log.append(chunk);
+    } catch (err) {
+      // This runs in the PTY's data handler: a throw here would take the whole runner down.
+      if (!isDiskFull(err)) throw err;
+      this.failWith(errorMessage(err));
+      return;
+    }
     this.screen.write(chunk);
     this.activeIteration?.timers?.activity();
     for (const line of this.lines.push(chunk, this.wantLines)) this.emit('line', line);
