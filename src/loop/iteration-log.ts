@@ -46,6 +46,16 @@ export class IterationLog {
     return { ...current };
   }
 
+  /** Writes the records as they are in memory once more (after a failed save); false when that fails too. */
+  flush(): boolean {
+    try {
+      this.save();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Replaces the file whole (write aside, then rename): a failed write leaves the previous version intact. */
   private save(): void {
     const tmp = `${this.file}.tmp`;

@@ -4,7 +4,7 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, ExitCode, RalphError } from '../errors.js';
 import { processStartTime } from '../util/proc.js';
@@ -147,11 +147,24 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     try {
       return await this.loop();
     } catch (err) {
-      if (isDiskFull(err)) this.failWith(errorMessage(writeError(err, this.files.dir)));
-      else
+      if (isDiskFull(err)) {
+        this.failWith(errorMessage(writeError(err, this.files.dir)));
+        this.closeRecordsOnFullDisk();
+      } else
         this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       return this.finish('failed', this.failure ?? errorMessage(err));
     }
+  }
+
+  /**
+   * The last iteration's record could not be written for want of space. The prompt copy in the session folder
+   * (rewritten every iteration, not needed once the loop ends) makes room for one more try, so the file names
+   * how the iteration ended; if even that fails, iterations.json keeps its previous complete version.
+   */
+  private closeRecordsOnFullDisk(): void {
+    rmSync(this.files.promptFile, { force: true });
+    if (!this.iterations.flush())
+      this.emit('log', `could not record the last iteration in ${this.files.iterations}`);
   }
 
   /**

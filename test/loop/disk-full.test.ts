@@ -97,6 +97,8 @@ async function runLoop(
 function checkFiles(dir: string): void {
   const records = JSON.parse(readFileSync(join(dir, 'iterations.json'), 'utf8')) as IterationRecord[];
   expect(records.length).toBeGreaterThan(0);
+  // The iteration the full disk ended is closed: the agent was stopped.
+  expect(records.at(-1)).toMatchObject({ outcome: 'stopped' });
   const size = statSync(join(dir, 'output.log')).size;
   for (const r of records) {
     expect(r.startOffset).toBeLessThanOrEqual(size);
