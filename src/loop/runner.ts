@@ -4,18 +4,21 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { errorMessage, ExitCode, RalphError } from '../errors.js';
+import { errorMessage, RalphError } from '../errors.js';
 import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
 import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
-import { IterationLog } from './iteration-log.js';
+import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
-import { OutputLog } from './output-log.js';
+import type { OutputLog } from './output-log.js';
+import { openSessionFiles, runnerFiles, type RunnerFiles } from './session-files.js';
+
+export { runnerFiles, type RunnerFiles } from './session-files.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
 import type { ScreenSnapshot } from './screen.js';
 import { createScreenModel, type ScreenModel } from './screen-model.js';
@@ -40,32 +43,6 @@ export interface RunnerEvents {
   log: [string];
 }
 
-export interface RunnerFiles {
-  dir: string;
-  outputLog: string;
-  iterations: string;
-  promptFile: string;
-}
-
-export function runnerFiles(dir: string): RunnerFiles {
-  return {
-    dir,
-    outputLog: join(dir, 'output.log'),
-    iterations: join(dir, 'iterations.json'),
-    promptFile: join(dir, 'prompt.md'),
-  };
-}
-
-function sessionDirInUse(dir: string, file: string): RalphError {
-  return new RalphError(
-    'SESSION_DIR_IN_USE',
-    `session folder ${dir} already holds a session (${file} exists)`,
-    {
-      exitCode: ExitCode.conflict,
-    },
-  );
-}
-
 export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly config: LoopConfig;
   readonly files: RunnerFiles;
@@ -87,16 +64,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     super();
     this.config = config;
     this.files = runnerFiles(dir);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // A session's folder is its own: one holding another session's records is refused, never appended to.
-    if (existsSync(this.files.iterations)) throw sessionDirInUse(dir, this.files.iterations);
-    try {
-      this.log = OutputLog.create(this.files.outputLog);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw sessionDirInUse(dir, this.files.outputLog);
-      throw err;
-    }
-    this.iterations = new IterationLog(this.files.iterations);
+    ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
     const now = new Date().toISOString();
     this.current = {
