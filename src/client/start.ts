@@ -17,7 +17,7 @@ import { loadPrd } from '../loop/prd.js';
 import { validateTaskDir } from '../loop/prompt.js';
 import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
 import { taskNameFromDir, validateTaskName } from '../loop/task-name.js';
-import { LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
+import { ENDED_STATUSES, LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
 import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 
@@ -168,8 +168,14 @@ export async function launchDetached(
         // Not answering yet is the normal state while the runner starts; the loop retries until the deadline.
         const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);
         if (client) {
+          // The kernel accepts a connection before the runner looks at it: only an answer shows the runner at
+          // work, and by then a loop that ended at once (every story passing) has said so.
+          const answer = await client.request('get_status', undefined, { timeoutMs: 1000 }).catch(() => null);
           client.close();
-          return registry.get(prepared.session.id) ?? session;
+          const now = registry.get(prepared.session.id) ?? session;
+          if (isTerminal(now.status)) return now;
+          // An ended loop whose row is not written yet: the next pass reads it.
+          if (answer !== null && !ENDED_STATUSES.has(answer.status)) return now;
         }
       }
       if (exited !== null || Date.now() > deadline) {
