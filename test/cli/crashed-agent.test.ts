@@ -50,9 +50,12 @@ describe('an agent that outlives its runner', () => {
 
     const status = await sb.ralph(['status', '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
-    const row = (JSON.parse(status.stdout) as { sessions: SessionRecord[] }).sessions.find(
-      (s) => s.task === 'orphan',
-    );
+    const report = JSON.parse(status.stdout) as {
+      sessions: SessionRecord[];
+      reconciled: { survivors: { id: number; agentPid: number }[] };
+    };
+    expect(report.reconciled.survivors).toEqual([{ id: session.id, agentPid }]);
+    const row = report.sessions.find((s) => s.task === 'orphan');
     expect(row?.status).toBe('crashed');
     expect(row?.exitReason).toBe(
       `runner process ${session.pid} is gone; its agent (pid ${agentPid}) is still running`,
