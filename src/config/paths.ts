@@ -2,7 +2,7 @@
  * Every filesystem location ralph uses comes from here. `RALPH_HOME` overrides everything (tests always set
  * it); otherwise the XDG base directories are honoured. No other module may call `os.homedir()`.
  */
-import { mkdirSync, chmodSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { RalphError, ExitCode } from '../errors.js';
@@ -95,4 +95,15 @@ export interface SessionName {
 export function sessionDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
   const created = session.createdAt.replace(/[-:.]/g, '');
   return join(paths.loopsDir, `${session.task}-${session.id}-${created}`);
+}
+
+/**
+ * The folder to read a session's logs from: its own, or, for a session started by a ralph that named folders
+ * `<task>-<id>`, that one. Only for reading: such a folder may hold an older session with the same id.
+ */
+export function sessionLogDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
+  const dir = sessionDir(paths, session);
+  if (existsSync(dir)) return dir;
+  const legacy = join(paths.loopsDir, `${session.task}-${session.id}`);
+  return existsSync(legacy) ? legacy : dir;
 }

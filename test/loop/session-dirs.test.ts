@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readLogs } from '../../src/client/logs.js';
 import { pruneSessions } from '../../src/client/prune.js';
 import { prepareLoop } from '../../src/client/start.js';
 import { IterationLog } from '../../src/loop/iteration-log.js';
@@ -53,6 +54,18 @@ describe('session folders', () => {
     expect(second.session.id).toBe(first.session.id);
     expect(second.dir).not.toBe(first.dir);
     expect(await second.finished()).toMatchObject({ status: 'completed', iteration: 1 });
+  });
+
+  it('the logs of a session whose folder has the older <task>-<id> name are still read', async () => {
+    const task = await makeTask(sb, { script: [{ print: 'OLD NAME' }, { passStory: 'current' }] });
+    const loop = await startInProcess(sb, task, { maxIterations: 1 });
+    await loop.finished();
+    const legacy = join(sb.paths.loopsDir, `${task.name}-${loop.session.id}`);
+    renameSync(loop.dir, legacy);
+    const chunks: Buffer[] = [];
+    await readLogs(task.name, { write: (c) => chunks.push(c) }, sb.paths);
+    expect(Buffer.concat(chunks).equals(readFileSync(join(legacy, 'output.log')))).toBe(true);
+    expect(Buffer.concat(chunks).toString()).toContain('OLD NAME');
   });
 
   it('a runner refuses a folder that already holds a session, and the registry says why', async () => {
