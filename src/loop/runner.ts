@@ -390,6 +390,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
   saveConfig(): void {
-    writeFileSync(join(this.files.dir, 'config.json'), JSON.stringify(this.config, null, 2), { mode: 0o600 });
+    const file = join(this.files.dir, 'config.json');
+    try {
+      writeFileSync(file, JSON.stringify(this.config, null, 2), { mode: 0o600 });
+    } catch (err) {
+      throw writeError(err, file);
+    }
   }
 }
