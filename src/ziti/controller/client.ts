@@ -37,6 +37,11 @@ interface CallOptions {
   auth?: boolean;
 }
 
+/** Wait before another login after `failures` failed ones in a row: 0 after the first, then 1 s doubling to 30 s. */
+export function loginBackoffMs(failures: number): number {
+  return failures <= 1 ? 0 : Math.min(1_000 * 2 ** (failures - 2), 30_000);
+}
+
 const PAGE_LIMIT = 500;
 const MAX_PAGES = 100;
 
@@ -50,6 +55,10 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private authenticating: Promise<ApiSessionDetail> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** The identity's name as the controller last told it, kept for errors after the API session is gone. */
+  private knownName: string | undefined;
+  private revalidating: Promise<ApiSessionDetail> | undefined;
+  private loginFailure: { error: Error; count: number; until: number } | undefined;
   private closed = false;
 
   constructor(identity: ZitiIdentity, options: ControllerClientOptions = {}) {
@@ -70,12 +79,55 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     return this.session && { ...this.session };
   }
 
-  /** Authenticates with the identity's certificate; concurrent callers share one attempt. */
+  /**
+   * Authenticates with the identity's certificate; concurrent callers share one attempt. After a failed
+   * attempt the next one waits out a backoff (see `loginBackoffMs`): callers meanwhile get the same error.
+   */
   authenticate(): Promise<ApiSessionDetail> {
-    this.authenticating ??= this.doAuthenticate().finally(() => {
-      this.authenticating = undefined;
-    });
+    const failed = this.loginFailure;
+    if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
+    this.authenticating ??= this.doAuthenticate().then(
+      (session) => {
+        this.authenticating = undefined;
+        this.loginFailure = undefined;
+        return session;
+      },
+      (err: unknown) => {
+        this.authenticating = undefined;
+        const count = (this.loginFailure?.count ?? 0) + 1;
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.loginFailure = { error, count, until: Date.now() + loginBackoffMs(count) };
+        throw error;
+      },
+    );
     return this.authenticating;
+  }
+
+  /**
+   * Checks the API session with the controller and, when the controller no longer knows it (401), drops it
+   * and logs in again. Use it when a router refuses the session: the answer tells a router's own trouble from
+   * a deleted or expired API session. Concurrent callers share one check.
+   */
+  revalidate(): Promise<ApiSessionDetail> {
+    this.revalidating ??= this.refresh().finally(() => {
+      this.revalidating = undefined;
+    });
+    return this.revalidating;
+  }
+
+  /** Forgets `stale` (if it is still the current API session) and logs in again. */
+  private reauthenticate(stale: ApiSessionDetail): Promise<ApiSessionDetail> {
+    if (this.session?.token === stale.token) {
+      this.session = undefined;
+      this.stopTimer();
+      this.emit('apiSessionLost', {
+        id: stale.id,
+        token: stale.token,
+        identityId: stale.identityId,
+        identityName: stale.identityName,
+      });
+    }
+    return this.authenticate();
   }
 
   /** Extends the API session (`GET /current-api-session`); authenticates again if the controller dropped it. */
@@ -83,7 +135,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     const current = this.session;
     if (current === undefined) return this.authenticate();
     const res = await this.send('GET', '/current-api-session', {}, current.token);
-    if (res.status === 401) return this.authenticate();
+    if (res.status === 401) return this.reauthenticate(current);
     if (res.status !== 200) throw apiError(res, this.where('/current-api-session'));
     const next = toApiSession(envelopeData(res, this.where('/current-api-session')), this.apiUrl.origin);
     this.adopt(next);
@@ -205,6 +257,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private adopt(session: ApiSessionDetail): void {
     const changed = this.session?.token !== session.token;
     this.session = session;
+    this.knownName = session.identityName || this.knownName;
     this.failures = 0;
     this.schedule(refreshDelayMs(session.expirationSeconds, session.expiresAt));
     if (changed) this.emit('apiSession', this.currentApiSession()!);
@@ -250,7 +303,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     const fresh =
       this.session !== undefined && this.session.token !== session.token
         ? this.session
-        : await this.authenticate();
+        : await this.reauthenticate(session);
     return this.send(method, path, opts, fresh.token);
   }
 
@@ -290,6 +343,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   }
 
   private identityLabel(): string {
-    return this.session?.identityName ?? `${this.identity.name} (${this.identity.file})`;
+    const name = this.session?.identityName ?? this.knownName;
+    return name ?? `${this.identity.name} (${this.identity.file})`;
   }
 }

@@ -86,6 +86,8 @@ export interface ControllerClientOptions {
 export interface ControllerClientEvents {
   /** A new API session (first authentication or re-authentication): its token changed. */
   apiSession: [ApiSessionInfo];
+  /** The controller no longer knows this API session (it answered 401); it was dropped and a login follows. */
+  apiSessionLost: [ApiSessionInfo];
   /** A background refresh failed; it will be retried. */
   refreshFailed: [Error];
 }

@@ -37,6 +37,8 @@ export class RouterPool {
   private readonly options: RouterPoolOptions;
   private readonly routers = new Map<string, EdgeRouter>();
   private readonly connecting = new Map<string, Promise<EdgeRouter>>();
+  /** The API session token each channel's hello carried. */
+  private readonly tokens = new WeakMap<EdgeRouter, string>();
   private closed = false;
 
   constructor(options: RouterPoolOptions) {
@@ -65,16 +67,20 @@ export class RouterPool {
   async pick(
     service: string,
     candidates: RouterAddressInfo[],
-    exclude: ReadonlySet<EdgeRouter> = new Set(),
+    exclude: ReadonlySet<string> = new Set(),
   ): Promise<EdgeRouter> {
     if (this.closed) throw new ZitiClosedError('the Ziti context');
-    const usable = candidates
+    const offered = candidates
       .map((c) => ({ name: c.name, url: c.urls.tls }))
       .filter((c): c is { name: string; url: string } => typeof c.url === 'string' && c.url !== '');
-    if (usable.length === 0) throw new NoEdgeRouterError(service, 'no edge router offers a tls:// address');
+    if (offered.length === 0) throw new NoEdgeRouterError(service, 'no edge router offers a tls:// address');
+    const usable = offered.filter((c) => !exclude.has(c.name));
+    if (usable.length === 0) {
+      throw new NoEdgeRouterError(service, `no edge router other than ${[...exclude].join(', ')}`);
+    }
     const open = usable
       .map((c) => this.routers.get(c.url))
-      .filter((r): r is EdgeRouter => r !== undefined && !r.closed && !exclude.has(r))
+      .filter((r): r is EdgeRouter => r !== undefined && !r.closed)
       .sort((a, b) => (a.channel.latencyMs ?? Infinity) - (b.channel.latencyMs ?? Infinity));
     if (open[0]) return open[0];
     const attempts = usable.map((c) => this.connect(c.name, c.url));
@@ -97,6 +103,16 @@ export class RouterPool {
       this.connecting.set(url, pending);
     }
     return pending;
+  }
+
+  /**
+   * Closes every channel whose hello carried `token`: the controller dropped that API session, so the routers
+   * no longer serve it. Their connections and binds end with `reason`.
+   */
+  retire(token: string, reason: Error): void {
+    for (const router of [...this.routers.values()]) {
+      if (this.tokens.get(router) === token) router.close(reason);
+    }
   }
 
   closeAll(): void {
@@ -122,6 +138,7 @@ export class RouterPool {
       throw new ZitiClosedError('the Ziti context');
     }
     const router = new EdgeRouter(channel, name, url);
+    this.tokens.set(router, token);
     this.routers.set(url, router);
     router.once('close', () => {
       if (this.routers.get(url) === router) this.routers.delete(url);
