@@ -145,7 +145,7 @@ export class ZitiContext {
     for (let attempt = 1; ; attempt++) {
       this.assertOpen();
       const { service: svc, session } = await this.session(service, 'Dial');
-      if (session.edgeRouters.every((r) => tried.has(r.name))) tried.clear();
+      if (session.edgeRouters.every((r) => !r.urls.tls || tried.has(r.name))) tried.clear();
       let routerName: string | undefined;
       try {
         const router = await this.pool.pick(service, session.edgeRouters, tried);
@@ -165,7 +165,8 @@ export class ZitiContext {
       } catch (err) {
         const retry = attempt < DIAL_ATTEMPTS && this.retryableDialError(err);
         if (!retry) throw err;
-        if (routerName !== undefined) tried.add(routerName);
+        const sessionTrouble = err instanceof DialFailedError && INVALID_SESSION.test(err.message);
+        if (routerName !== undefined && !sessionTrouble) tried.add(routerName);
         if (!(err instanceof ConnectionClosedByRouterError)) this.forgetSession(service, 'Dial');
         await this.recover(err);
       }
@@ -227,10 +228,22 @@ export class ZitiContext {
   private session(service: string, type: 'Dial' | 'Bind'): Promise<CachedSession> {
     const key = `${type} ${service}`;
     let cached = this.sessions.get(key);
-    if (cached && this.expired.has(cached)) cached = undefined;
+    const stale = cached && this.expired.has(cached) ? cached : undefined;
+    if (stale) cached = undefined;
     if (!cached) {
       const refreshMs = this.options.sessionRefreshMs ?? 60_000;
       cached = (async () => {
+        // A stale session keeps its token (the controller hands out one per API session, service and type,
+        // and routers accept only the token it first issued); only its router list is read again. A new
+        // session is created when the controller no longer has it.
+        const old = await stale?.catch(() => undefined);
+        if (old) {
+          const refreshed = await this.controller.refreshSession(old.session).catch((err: unknown) => {
+            if (err instanceof AuthenticationFailedError) throw err;
+            return old.session;
+          });
+          if (refreshed) return { service: old.service, session: refreshed, fetchedAt: Date.now() };
+        }
         const svc = await this.controller.getService(service);
         const session = await this.controller.createSession(svc, type);
         return { service: svc, session, fetchedAt: Date.now() };
@@ -245,9 +258,16 @@ export class ZitiContext {
     return cached;
   }
 
+  /**
+   * Marks the cached session stale, so that its next use reads its router list again (or creates a new one
+   * if the controller dropped it). `only`: a fetch that failed, dropped if it is still the cached entry.
+   */
   private forgetSession(service: string, type: 'Dial' | 'Bind', only?: Promise<CachedSession>): void {
     const key = `${type} ${service}`;
-    if (only === undefined || this.sessions.get(key) === only) this.sessions.delete(key);
+    const entry = this.sessions.get(key);
+    if (entry === undefined) return;
+    if (only === undefined) this.expired.add(entry);
+    else if (entry === only) this.sessions.delete(key);
   }
 
   private retryableDialError(err: unknown): boolean {

@@ -25,6 +25,7 @@ export {
   startTestNetwork,
 } from '../../scripts/ziti-testnet-lib.mjs';
 export type {
+  AddedRouter,
   EnrolledIdentity,
   StartOptions,
   TestNetwork,

@@ -14,7 +14,7 @@ import {
   type ZitiPermission,
 } from '../errors.js';
 import type { ZitiIdentity } from '../identity.js';
-import { apiError, envelopeData, errorDetail } from './envelope.js';
+import { apiError, envelopeData, errorDetail, isRecord } from './envelope.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest, type HttpResponse } from './http.js';
 import { clientApiUrl, defaultEnvInfo, defaultSdkInfo } from './info.js';
 import { toApiSession, toEdgeRouter, toService, toSession, toVersion } from './mappers.js';
@@ -197,6 +197,21 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       });
     }
     throw apiError(res, this.where('/sessions'));
+  }
+
+  /**
+   * The current state of a Dial/Bind session (`GET /sessions/<id>`), chiefly its edge router list; the token
+   * stays the same. Undefined when the controller no longer has it.
+   */
+  async refreshSession(session: ZitiSession): Promise<ZitiSession | undefined> {
+    const path = `/sessions/${encodeURIComponent(session.id)}`;
+    const res = await this.call('GET', path, {});
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw apiError(res, this.where(path));
+    const data = envelopeData(res, this.where(path));
+    if (!isRecord(data)) return undefined;
+    const fresh = toSession({ type: session.type, ...data, token: session.token }, this.apiUrl.origin);
+    return { ...session, edgeRouters: fresh.edgeRouters };
   }
 
   async deleteSession(sessionId: string): Promise<void> {
