@@ -179,9 +179,11 @@ export class ZitiContext {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
     const binder = async (exclude: ReadonlySet<string>, cause?: Error) => {
       this.assertOpen();
-      if (cause) {
-        // Something ended a bind or an attempt: fetch the router list again, and log in again if needed.
-        if (!(cause instanceof NoEdgeRouterError && exclude.size > 0)) this.forgetSession(service, 'Bind');
+      // Something ended a bind or an attempt: read the router list again, and log in again if needed. Not
+      // when the last attempt only found no router besides those already carrying a bind: the session's
+      // refresh age covers that.
+      if (cause && !(cause instanceof NoEdgeRouterError && exclude.size > 0)) {
+        this.forgetSession(service, 'Bind');
         await this.recover(cause);
       }
       const { service: svc, session } = await this.session(service, 'Bind');

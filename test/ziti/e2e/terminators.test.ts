@@ -248,15 +248,18 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     await until('the server accepted the connection', 10_000, () => accepted.length === 1);
     process.kill(-pid!, 'SIGSTOP');
     try {
-      // Fill the link until the TLS socket stops draining.
+      // Fill the link well past what the kernel buffers take, so that the TLS socket stops draining.
       const chunk = Buffer.alloc(1024 * 1024);
-      for (let i = 0; i < 256 && accepted[0]!.write(chunk); i++) await sleep(5);
-      await sleep(1_000);
+      for (let i = 0; i < 48; i++) accepted[0]!.write(chunk);
+      await sleep(1_500);
+      expect(ctx.routers().map((r) => r.name)).toContain(routerName);
       const started = Date.now();
       const closed = await Promise.race([server.close().then(() => true), sleep(30_000).then(() => false)]);
       const elapsed = Date.now() - started;
       console.log(`[terminators] close() on a stalled link returned after ${elapsed} ms`);
       expect(closed).toBe(true);
+      // The Unbind could not be written: the stalled channel was destroyed, not left hanging.
+      expect(ctx.routers().map((r) => r.name)).not.toContain(routerName);
     } finally {
       process.kill(-pid!, 'SIGCONT');
       conn.destroy();
