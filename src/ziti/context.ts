@@ -27,6 +27,8 @@ export interface ZitiContextOptions {
   sessionRefreshMs?: number;
   /** A dial or bind unanswered this long makes the context check its API session (default 1 s). */
   slowRequestMs?: number;
+  /** Most bytes one connection may hold unread before it is closed (default 4 MiB; see docs/ziti.md). */
+  connReceiveBufferBytes?: number;
 }
 
 export interface DialOptions {
@@ -107,6 +109,7 @@ export class ZitiContext {
       connectTimeoutMs: options.connectTimeoutMs,
       probeIntervalMs: options.probeIntervalMs,
       probeTimeoutMs: options.probeTimeoutMs,
+      connReceiveBufferBytes: options.connReceiveBufferBytes,
     });
     // Sessions belong to an API session: a new API session needs new ones.
     this.controller.on('apiSession', () => this.sessions.clear());
