@@ -10,7 +10,7 @@ import { ZitiContext } from '../../../src/ziti/context.js';
 import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
 import type { ServerState } from '../../../src/ziti/edge/server.js';
 import { startTestNetwork, zitiTestsEnabled, type AddedRouter, type TestNetwork } from '../network.js';
-import { listening, nextEvent, pipeEcho, readAll, retry } from './helpers.js';
+import { listening, nextEvent, pipeEcho, readAll, retry, uniqueName } from './helpers.js';
 
 /** Polls `check` every 200 ms until it is true; throws after timeoutMs. */
 async function until(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
@@ -187,6 +187,10 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     );
     await retry(30, 500, () => echo(service, 'back'));
     expect(states[0]).toMatchObject({ state: 'rebinding', attempt: 1 });
+    // Capped backoff: no delay above maxDelayMs, attempts numbered 1, 2, 3, …
+    const rebinding = states.filter((s) => s.state === 'rebinding');
+    expect(rebinding.every((s) => s.delayMs <= 400)).toBe(true);
+    expect(rebinding.map((s) => s.attempt)).toEqual(rebinding.map((_, i) => i + 1));
     expect(errors).toEqual([]);
     await server.close();
   }, 240_000);
@@ -248,7 +252,9 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
   it('close() is bounded when the router stops reading (SIGSTOP)', async () => {
     const service = net.services.plain;
     const ctx = await serverContext({ probeIntervalMs: 600_000, probeTimeoutMs: 600_000 });
-    const server = await ctx.bind(service, { terminators: 1, closeTimeoutMs: 1_000 });
+    // Its own terminator identity: the dial below reaches this server and no other.
+    const terminatorIdentity = uniqueName('stalled-close');
+    const server = await ctx.bind(service, { terminators: 1, closeTimeoutMs: 1_000, terminatorIdentity });
     const accepted: EdgeConn[] = [];
     server.on('connection', (conn) => {
       accepted.push(conn);
@@ -259,7 +265,9 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     const added = [second, third].find((r) => r?.name === routerName);
     const pid = routerName === net.routerName ? net.routerPid() : (added?.pid() ?? null);
     expect(pid).not.toBeNull();
-    const conn = await retry(20, 500, () => clientCtx.dial(service, { timeoutMs: 5_000 }));
+    const conn = await retry(20, 500, () =>
+      clientCtx.dial(service, { timeoutMs: 5_000, terminatorIdentity }),
+    );
     conn.on('error', () => undefined);
     await until('the server accepted the connection', 10_000, () => accepted.length === 1);
     process.kill(-pid!, 'SIGSTOP');
