@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZitiContext } from '../../../src/ziti/context.js';
-import type { ServerState, ZitiServer } from '../../../src/ziti/edge/server.js';
+import type { RebindEvent, ServerState, ZitiServer } from '../../../src/ziti/edge/server.js';
 import { enrollWithJwt } from '../../../src/ziti/enroll.js';
 import { AuthenticationFailedError, type ZitiError } from '../../../src/ziti/errors.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../network.js';
@@ -58,7 +58,7 @@ describe.skipIf(!zitiTestsEnabled())('re-login after the controller drops the AP
     expect(await echo(clientCtx, 'before')).toBe('before');
     const before = serverCtx.controller.currentApiSession();
     expect(before).toBeDefined();
-    const reboundAgain = nextEvent<ServerState>(server, 'rebind', 60_000);
+    const reboundAgain = nextEvent<RebindEvent>(server, 'rebind', 60_000);
     const started = Date.now();
     await net.ziti(['edge', 'delete', 'api-session', before!.id]);
 

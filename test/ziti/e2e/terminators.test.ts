@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ZitiContext } from '../../../src/ziti/context.js';
 import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
-import type { ServerState } from '../../../src/ziti/edge/server.js';
+import type { RebindEvent, ServerState } from '../../../src/ziti/edge/server.js';
 import { startTestNetwork, zitiTestsEnabled, type AddedRouter, type TestNetwork } from '../network.js';
 import { listening, nextEvent, pipeEcho, readAll, retry, uniqueName } from './helpers.js';
 
@@ -174,7 +174,7 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     const attempts = states.filter((s) => s.state === 'rebinding').length;
     expect(attempts).toBeGreaterThan(2);
     expect(errors).toEqual([]);
-    const again = nextEvent<ServerState>(server, 'rebind', 90_000);
+    const again = nextEvent<RebindEvent>(server, 'rebind', 90_000);
     await net.startRouter();
     await second.start();
     await again;
@@ -214,7 +214,7 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     await sleep(600);
 
     // Two routers known at bind time, a third added since: stop the bind's router.
-    const rebound = nextEvent<ServerState>(server, 'rebind', 90_000);
+    const rebound = nextEvent<RebindEvent>(server, 'rebind', 90_000);
     const stoppedAt = Date.now();
     await stopOriginal(boundOn);
     await rebound;
