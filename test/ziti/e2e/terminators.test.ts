@@ -171,7 +171,9 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     const other = router ? null : second;
     await (other ? other.stop() : net.stopRouter());
     await sleep(3_000);
-    const attempts = states.filter((s) => s.state === 'rebinding').length;
+    // (Stopping one router at a time may end in a short outage on the other first: count the last one.)
+    const lastBound = states.map((s) => s.state).lastIndexOf('bound-again');
+    const attempts = states.slice(lastBound + 1).filter((s) => s.state === 'rebinding').length;
     expect(attempts).toBeGreaterThan(2);
     expect(errors).toEqual([]);
     const again = nextEvent<RebindEvent>(server, 'rebind', 90_000);
@@ -180,17 +182,25 @@ describe.skipIf(!zitiTestsEnabled())('several edge routers', () => {
     await again;
     await listening(server, 30_000);
     const last = states.at(-1);
-    expect(last?.state).toBe('bound-again');
+    expect(last).toMatchObject({ state: 'bound-again' });
+    expect(last?.state === 'bound-again' && last.attempts).toBeGreaterThan(2);
     console.log(
       `[terminators] forever: ${attempts} rebinding states while both routers were down, then ` +
         `bound again after ${last?.state === 'bound-again' ? last.outageMs : -1} ms`,
     );
     await retry(30, 500, () => echo(service, 'back'));
     expect(states[0]).toMatchObject({ state: 'rebinding', attempt: 1 });
-    // Capped backoff: no delay above maxDelayMs, attempts numbered 1, 2, 3, …
-    const rebinding = states.filter((s) => s.state === 'rebinding');
-    expect(rebinding.every((s) => s.delayMs <= 400)).toBe(true);
-    expect(rebinding.map((s) => s.attempt)).toEqual(rebinding.map((_, i) => i + 1));
+    // Capped backoff: no delay above maxDelayMs; attempts numbered 1, 2, 3, … within each outage.
+    let expected = 1;
+    for (const s of states) {
+      if (s.state !== 'rebinding') {
+        expected = 1;
+        continue;
+      }
+      expect(s.attempt).toBe(expected);
+      expect(s.delayMs).toBeLessThanOrEqual(400);
+      expected += 1;
+    }
     expect(errors).toEqual([]);
     await server.close();
   }, 240_000);
