@@ -37,10 +37,8 @@ describe.skipIf(!zitiTestsEnabled())('re-login after the controller drops the AP
     dir = await mkdtemp(join(tmpdir(), 'ralph-relogin-'));
     serverCtx = await ZitiContext.fromIdentityFile(net.identities.server.file);
     clientCtx = await ZitiContext.fromIdentityFile(net.identities.client.file);
-    server = await serverCtx.bind(net.services.e2ee, {
-      terminatorIdentity: terminator,
-      rebind: { forever: true, initialDelayMs: 250, maxDelayMs: 2_000 },
-    });
+    // Default re-bind policy: re-login must not depend on `forever`.
+    server = await serverCtx.bind(net.services.e2ee, { terminatorIdentity: terminator });
     server.on('state', (s) => states.push(s));
     server.on('error', (err) => errors.push(err));
     server.on('connection', pipeEcho);
