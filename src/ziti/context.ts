@@ -12,6 +12,7 @@ import type { EdgeConn } from './edge/conn.js';
 import { BindFailedError, DialFailedError, ZitiClosedError } from './edge/errors.js';
 import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
+import { updateRouterTokens } from './edge/token.js';
 import { ZitiServer, type RebindPolicy } from './edge/server.js';
 
 export interface ZitiContextOptions {
@@ -101,8 +102,9 @@ export class ZitiContext {
     this.options = options;
     this.ownsController = controller === undefined;
     this.controller = controller ?? new ControllerClient(identity, options.controller);
+    const tls = this.controller.identity.tlsOptions();
     this.pool = new RouterPool({
-      tls: identity.tlsOptions(),
+      tls,
       apiSessionToken: async () =>
         (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
       helloBody: identity.name,
@@ -113,13 +115,18 @@ export class ZitiContext {
     });
     // Sessions belong to an API session: a new API session needs new ones.
     this.controller.on('apiSession', () => this.sessions.clear());
-    // The controller dropped the API session: its sessions and the channels opened with it are dead.
-    this.controller.on('apiSessionLost', (lost) => {
+    // The controller dropped the API session: its sessions and every channel opened with it are dead.
+    this.controller.on('apiSessionLost', () => {
       this.sessions.clear();
-      this.pool.retire(
-        lost.token,
+      this.pool.retireAll(
         new ConnectionClosedByRouterError('(all)', 'the controller ended the API session; logging in again'),
       );
+    });
+    // OIDC: open channels need each refreshed access token; a renewed certificate needs fresh channels.
+    this.controller.on('tokenRefreshed', (s) => void updateRouterTokens(this.pool.list(), s.token));
+    this.controller.on('identity', (next) => {
+      Object.assign(tls, next.tlsOptions());
+      for (const router of this.pool.list()) router.close();
     });
   }
 

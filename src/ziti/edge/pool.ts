@@ -38,8 +38,6 @@ export class RouterPool {
   private readonly options: RouterPoolOptions;
   private readonly routers = new Map<string, EdgeRouter>();
   private readonly connecting = new Map<string, Promise<EdgeRouter>>();
-  /** The API session token each channel's hello carried. */
-  private readonly tokens = new WeakMap<EdgeRouter, string>();
   private closed = false;
 
   constructor(options: RouterPoolOptions) {
@@ -107,13 +105,11 @@ export class RouterPool {
   }
 
   /**
-   * Closes every channel whose hello carried `token`: the controller dropped that API session, so the routers
-   * no longer serve it. Their connections and binds end with `reason`.
+   * Closes every open channel, the pool staying usable: the controller dropped the API session they were
+   * opened with, so the routers no longer serve them. Their connections and binds end with `reason`.
    */
-  retire(token: string, reason: Error): void {
-    for (const router of [...this.routers.values()]) {
-      if (this.tokens.get(router) === token) router.close(reason);
-    }
+  retireAll(reason: Error): void {
+    for (const router of [...this.routers.values()]) router.close(reason);
   }
 
   closeAll(): void {
@@ -140,7 +136,6 @@ export class RouterPool {
       throw new ZitiClosedError('the Ziti context');
     }
     const router = new EdgeRouter(channel, name, url);
-    this.tokens.set(router, token);
     this.routers.set(url, router);
     router.once('close', () => {
       if (this.routers.get(url) === router) this.routers.delete(url);
