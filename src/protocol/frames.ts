@@ -54,15 +54,48 @@ export class FrameDecoder {
   /** True while the current (over-long) frame's payload is being skipped. */
   private skipping = false;
   private ended = false;
+  private paused = false;
+  /** Chunks (and the rest of a chunk) received while paused, in order. */
+  private held: Buffer[] = [];
+  /** `end()` came while paused: it takes effect once the held bytes have been decoded. */
+  private endWhenResumed = false;
 
   constructor(options: FrameDecoderOptions) {
     this.options = options;
   }
 
+  /** Stops decoding after the current frame (callable from `onFrame`); what follows is held until `resume()`. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = [];
+    for (let i = 0; i < held.length; i++) {
+      this.push(held[i]!);
+      if (this.paused) {
+        this.held.push(...held.slice(i + 1));
+        return;
+      }
+    }
+    if (this.endWhenResumed) this.end();
+  }
+
   push(chunk: Buffer): void {
     if (this.ended) return;
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
     let at = 0;
     while (at < chunk.length) {
+      if (this.paused) {
+        this.held.push(chunk.subarray(at));
+        return;
+      }
       if (this.remaining < 0) {
         // The common case, a whole frame inside the chunk, needs no copy.
         if (this.headerBytes === 0 && chunk.length - at >= FRAME_HEADER_BYTES) {
@@ -99,6 +132,10 @@ export class FrameDecoder {
   /** Marks the end of the stream; a partial last frame is reported through `onTruncated`. */
   end(): void {
     if (this.ended) return;
+    if (this.paused) {
+      this.endWhenResumed = true;
+      return;
+    }
     this.ended = true;
     const pending = this.remaining < 0 ? this.headerBytes : FRAME_HEADER_BYTES + this.length - this.remaining;
     this.parts = [];
