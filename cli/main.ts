@@ -3,6 +3,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isRalphError, ExitCode } from '../src/errors.js';
+import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
 import { paint } from './output.js';
 
@@ -13,12 +14,14 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await openTui();
     return;
   }
-  const parser = yargs(argv)
+  const words = prepareArgv(argv);
+  const parser = yargs(words.argv)
     .scriptName('ralph')
     .usage(
       '$0 <command> [options]\n\nSupervise Ralph loops: coding agents run again and again until every story passes.',
     )
     .command(commands)
+    .middleware((args) => words.restore(args))
     .demandCommand(1, 'name a command (see ralph --help)')
     .recommendCommands()
     .strict()
@@ -42,6 +45,14 @@ function usageMessage(msg: string, argv: string[]): string {
   if (msg.startsWith('Did you mean ')) return `unknown command ${first}; did you mean ${msg.slice(13)}`;
   if (msg === `Unknown argument: ${first}`) return `unknown command ${first}`;
   return msg;
+}
+
+// A reader that went away (`ralph start … | head -1`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.destroy();
+  });
 }
 
 try {

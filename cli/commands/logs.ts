@@ -1,9 +1,10 @@
 import type { Argv, CommandModule } from 'yargs';
+import { wholeNumber } from '../numbers.js';
 
 interface LogsArgs {
   task: string;
   follow: boolean;
-  iteration?: number;
+  iteration?: string;
 }
 
 export const logsCommand: CommandModule<object, LogsArgs> = {
@@ -18,8 +19,9 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
         default: false,
         describe: 'Keep printing until the loop ends',
       })
-      .option('iteration', { type: 'number', describe: 'Only this iteration' }),
+      .option('iteration', { type: 'string', describe: 'Only this iteration (a number from 1)' }),
   handler: async (args) => {
+    const iteration = args.iteration === undefined ? undefined : wholeNumber(args.iteration, '--iteration');
     const { readLogs } = await import('../../src/client/logs.js');
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
@@ -27,7 +29,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     try {
       await readLogs(args.task, {
         follow: args.follow,
-        iteration: args.iteration,
+        iteration,
         write: (chunk) => process.stdout.write(chunk),
         signal: abort.signal,
       });

@@ -4,6 +4,7 @@ import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
 import { parseDuration, paint, printJson, println } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
+import { wholeNumber } from '../numbers.js';
 
 export interface StartArgs {
   'task-dir': string;
@@ -12,10 +13,10 @@ export interface StartArgs {
   model?: string;
   name?: string;
   cwd?: string;
-  'max-iterations': number;
+  'max-iterations': string;
   'iteration-timeout': string;
   'idle-timeout': string;
-  'max-failures': number;
+  'max-failures': string;
   'trust-promise': boolean;
   foreground: boolean;
   attach: boolean;
@@ -43,8 +44,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('cwd', { type: 'string', describe: 'Folder the agent runs in (default: the task folder)' })
       .option('max-iterations', {
         alias: 'n',
-        type: 'number',
-        default: LOOP_DEFAULTS.maxIterations,
+        type: 'string',
+        default: String(LOOP_DEFAULTS.maxIterations),
         describe: 'Stop as exhausted after this many iterations',
       })
       .option('iteration-timeout', {
@@ -58,8 +59,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Kill an iteration whose agent prints nothing for this long (0 = never)',
       })
       .option('max-failures', {
-        type: 'number',
-        default: LOOP_DEFAULTS.maxConsecutiveFailures,
+        type: 'string',
+        default: String(LOOP_DEFAULTS.maxConsecutiveFailures),
         describe: 'End as failed after this many failed iterations in a row',
       })
       .option('trust-promise', {
@@ -75,6 +76,18 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    if (args.foreground && args.attach) {
+      throw new RalphError('INVALID_OPTION', '--foreground and --attach do not go together', {
+        exitCode: ExitCode.usage,
+        hint: '--foreground runs the loop in this terminal; --attach starts it in the background, then attaches',
+      });
+    }
+    if (args['agent-cmd'] !== undefined && args.agent !== 'custom') {
+      throw new RalphError('INVALID_OPTION', `--agent-cmd is for --agent custom, not --agent ${args.agent}`, {
+        exitCode: ExitCode.usage,
+        hint: `to run your own command, add --agent custom; to run ${args.agent}, leave out --agent-cmd`,
+      });
+    }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');
     const { ralphPaths } = await import('../../src/config/paths.js');
     const { runLoopProcess } = await import('../../src/loop/runner-main.js');
@@ -87,10 +100,10 @@ export const startCommand: CommandModule<object, StartArgs> = {
       // An explicit --name, even an empty one, is checked; only a missing one falls back to the folder name.
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
-      maxIterations: positive(args['max-iterations'], '--max-iterations'),
+      maxIterations: wholeNumber(args['max-iterations'], '--max-iterations'),
       iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),
       idleTimeoutMs: parseDuration(args['idle-timeout'], '--idle-timeout'),
-      maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
+      maxConsecutiveFailures: wholeNumber(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
@@ -120,12 +133,3 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
-
-function positive(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number of at least 1, got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  }
-  return value;
-}

@@ -68,6 +68,20 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   ): Promise<AttachSession> {
     const session = findLiveSession(task, paths);
     const client = await connectSession(session, { requestTimeoutMs: 10_000 });
+    try {
+      return await AttachSession.begin(session, client, options);
+    } catch (err) {
+      // A refused start (an offset past the end, say) must not leave the connection holding the process open.
+      client.close();
+      throw err;
+    }
+  }
+
+  private static async begin(
+    session: SessionRecord,
+    client: RpcClient,
+    options: AttachOpenOptions,
+  ): Promise<AttachSession> {
     const status = await client.request('get_status');
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
     const attach = new AttachSession(session, client, status, from);

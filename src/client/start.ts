@@ -10,6 +10,7 @@ import {
   type RalphPaths,
 } from '../config/paths.js';
 import { ensurePrivateDir } from '../config/paths.js';
+import { readStartFailure } from '../loop/start-failure.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
 import { loadPrd } from '../loop/prd.js';
@@ -72,9 +73,10 @@ export async function prepareLoop(
     rows: options.rows ?? LOOP_DEFAULTS.rows,
     env: options.env,
   };
-  ensurePrivateDir(paths.dataDir);
+  // Opening the registry first turns a data folder that cannot be used into one clear error.
   const registry = Registry.open(paths.registryFile);
   try {
+    ensurePrivateDir(paths.dataDir);
     const session = registry.create({
       task,
       location: 'local',
@@ -138,12 +140,16 @@ export async function launchDetached(
         }
       }
       if (runner.exited !== null || Date.now() > deadline) {
-        const why = runner.exited
-          ? `the runner exited (${runner.exited})`
-          : `the runner did not answer within ${readyTimeoutMs} ms`;
+        const failure = runner.exited === null ? null : readStartFailure(launch.dir);
+        const why =
+          failure?.message ??
+          (runner.exited
+            ? `the runner exited (${runner.exited})`
+            : `the runner did not answer within ${readyTimeoutMs} ms`);
         if (session && session.status === 'starting') {
           registry.update(session.id, { status: 'crashed', exitReason: why });
         }
+        if (failure) throw failure;
         throw new RalphError('START_FAILED', `loop ${launch.config.task} did not start: ${why}`, {
           exitCode: ExitCode.failure,
           hint: tail(logFile),

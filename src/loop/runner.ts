@@ -148,7 +148,8 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
       if (this.current.iteration >= this.current.maxIterations) {
-        return this.finish('exhausted', `reached the limit of ${this.current.maxIterations} iterations`);
+        const limit = this.current.maxIterations;
+        return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
       }
       await this.waitWhileHeld();
       if (this.stopRequest) continue;
