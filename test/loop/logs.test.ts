@@ -93,6 +93,26 @@ describe('logs and iterations of a live loop', () => {
     const cut = await w.client.request('get_logs', { offset: at - 5, limit: 6 });
     expect(cut).toMatchObject({ next_offset: at, content: log.subarray(at - 5, at).toString('utf8') });
     expect((await w.client.request('get_logs', { offset: at, limit: 2 })).content).toBe('ü');
+    // A limit smaller than a character returns that whole character, never a piece of one (U+FFFD).
+    expect(await w.client.request('get_logs', { offset: at, limit: 1 })).toMatchObject({
+      content: 'ü',
+      next_offset: at + 2,
+    });
+    const check = log.indexOf('✓');
+    for (const limit of [1, 2]) {
+      const page = await w.client.request('get_logs', { offset: check, limit });
+      expect(page).toMatchObject({ content: '✓', next_offset: check + 3 });
+    }
+    // Paged one byte at a time across the whole unicode line, the text comes out intact.
+    const line = log.indexOf('output of one');
+    let text = '';
+    for (let offset = line, n = 0; offset < line + 40 && n < 100; n++) {
+      const page = await w.client.request('get_logs', { offset, limit: 1 });
+      text += page.content;
+      offset = page.next_offset;
+    }
+    expect(text).toContain('output of one — ünïcödé ✓');
+    expect(text).not.toContain('\uFFFD');
     const utf8 = await readPaged(w.client, 'utf8', 97);
     expect(utf8.bytes.equals(log)).toBe(true);
     const base64 = await readPaged(w.client, 'base64', 1000);
