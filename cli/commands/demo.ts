@@ -4,8 +4,8 @@ import { nonNegativeNumber, wholeNumber } from '../numbers.js';
 import { paint, println } from '../output.js';
 
 interface DemoArgs {
-  speed: string;
-  'max-iterations': string;
+  speed: string | number;
+  'max-iterations': string | number;
 }
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
@@ -15,12 +15,12 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     y
       .option('speed', {
         type: 'string',
-        default: '1',
+        default: 1,
         describe: 'Demo pace: 1 is real pace, higher is faster',
       })
       .option('max-iterations', {
         type: 'string',
-        default: '8',
+        default: 8,
         describe: 'Iteration limit for the demo loop',
       }),
   handler: async (args) => {

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { wholeNumber } from '../numbers.js';
+import { terminalOutput } from '../output.js';
 
 interface LogsArgs {
   task: string;
@@ -23,6 +24,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
   handler: async (args) => {
     const iteration = args.iteration === undefined ? undefined : wholeNumber(args.iteration, '--iteration');
     const { readLogs } = await import('../../src/client/logs.js');
+    const output = terminalOutput();
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
     process.once('SIGINT', onSigint);
@@ -30,10 +32,11 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
       await readLogs(args.task, {
         follow: args.follow,
         iteration,
-        write: (chunk) => process.stdout.write(chunk),
+        write: output.write,
         signal: abort.signal,
       });
     } finally {
+      output.end();
       process.off('SIGINT', onSigint);
     }
   },

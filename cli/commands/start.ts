@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
-import { parseDuration, paint, printJson, println } from '../output.js';
+import { parseDuration, paint, printJson, println, terminalOutput } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
 import { wholeNumber } from '../numbers.js';
 
@@ -13,10 +13,10 @@ export interface StartArgs {
   model?: string;
   name?: string;
   cwd?: string;
-  'max-iterations': string;
+  'max-iterations': string | number;
   'iteration-timeout': string;
   'idle-timeout': string;
-  'max-failures': string;
+  'max-failures': string | number;
   'trust-promise': boolean;
   foreground: boolean;
   attach: boolean;
@@ -45,7 +45,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('max-iterations', {
         alias: 'n',
         type: 'string',
-        default: String(LOOP_DEFAULTS.maxIterations),
+        default: LOOP_DEFAULTS.maxIterations,
         describe: 'Stop as exhausted after this many iterations',
       })
       .option('iteration-timeout', {
@@ -60,7 +60,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('max-failures', {
         type: 'string',
-        default: String(LOOP_DEFAULTS.maxConsecutiveFailures),
+        default: LOOP_DEFAULTS.maxConsecutiveFailures,
         describe: 'End as failed after this many failed iterations in a row',
       })
       .option('trust-promise', {
@@ -110,13 +110,13 @@ export const startCommand: CommandModule<object, StartArgs> = {
     };
     if (args.foreground) {
       const prepared = await prepareLoop(options);
+      const output = terminalOutput();
       const final = await runLoopProcess(
         prepared.launch,
-        {
-          onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
-        },
+        { onReady: (runner) => runner.on('pty', (_offset, chunk) => output.write(chunk)) },
         ralphPaths(),
       );
+      output.end();
       process.exitCode = loopEndExitCode(final.status);
       return;
     }

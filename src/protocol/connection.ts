@@ -55,6 +55,8 @@ let nextId = 0;
 export class RpcConnection extends EventEmitter<ConnectionEvents> {
   readonly id: string;
   readonly label: string;
+  /** What the client said it is (`attach`'s `client`), for people; null until it says. */
+  about: string | null = null;
   /** Event types this connection subscribed to (`*` for all). */
   readonly subscriptions = new Set<string>();
   /** Free slots for per-connection state kept by the handlers (attach state, lease, ...). */
@@ -83,6 +85,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       (queued) => this.drop(queued, limit),
       () => this.emit('drain'),
     );
+  }
+
+  /** The name people see for this client (as the keyboard's holder): what it said it is, and the label. */
+  get name(): string {
+    return this.about === null ? this.label : `${this.about} (${this.label})`;
   }
 
   get closed(): boolean {

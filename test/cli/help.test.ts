@@ -96,7 +96,10 @@ describe('usage errors exit 2 with one line', () => {
   it.each([
     [['status', '--bogus'], /unknown argument: bogus/i],
     [['start'], /not enough non-option arguments/i],
-    [['start', '.', '--max-iterations', '0'], /--max-iterations must be a whole number of at least 1, got 0/],
+    [
+      ['start', '.', '--max-iterations', '0'],
+      /--max-iterations must be a whole number of at least 1, got "0"/,
+    ],
     [['start', '.', '--max-iterations', 'many'], /--max-iterations must be a whole number/],
     [['start', '.', '--idle-timeout', 'soon'], /--idle-timeout: cannot read "soon" as a duration/],
     [['prune', '--older-than', '3x'], /--older-than: cannot read "3x" as a duration/],

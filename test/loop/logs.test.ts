@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLogs } from '../../src/client/logs.js';
+import { bannerLength } from '../../src/loop/marks.js';
 import { RpcError, type RpcClient } from '../../src/protocol/index.js';
 import { gate, makeTask, Sandbox, seenLines, startInProcess, Watcher } from './helpers.js';
 
@@ -134,7 +135,12 @@ describe('logs and iterations of a live loop', () => {
     expect(Buffer.concat(whole).subarray(0, end).equals(log)).toBe(true);
     const second: Buffer[] = [];
     await readLogs(task.name, { iteration: 2, write: (c) => second.push(c) }, sb.paths);
-    expect(Buffer.concat(second).equals(log.subarray(two.start_offset, two.end_offset!))).toBe(true);
+    // An iteration's output as `logs --iteration` prints it: after the banner ralph wrote before it.
+    const banner = bannerLength(log.subarray(two.start_offset));
+    expect(log.subarray(two.start_offset, two.start_offset + banner).toString()).toContain(
+      'ralph: iteration 2/',
+    );
+    expect(Buffer.concat(second).equals(log.subarray(two.start_offset + banner, two.end_offset!))).toBe(true);
 
     await w.client.request('stop', { force: true });
     expect(await loop.finished()).toMatchObject({ status: 'stopped' });

@@ -8,7 +8,7 @@ import { guarded } from './control.js';
 import type { LoopServer } from './server.js';
 
 function leaseHeld(holder: RpcConnection): RpcError {
-  return RpcError.of('LEASE_HELD', `the keyboard is held by ${holder.label}`, { holder: holder.label });
+  return RpcError.of('LEASE_HELD', `the keyboard is held by ${holder.name}`, { holder: holder.name });
 }
 
 /**
@@ -17,7 +17,7 @@ function leaseHeld(holder: RpcConnection): RpcError {
  */
 function forwardKeys(server: LoopServer, conn: RpcConnection, data: string | Buffer): string | null {
   if (!server.runner.state.interactive) return 'not in interactive mode';
-  if (server.writer && server.writer !== conn) return `the keyboard is held by ${server.writer.label}`;
+  if (server.writer && server.writer !== conn) return `the keyboard is held by ${server.writer.name}`;
   return server.runner.writePty(data);
 }
 
