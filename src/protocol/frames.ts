@@ -6,6 +6,8 @@
  * framing.ts, this module knows bytes and frames only.
  */
 
+import { PausableDecoder } from './pausable.js';
+
 export const FRAME_HEADER_BYTES = 5;
 /** Raw terminal bytes: output from the loop, keystrokes from the client. */
 export const FRAME_TERMINAL = 0;
@@ -42,7 +44,7 @@ export interface FrameDecoderOptions {
 }
 
 /** Splits a byte stream into frames. Memory held never exceeds one frame of at most `maxFrameBytes`. */
-export class FrameDecoder {
+export class FrameDecoder extends PausableDecoder {
   private readonly options: FrameDecoderOptions;
   private header = Buffer.alloc(FRAME_HEADER_BYTES);
   private headerBytes = 0;
@@ -54,34 +56,10 @@ export class FrameDecoder {
   /** True while the current (over-long) frame's payload is being skipped. */
   private skipping = false;
   private ended = false;
-  private paused = false;
-  /** Chunks (and the rest of a chunk) received while paused, in order. */
-  private held: Buffer[] = [];
-  /** `end()` came while paused: it takes effect once the held bytes have been decoded. */
-  private endWhenResumed = false;
 
   constructor(options: FrameDecoderOptions) {
+    super();
     this.options = options;
-  }
-
-  /** Stops decoding after the current frame (callable from `onFrame`); what follows is held until `resume()`. */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    const held = this.held;
-    this.held = [];
-    for (let i = 0; i < held.length; i++) {
-      this.push(held[i]!);
-      if (this.paused) {
-        this.held.push(...held.slice(i + 1));
-        return;
-      }
-    }
-    if (this.endWhenResumed) this.end();
   }
 
   push(chunk: Buffer): void {
@@ -129,13 +107,9 @@ export class FrameDecoder {
     }
   }
 
-  /** Marks the end of the stream; a partial last frame is reported through `onTruncated`. */
-  end(): void {
+  /** The end of the stream; a partial last frame is reported through `onTruncated`. */
+  protected finish(): void {
     if (this.ended) return;
-    if (this.paused) {
-      this.endWhenResumed = true;
-      return;
-    }
     this.ended = true;
     const pending = this.remaining < 0 ? this.headerBytes : FRAME_HEADER_BYTES + this.length - this.remaining;
     this.parts = [];
