@@ -88,6 +88,14 @@ export interface StartOptions {
   bin?: string;
   /** Bound on the whole start-up; default 120 000 ms. */
   timeoutMs?: number;
+  /**
+   * The controller's `edge.api.sessionTimeout`: how long an API session may go without activity before the
+   * controller deletes it (a Go duration, at least "1m"; the controller's default is "30m"). Activity includes
+   * the router's heartbeats for sessions with an open edge connection.
+   */
+  apiSessionTimeout?: string;
+  /** Any other ctrl.yaml scalars, by dotted key path (e.g. `{ 'edge.api.activityUpdateInterval': '5s' }`). */
+  controllerConfig?: Record<string, string | number | boolean>;
 }
 
 export declare function findZitiBinary(env?: NodeJS.ProcessEnv): string | null;

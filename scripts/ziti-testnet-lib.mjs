@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminLogin, startController } from './ziti-testnet/controller.mjs';
+import { controllerSettings } from './ziti-testnet/controller-config.mjs';
 import {
   INSTALL_HINT,
   TestnetError,
@@ -163,6 +164,7 @@ export async function startTestNetwork(options = {}) {
       `the ziti CLI was not found on PATH or in the Go bin directory; ${INSTALL_HINT}`,
     );
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const settings = controllerSettings(options);
   const home = mkdtempSync(join(tmpdir(), 'ralph-ziti-'));
   mkdirSync(join(home, 'cli-home'));
   mkdirSync(join(home, 'cli-config'));
@@ -197,7 +199,7 @@ export async function startTestNetwork(options = {}) {
   const startedAt = Date.now();
   const remaining = () => Math.max(5_000, timeoutMs - (Date.now() - startedAt));
   try {
-    await startController(ctx, remaining());
+    await startController(ctx, remaining(), settings);
     await adminLogin(ctx);
     await setupRouter(ctx);
     await startRouter(ctx, remaining());

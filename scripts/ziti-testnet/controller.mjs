@@ -1,7 +1,8 @@
 // The controller: `ziti edge quickstart --no-router` on loopback, with a private home directory.
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { TestnetError, isAlive, logTail, runZiti, spawnZitiDetached, waitFor } from './proc.mjs';
+import { patchControllerConfig } from './controller-config.mjs';
+import { TestnetError, isAlive, logTail, runZiti, spawnZitiDetached, stopGroup, waitFor } from './proc.mjs';
 
 /**
  * One GET of the edge client API's version document; TLS verification is off because this probe
@@ -32,12 +33,29 @@ export function probeControllerVersion(ctrlPort) {
 }
 
 /**
- * Starts the controller and waits until its edge client API answers.
+ * Starts the controller and waits until its edge client API answers. With `settings` (dotted ctrl.yaml key
+ * paths, see controller-config.mjs) it starts it once to let quickstart write its configuration, stops it,
+ * writes the settings and starts it again.
  * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number,
  *   adminUser: string, adminPassword: string }} ctx
  * @param {number} timeoutMs
+ * @param {Record<string, string | number | boolean>} [settings]
  */
-export async function startController(ctx, timeoutMs) {
+export async function startController(ctx, timeoutMs, settings = {}) {
+  if (Object.keys(settings).length === 0) return runController(ctx, timeoutMs);
+  const startedAt = Date.now();
+  await stopGroup(await runController(ctx, timeoutMs));
+  patchControllerConfig(join(ctx.home, 'quickstart', 'ctrl.yaml'), settings);
+  return runController(ctx, Math.max(5_000, timeoutMs - (Date.now() - startedAt)));
+}
+
+/**
+ * One run of `ziti edge quickstart` on the network's home; resolves to its process group once the edge
+ * client API answers.
+ * @param {Parameters<typeof startController>[0]} ctx
+ * @param {number} timeoutMs
+ */
+async function runController(ctx, timeoutMs) {
   const logFile = join(ctx.home, 'controller.log');
   const pid = spawnZitiDetached(
     ctx,
