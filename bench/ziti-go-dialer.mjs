@@ -134,8 +134,15 @@ export async function startGoDialer(binary, identityFile, service, readyTimeoutM
     await stop();
     throw err;
   }
+  /** How long each Dial() call took, of the connect times. */
+  const dialMs = [];
   return {
-    connect: async () => (await ask('connect', 40_000)).ms,
+    connect: async () => {
+      const answer = await ask('connect', 40_000);
+      dialMs.push(answer.dialMs);
+      return answer.ms;
+    },
+    dialMs,
     openLink: async () => void (await ask('open', 20_000)),
     rtts: async (count, deadline) => {
       const left = Math.max(0, Math.round(deadline - nowMs()));

@@ -31,8 +31,10 @@ import {
   hasFlag,
   importDist,
   machineLine,
+  nowMs,
   numberOption,
   ROOT,
+  summarize,
   table,
   warnIfStale,
   withTimeout,
@@ -129,9 +131,19 @@ async function compareGoHosted(goBinary, dialerFile) {
     throw new Error(`${err.message}\n${tunnelHost.logTail(30)}`);
   });
   goDialer = await startGoDialer(goBinary, dialerFile, service);
-  const ours = streamDriver(() => ctx.dial(service, { callerId: CALLER, timeoutMs: 15_000 }));
+  const ourDialMs = [];
+  const ours = streamDriver(async () => {
+    const started = nowMs();
+    const conn = await ctx.dial(service, { callerId: CALLER, timeoutMs: 15_000 });
+    ourDialMs.push(nowMs() - started);
+    return conn;
+  });
   await retry(20, 500, `${service} did not answer`, () => ours.connect());
-  return compareService('go-hosted', { ours, go: goDialer }, PARAMS);
+  const result = await compareService('go-hosted', { ours, go: goDialer }, PARAMS);
+  // The dial call alone, of every connect (warm-up included): where the connect time goes.
+  result.ours.dialCall = summarize(ourDialMs);
+  result.go.dialCall = summarize(goDialer.dialMs);
+  return result;
 }
 
 function report(bin, results) {
@@ -147,6 +159,11 @@ function report(bin, results) {
       `go-hosted: ${net.services.goHosted} hosted by ziti tunnel host (Go SDK) forwarding to a TCP echo ` +
         'process; dialers as ralph-gotunnel: ours in this process, Go (sdk-golang) in its own process, ' +
         'each timing in its own process',
+    );
+    const { ours, go } = results['go-hosted'];
+    out(
+      `go-hosted: the dial call alone (ctx.dial / Dial()), p50 ${ours.dialCall.p50.toFixed(2)} ms ours, ` +
+        `${go.dialCall.p50.toFixed(2)} ms Go (n=${ours.dialCall.n}/${go.dialCall.n})`,
     );
   }
   for (const [label, n] of Object.entries(host.connections())) out(`host accepted: ${label} x${n}`);

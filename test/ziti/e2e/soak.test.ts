@@ -122,8 +122,10 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
     async () => {
       const names = [net.identities.server.name, net.identities.client.name];
       const service = net.services.e2ee;
-      const log = (line: string): void =>
-        console.log(`[soak ${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}`);
+      // Written straight to stdout: one line each, without a console header per line.
+      const log = (line: string): void => {
+        process.stdout.write(`[soak ${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
+      };
       let t0 = Date.now();
 
       const cfg = {
@@ -142,6 +144,7 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
       proc.stderr.on('data', (chunk: Buffer) => (stderr = `${stderr}${chunk.toString()}`.slice(-8_000)));
       const dials: Dial[] = [];
       const serverEvents: string[] = [];
+      let lastRebindLog = 0;
       let done: { dials: number; failed: number } | undefined;
       let ready: (() => void) | undefined;
       const readyP = new Promise<void>((resolve) => (ready = resolve));
@@ -160,8 +163,14 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
           if (!d.ok) log(`dial ${d.n} FAILED after ${d.ms} ms: ${d.code ?? ''} ${d.error ?? ''}`);
         }
         if (msg.server) {
-          serverEvents.push(JSON.stringify(msg.server));
-          log(`server: ${JSON.stringify(msg.server)}`);
+          const text = JSON.stringify(msg.server);
+          serverEvents.push(text);
+          // A server that cannot stay bound re-binds several times a second: one line per 5 s at most.
+          if (!text.includes('"rebind"') || Date.now() - lastRebindLog >= 5_000) {
+            const rebinds = serverEvents.filter((e) => e.includes('"rebind"')).length;
+            log(`server: ${text}${text.includes('"rebind"') ? ` (${rebinds} rebinds so far)` : ''}`);
+            if (text.includes('"rebind"')) lastRebindLog = Date.now();
+          }
         }
         if (msg.mem) {
           const m = msg.mem as { heapUsed: number; rss: number };
@@ -271,7 +280,7 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
         `dials: ${dials.length}, failed: ${failed.length} (allowed: ${done_['restart-router']}, one per router restart)`,
       );
       for (const d of failed) {
-        const nearRestart = restartWindows.some((w) => d.at >= w.from - 2_000 && d.at <= w.to + 60_000);
+        const nearRestart = restartWindows.some((w) => d.at >= w.from - 2_000 && d.at <= w.to + 15_000);
         log(
           `  failed dial ${d.n} at ${((d.at - t0) / 1000).toFixed(0)} s${nearRestart ? ' (restart)' : ''}: ${d.code ?? ''} ${d.error ?? ''}`,
         );
@@ -286,12 +295,18 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
           `${mib(warm.bytes)}, end ${mib(end.bytes)}, max ${mib(max.bytes)} at ${(max.at / 1000).toFixed(0)} s; ` +
           `growth after warm-up ${mib(end.bytes - warm.bytes)}`,
       );
-      log(`server events: ${serverEvents.length === 0 ? 'none' : serverEvents.join(' ')}`);
+      const rebinds = serverEvents.filter((e) => e.includes('"rebind"')).length;
+      const others = serverEvents.filter((e) => !e.includes('"rebind"'));
+      log(`server events: ${rebinds} rebinds; others: ${others.length === 0 ? 'none' : others.join(' ')}`);
       log(`soak process: ${done ? `${done.dials} dials, ${done.failed} failed` : 'no summary'}`);
 
       expect(done_['restart-router']).toBe(2);
       expect(dials.length).toBeGreaterThan(0);
-      const failures = failed.map((d) => `dial ${d.n}: ${d.code ?? ''} ${d.error ?? ''}`).join('; ');
+      const failures =
+        failed
+          .slice(0, 10)
+          .map((d) => `dial ${d.n}: ${d.code ?? ''} ${d.error ?? ''}`)
+          .join('; ') + (failed.length > 10 ? `; and ${failed.length - 10} more` : '');
       expect(failed.length, `failed dials: ${failures}`).toBeLessThanOrEqual(done_['restart-router']);
       for (const name of names)
         expect(relogins[name], `re-logins of ${name}`).toBeGreaterThanOrEqual(MIN_RELOGINS);
