@@ -105,6 +105,12 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
   beforeAll(async () => {
     if (!existsSync(SDK)) throw new Error(`${SDK} is missing: build first (npm run build)`);
     net = await startTestNetwork({ apiSessionTimeout: '1m', timeoutMs: 180_000 });
+    // The controller logs its API-session timeout as it starts; the last start is the one serving.
+    const configured = readFileSync(net.logs.controller, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('session enforcer configured'))
+      .at(-1);
+    expect(configured).toContain('"sessionTimeout":"1m0s"');
   }, 240_000);
 
   afterAll(async () => {
