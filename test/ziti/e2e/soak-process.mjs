@@ -2,9 +2,10 @@
 /**
  * The SDK side of test/ziti/e2e/soak.test.ts, in a process of its own so that the test can read its memory
  * from /proc. It runs the built SDK (dist/), binds the service as the server identity (echoing every byte),
- * and dials it as the client identity once a second, each dial bounded, until stdin closes.
+ * and dials it as the client identity once a second, each dial bounded, until stdin closes or maxMs has passed.
  *
- *   node test/ziti/e2e/soak-process.mjs '<json: { sdk, server, client, service, dialTimeoutMs, intervalMs }>'
+ *   node test/ziti/e2e/soak-process.mjs '<json: { sdk, server, client, service, dialTimeoutMs, intervalMs,
+ *                                                  maxMs }>'
  *
  * stdout carries one JSON object per line: {"ready":pid} once bound, {"dial":{n,at,ok,ms,code?,error?}} per
  * dial, {"server":{event,...}} for the server's rebind/error/close events, {"mem":process.memoryUsage()}
@@ -22,6 +23,8 @@ const errorFields = (err) => ({
 });
 
 let stopping = false;
+const hardStop = setTimeout(() => (stopping = true), cfg.maxMs);
+hardStop.unref();
 process.stdin.on('end', () => (stopping = true));
 process.stdin.on('error', () => (stopping = true));
 process.stdin.resume();

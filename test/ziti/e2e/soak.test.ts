@@ -142,7 +142,10 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
       };
       const proc = spawn(
         process.execPath,
-        [CHILD, JSON.stringify({ ...cfg, dialTimeoutMs: 10_000, intervalMs: 1_000 })],
+        [
+          CHILD,
+          JSON.stringify({ ...cfg, dialTimeoutMs: 10_000, intervalMs: 1_000, maxMs: durationMs + 300_000 }),
+        ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       child = proc;
