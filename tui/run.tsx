@@ -4,7 +4,6 @@
  * where it was: same selection, filter and view.
  */
 import { render } from 'ink';
-import { attachTerminal } from '../cli/attach-terminal.js';
 import { Fleet, type FleetOptions } from '../src/client/fleet/index.js';
 import { errorMessage } from '../src/errors.js';
 import { App } from './App.js';
@@ -15,17 +14,17 @@ const ALT_SCREEN_ON = '\x1b[?1049h\x1b[H';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
 
 export interface TuiOptions extends FleetOptions {
-  /** Runs a handed-over attach; the default is the CLI's raw attach. */
-  attach?: (request: Handoff) => Promise<number>;
+  /**
+   * Runs a handed-over attach on this terminal and resolves with its exit code. The caller supplies it (the
+   * CLI passes its raw-terminal attach): the view itself never imports the CLI.
+   */
+  attach: (request: Handoff) => Promise<number>;
 }
 
-export async function runTui(options: TuiOptions = {}): Promise<number> {
+export async function runTui(options: TuiOptions): Promise<number> {
   const stdout = process.stdout;
   const fleet = new Fleet(options);
-  const attach =
-    options.attach ??
-    ((request: Handoff) =>
-      attachTerminal(request.task, { readOnly: false, interactive: request.interactive }));
+  const { attach } = options;
   const memory: Partial<UiMemory> = {};
   let notice: Notice | null = null;
   stdout.write(ALT_SCREEN_ON);

@@ -18,7 +18,10 @@ export async function openTui(): Promise<number> {
     });
   }
   const { runTui } = await loadIgnoringCi(() => import('../../tui/run.js'));
-  return runTui();
+  const { attachTerminal } = await import('../attach-terminal.js');
+  return runTui({
+    attach: (request) => attachTerminal(request.task, { readOnly: false, interactive: request.interactive }),
+  });
 }
 
 const CI_VARIABLES = ['CI', 'CONTINUOUS_INTEGRATION'] as const;

@@ -55,6 +55,7 @@ export async function prepareLoop(
   const prd = loadPrd(files.prdFile);
   await resolveAgent(options.agent, options.agentCommand ? { template: options.agentCommand } : {});
   const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
+  ensurePrivateDir(paths.runDir);
   const config: LoopConfig = {
     task,
     taskDir: files.taskDir,

@@ -2,7 +2,6 @@
  * Every filesystem location ralph uses comes from here. `RALPH_HOME` overrides everything (tests always set
  * it); otherwise the XDG base directories are honoured. No other module may call `os.homedir()`.
  */
-import { mkdirSync, chmodSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RalphError, ExitCode } from '../errors.js';
@@ -33,7 +32,8 @@ export function ralphPaths(env: NodeJS.ProcessEnv = process.env): RalphPaths {
   const dataHome = env.XDG_DATA_HOME || join(user, '.local', 'share');
   const configHome = env.XDG_CONFIG_HOME || join(user, '.config');
   const runtime = env.XDG_RUNTIME_DIR;
-  const runDir = runtime ? join(runtime, 'ralph') : join(tmpdir(), `ralph-${process.getuid?.() ?? 'user'}`);
+  const tmp = env.TMPDIR || tmpdir();
+  const runDir = runtime ? join(runtime, 'ralph') : join(tmp, `ralph-${process.getuid?.() ?? 'user'}`);
   return layout(join(dataHome, 'ralph'), join(configHome, 'ralph'), runDir);
 }
 
@@ -47,12 +47,7 @@ function layout(dataDir: string, configDir: string, runDir: string): RalphPaths 
   };
 }
 
-/** Creates a directory readable only by its owner, tightening an existing one. */
-export function ensurePrivateDir(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
-  return dir;
-}
+export { ensurePrivateDir } from './private-dir.js';
 
 export function loopSocketPath(paths: RalphPaths, task: string): string {
   return join(paths.runDir, `${task}.sock`);

@@ -1,6 +1,7 @@
 /**
  * Unix domain sockets: a private listener (directory 0700, socket 0600) that clears a stale socket file
- * but never steals a live one, and a dialer whose failures say what they mean.
+ * but never steals a live one, and a dialer that checks who owns the socket and whose failures say what
+ * they mean.
  */
 import { lstatSync, chmodSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -8,6 +9,7 @@ import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ExitCode, RalphError } from '../errors.js';
 import { assertValidSocketPath, ensurePrivateDir } from '../config/paths.js';
+import { assertTrustedSocket } from '../config/private-dir.js';
 import type { ByteStream } from './stream.js';
 
 export interface ConnectionInfo {
@@ -164,9 +166,13 @@ function removeIfSame(path: string, inode: number): void {
   }
 }
 
-/** Connects to the Unix socket at `path`. */
+/**
+ * Connects to the Unix socket at `path`, after checking that it is a socket of this user (or root) in a
+ * directory nobody else can write to: otherwise UNTRUSTED_SOCKET, and not a byte is sent.
+ */
 export async function dialUnix(path: string, opts: DialOptions = {}): Promise<Socket> {
   assertValidSocketPath(path);
+  assertTrustedSocket(path);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
   try {
     return await connectRaw(path, timeoutMs);

@@ -23,6 +23,8 @@ export interface ZitiContextOptions {
   /** Idle-link probe interval and timeout for router channels. */
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
+  /** Most bytes one connection may hold unread before it is closed (default 4 MiB; see docs/ziti.md). */
+  connReceiveBufferBytes?: number;
 }
 
 export interface DialOptions {
@@ -76,6 +78,7 @@ export class ZitiContext {
       connectTimeoutMs: options.connectTimeoutMs,
       probeIntervalMs: options.probeIntervalMs,
       probeTimeoutMs: options.probeTimeoutMs,
+      connReceiveBufferBytes: options.connReceiveBufferBytes,
     });
     // Sessions belong to an API session: a new API session needs new ones.
     this.controller.on('apiSession', () => this.sessions.clear());

@@ -19,13 +19,20 @@ export { EdgeConn } from './edge/conn.js';
 export { EdgeListener } from './edge/listener.js';
 export { EdgeRouter } from './edge/router.js';
 export { RouterPool, type RouterStats } from './edge/pool.js';
-export { BindFailedError, DialFailedError, RebindFailedError, ZitiClosedError } from './edge/errors.js';
-export { Channel, type ChannelOptions } from './channel/channel.js';
+export {
+  BindFailedError,
+  DialFailedError,
+  RebindFailedError,
+  ReceiveOverflowError,
+  ZitiClosedError,
+} from './edge/errors.js';
+export { Channel, DEFAULT_CONN_RECEIVE_BUFFER_BYTES, type ChannelOptions } from './channel/channel.js';
 export { connectChannel, parseRouterUrl, type ConnectChannelOptions } from './channel/connect.js';
 export {
   ChannelProtocolError,
   ChannelTimeoutError,
   HelloRejectedError,
+  InvalidChannelOptionError,
   RouterUnreachableError,
 } from './channel/errors.js';
 export { encodeFrame, decodeFrame, FrameDecoder } from './channel/codec.js';

@@ -1,13 +1,15 @@
 /**
  * A channel: framed messages over one byte stream to an edge router (normally mutual TLS, see connect.ts).
  * Provides request/reply correlation, answers the router's heartbeats and latency probes, probes the router
- * itself to notice a dead link, and applies the socket's backpressure to senders.
+ * itself to notice a dead link, and applies the socket's backpressure to senders. It never stops reading
+ * from the router: what one edge connection's reader leaves unread is held (and bounded) by that connection,
+ * so heartbeats, probes and every other connection keep flowing.
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedByRouterError } from '../errors.js';
 import { encodeFrame, FrameDecoder } from './codec.js';
-import { ChannelTimeoutError } from './errors.js';
+import { ChannelTimeoutError, InvalidChannelOptionError } from './errors.js';
 import {
   getUint64,
   markReply,
@@ -28,7 +30,15 @@ export interface ChannelOptions {
   probeIntervalMs?: number;
   /** How long a probe may go unanswered, with nothing else read meanwhile, before the link is declared dead. */
   probeTimeoutMs?: number;
+  /**
+   * Most bytes one edge connection on this channel may hold unread before it is closed
+   * (default DEFAULT_CONN_RECEIVE_BUFFER_BYTES). The channel itself never pauses for a reader.
+   */
+  connReceiveBufferBytes?: number;
 }
+
+/** Default bound of unread bytes per edge connection: 16 MiB (see docs/ziti.md, "Flow control"). */
+export const DEFAULT_CONN_RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
 
 interface Waiter {
   resolve: (msg: Message) => void;
@@ -36,7 +46,23 @@ interface Waiter {
   timer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * Bytes that may wait in the socket's write buffer before senders are held until it drains. Above the
+ * socket's own 16 KiB high-water mark, so that a connection echoing what it reads keeps pace with its input
+ * instead of stopping for every 64 KiB message.
+ */
+const WRITE_ALLOWANCE_BYTES = 512 * 1024;
+
 let channelCounter = 0;
+
+/** The per-connection receive bound to use: the default when unset; a bad value is refused. */
+export function checkConnReceiveBufferBytes(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_CONN_RECEIVE_BUFFER_BYTES;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidChannelOptionError('connReceiveBufferBytes', value, 'a positive whole number of bytes');
+  }
+  return value;
+}
 
 export interface ChannelEvents {
   message: [Message];
@@ -52,6 +78,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   peerHeaders: Headers = new Map();
   /** Round-trip time of the last answered probe (ms), if any. */
   latencyMs: number | undefined;
+  /** Latency probes answered so far. */
+  probesAnswered = 0;
+  /** Bound of unread bytes for each edge connection carried by this channel. */
+  readonly connReceiveBufferBytes: number;
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
   private readonly waiters = new Map<number, Waiter>();
@@ -64,7 +94,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
   private probeInFlight = false;
   private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
-  private pauseHolds = 0;
 
   constructor(socket: Duplex, options: ChannelOptions) {
     super();
@@ -73,6 +102,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.decoder = new FrameDecoder({ maxFrameBytes: options.maxFrameBytes });
     this.probeIntervalMs = options.probeIntervalMs ?? 30_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 15_000;
+    this.connReceiveBufferBytes = checkConnReceiveBufferBytes(options.connReceiveBufferBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) =>
       this.close(new ConnectionClosedByRouterError(this.label, err.message, { cause: err })),
@@ -134,15 +164,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.send(markReply(reply, request));
   }
 
-  /** Stops reading from the router until every pause is matched by a resume (receive backpressure). */
-  pauseReading(): void {
-    if (this.pauseHolds++ === 0) this.socket.pause();
-  }
-
-  resumeReading(): void {
-    if (this.pauseHolds > 0 && --this.pauseHolds === 0 && !this.isClosed) this.socket.resume();
-  }
-
   close(reason?: Error): void {
     if (this.isClosed) return;
     this.isClosed = true;
@@ -189,7 +210,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   private write(msg: Message): Promise<void> {
     const ok = this.socket.write(encodeFrame(msg));
-    if (ok) return Promise.resolve();
+    if (ok || (this.drainWait === undefined && this.socket.writableLength <= WRITE_ALLOWANCE_BYTES)) {
+      return Promise.resolve();
+    }
     this.drainWait ??= new Promise<void>((resolve, reject) => {
       const onDrain = (): void => {
         this.off('close', onClose);
@@ -257,8 +280,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Sends a latency probe (also carrying a heartbeat); a dead link is closed. */
   private probe(): void {
-    // While a reader holds the link paused, silence is ours, not the router's.
-    if (this.probeInFlight || this.isClosed || this.pauseHolds > 0) return;
+    if (this.probeInFlight || this.isClosed) return;
     this.probeInFlight = true;
     const sentAt = Date.now();
     const msg = newMessage(ChannelContentType.latency);
@@ -268,9 +290,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.request(msg, this.probeTimeoutMs, 'latency probe')
       .then(() => {
         this.latencyMs = Date.now() - sentAt;
+        this.probesAnswered++;
       })
       .catch((err: unknown) => {
-        if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt && this.pauseHolds === 0) {
+        if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt) {
           this.close(
             new ConnectionClosedByRouterError(this.label, `no answer for ${this.probeTimeoutMs} ms`),
           );

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Channel, type ChannelOptions } from './channel.js';
+import { Channel, checkConnReceiveBufferBytes, type ChannelOptions } from './channel.js';
 import { HelloRejectedError, RouterUnreachableError } from './errors.js';
 import { getBool, putString, type Headers } from './message.js';
 import { ChannelHeader } from './protocol.js';
@@ -85,6 +85,7 @@ function openTls(
 export async function connectChannel(options: ConnectChannelOptions): Promise<Channel> {
   const address = parseRouterUrl(options.url);
   const timeoutMs = options.connectTimeoutMs ?? 15_000;
+  const connReceiveBufferBytes = checkConnReceiveBufferBytes(options.connReceiveBufferBytes);
   const started = Date.now();
   const socket = await openTls(options, address, timeoutMs);
   const channel = new Channel(socket, {
@@ -92,6 +93,7 @@ export async function connectChannel(options: ConnectChannelOptions): Promise<Ch
     maxFrameBytes: options.maxFrameBytes,
     probeIntervalMs: options.probeIntervalMs,
     probeTimeoutMs: options.probeTimeoutMs,
+    connReceiveBufferBytes,
   });
   const headers: Headers = new Map();
   putString(headers, HELLO_SESSION_TOKEN_HEADER, options.apiSessionToken);

@@ -40,3 +40,10 @@ export class ChannelTimeoutError extends ZitiError {
     super('ZITI_TIMEOUT', `${what} got no answer within ${timeoutMs} ms`, options);
   }
 }
+
+/** A channel option out of range (for example a receive bound that is not a positive integer). */
+export class InvalidChannelOptionError extends ZitiError {
+  constructor(option: string, value: unknown, expected: string, options: ZitiErrorOptions = {}) {
+    super('ZITI_INVALID_OPTION', `${option} must be ${expected}, got ${String(value)}`, options);
+  }
+}

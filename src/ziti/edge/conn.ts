@@ -3,19 +3,25 @@
  * Behaves like a socket: a Duplex whose writes are acknowledged once the channel accepts them, whose
  * `end()` sends a half-close (a data message with the FIN flag), and whose `destroy()` closes the
  * connection at the router.
+ *
+ * Receiving never stops the channel: the router gives an SDK without xgress flow control no per-connection
+ * window, so what this connection's reader leaves unread is held here, up to `receiveBufferLimit` bytes. A
+ * reader that falls further behind costs only its own connection: it is closed with ReceiveOverflowError and
+ * the router is told (StateClosed); the channel and its other connections are untouched.
  */
 import { Duplex } from 'node:stream';
 import type { Channel } from '../channel/channel.js';
 import { getUint32, type Message } from '../channel/message.js';
 import type { ConnCrypto } from '../crypto/e2ee.js';
 import { ConnectionClosedByRouterError } from '../errors.js';
+import { ReceiveOverflowError } from './errors.js';
 import { dataMessage, stateClosedMessage } from './messages.js';
 import { EdgeContentType, EdgeFlag, EdgeHeader } from './protocol.js';
 
 /** Largest plaintext carried by one data message. */
 export const MAX_DATA_CHUNK = 64 * 1024;
-/** Bytes buffered for a reader before the whole channel stops reading from the router. */
-export const READ_BUFFER_LIMIT = 1024 * 1024;
+/** The readable side's high-water mark (when `read()` asks for more); the hard bound is receiveBufferLimit. */
+const READABLE_HIGH_WATER_MARK = 1024 * 1024;
 
 export interface EdgeConnOptions {
   channel: Channel;
@@ -43,22 +49,29 @@ export class EdgeConn extends Duplex {
   readonly encrypted: boolean;
   /** Why the connection closed, once it has (router text, or a local reason). */
   closeReason: string | undefined;
+  /**
+   * Most bytes this connection holds unread before it is closed with ReceiveOverflowError. Starts as the
+   * channel's `connReceiveBufferBytes`; may be changed per connection.
+   */
+  receiveBufferLimit: number;
+  /** The most bytes this connection has held unread at once. */
+  receiveBufferPeak = 0;
   private readonly channel: Channel;
   private readonly crypto: ConnCrypto | undefined;
   private readonly onGone: (conn: EdgeConn) => void;
   private seq = 0;
   private remoteClosed = false;
   private finReceived = false;
-  private holdingChannel = false;
   private gone = false;
 
   constructor(options: EdgeConnOptions) {
     super({
-      readableHighWaterMark: READ_BUFFER_LIMIT,
+      readableHighWaterMark: READABLE_HIGH_WATER_MARK,
       writableHighWaterMark: MAX_DATA_CHUNK,
       allowHalfOpen: true,
     });
     this.channel = options.channel;
+    this.receiveBufferLimit = options.channel.connReceiveBufferBytes;
     this.routerName = options.routerName;
     this.connId = options.connId;
     this.service = options.service;
@@ -78,6 +91,11 @@ export class EdgeConn extends Duplex {
 
   get localAddress(): string {
     return `ziti:${this.service}`;
+  }
+
+  /** Bytes received and not yet read (0 once the connection is destroyed: they can no longer be read). */
+  get receiveBuffered(): number {
+    return this.destroyed ? 0 : this.readableLength;
   }
 
   /** The channel (one per edge router) this connection travels on. */
@@ -128,10 +146,7 @@ export class EdgeConn extends Duplex {
   }
 
   override _read(): void {
-    if (this.holdingChannel) {
-      this.holdingChannel = false;
-      this.channel.resumeReading();
-    }
+    // Data is pushed as it arrives (bounded by receiveBufferLimit); there is nothing to ask the router for.
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -140,7 +155,7 @@ export class EdgeConn extends Duplex {
       this.closeReason ??= error ? error.message : 'closed locally';
       if (!this.channel.closed) {
         this.channel.sendBestEffort(
-          stateClosedMessage(this.connId, this.nextSeq(), ''),
+          stateClosedMessage(this.connId, this.nextSeq(), error ? error.message : ''),
           'close of a connection',
         );
       }
@@ -150,10 +165,6 @@ export class EdgeConn extends Duplex {
   }
 
   private release(): void {
-    if (this.holdingChannel) {
-      this.holdingChannel = false;
-      this.channel.resumeReading();
-    }
     if (!this.gone) {
       this.gone = true;
       this.onGone(this);
@@ -197,6 +208,7 @@ export class EdgeConn extends Duplex {
       } else if (plain.length > 0) {
         this.deliver(plain);
       }
+      if (this.destroyed) return;
     }
     if ((flags & EdgeFlag.fin) !== 0) {
       this.finReceived = true;
@@ -205,10 +217,15 @@ export class EdgeConn extends Duplex {
   }
 
   private deliver(bytes: Buffer): void {
-    if (!this.push(bytes) && !this.holdingChannel) {
-      this.holdingChannel = true;
-      this.channel.pauseReading();
+    if (this.destroyed) return;
+    const wouldHold = this.readableLength + bytes.length;
+    if (wouldHold > this.receiveBufferLimit) {
+      this.destroy(new ReceiveOverflowError(this.service, this.connId, this.receiveBufferLimit, wouldHold));
+      return;
     }
+    // push() returning false only means "above the high-water mark": the bound above is what limits.
+    this.push(bytes);
+    if (this.readableLength > this.receiveBufferPeak) this.receiveBufferPeak = this.readableLength;
   }
 
   private onRemoteClosed(reason: string): void {

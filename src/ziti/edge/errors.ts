@@ -56,3 +56,26 @@ export class RebindFailedError extends ZitiError {
     this.service = service;
   }
 }
+
+/**
+ * A connection's reader left more unread than its receive bound allows. Edge routers up to v1.7.2 give an SDK
+ * without xgress flow control no way to slow one connection down, so the connection is closed (the router
+ * gets StateClosed) rather than letting it hold memory without limit or stall the other connections.
+ */
+export class ReceiveOverflowError extends ZitiError {
+  readonly service: string;
+  readonly connId: number;
+  readonly limitBytes: number;
+  constructor(service: string, connId: number, limitBytes: number, wouldHold: number) {
+    super(
+      'ZITI_RECEIVE_OVERFLOW',
+      `connection ${connId} of service "${service}" closed: its reader left ${wouldHold} bytes unread, more than the ${limitBytes}-byte receive bound`,
+      {
+        hint: 'read the connection promptly (or pause the sender at the application level), or raise connReceiveBufferBytes',
+      },
+    );
+    this.service = service;
+    this.connId = connId;
+    this.limitBytes = limitBytes;
+  }
+}

@@ -23,6 +23,7 @@ export interface RouterPoolOptions {
   connectTimeoutMs?: number;
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
+  connReceiveBufferBytes?: number;
 }
 
 export interface RouterStats {
@@ -116,6 +117,7 @@ export class RouterPool {
       connectTimeoutMs: this.options.connectTimeoutMs,
       probeIntervalMs: this.options.probeIntervalMs,
       probeTimeoutMs: this.options.probeTimeoutMs,
+      connReceiveBufferBytes: this.options.connReceiveBufferBytes,
     });
     if (this.closed) {
       channel.close();

@@ -16,7 +16,7 @@ import {
 import { ChannelContentType, ChannelHeader } from '../../../src/ziti/channel/protocol.js';
 import { ConnectionClosedByRouterError } from '../../../src/ziti/errors.js';
 import { makeCa } from '../identity/pki.js';
-import { makePki, ScriptedRouter, type PeerSession, type TestPki } from './peer.js';
+import { makePki, openScriptedChannel, ScriptedRouter, type PeerSession, type TestPki } from './peer.js';
 
 let pki: TestPki;
 let router: ScriptedRouter;
@@ -35,23 +35,10 @@ afterEach(async () => {
 async function open(
   extra: { probeIntervalMs?: number; probeTimeoutMs?: number } = {},
 ): Promise<{ ch: Channel; peer: PeerSession }> {
-  router = await ScriptedRouter.start(pki);
-  const pending = connectChannel({
-    url: router.url,
-    tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] },
-    apiSessionToken: 'api-token-1',
-    helloBody: 'test-client',
-    connectTimeoutMs: 5_000,
-    ...extra,
-  });
-  const peer = await router.session(0);
-  const hello = await peer.nextOfType(ChannelContentType.hello);
-  const answer = resultMessage(true);
-  answer.headers.set(ChannelHeader.id, Buffer.from('router-1'));
-  peer.reply(hello, answer);
-  const ch = await pending;
-  channels.push(ch);
-  return { ch, peer };
+  const opened = await openScriptedChannel(pki, extra);
+  router = opened.scripted;
+  channels.push(opened.channel);
+  return { ch: opened.channel, peer: opened.peer };
 }
 
 describe('channel to an edge router', () => {

@@ -6,7 +6,10 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../../../src/ziti/channel/codec.js';
-import { markReply, type Message } from '../../../src/ziti/channel/message.js';
+import type { Channel } from '../../../src/ziti/channel/channel.js';
+import { connectChannel, type ConnectChannelOptions } from '../../../src/ziti/channel/connect.js';
+import { markReply, resultMessage, type Message } from '../../../src/ziti/channel/message.js';
+import { ChannelContentType, ChannelHeader } from '../../../src/ziti/channel/protocol.js';
 import { issue, makeCa, type Issued } from '../identity/pki.js';
 
 export interface TestPki {
@@ -117,4 +120,28 @@ export class ScriptedRouter {
     for (const s of this.sessions) s.socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * Starts a scripted router, connects a channel to it as the test client and lets the router accept the
+ * hello (answering with router id `router-1`). `extra` adds channel options.
+ */
+export async function openScriptedChannel(
+  pki: TestPki,
+  extra: Partial<ConnectChannelOptions> = {},
+): Promise<{ scripted: ScriptedRouter; channel: Channel; peer: PeerSession }> {
+  const scripted = await ScriptedRouter.start(pki);
+  const pending = connectChannel({
+    url: scripted.url,
+    tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] },
+    apiSessionToken: 'api-token-1',
+    helloBody: 'test-client',
+    connectTimeoutMs: 5_000,
+    ...extra,
+  });
+  const peer = await scripted.session(0);
+  const answer = resultMessage(true);
+  answer.headers.set(ChannelHeader.id, Buffer.from('router-1'));
+  peer.reply(await peer.nextOfType(ChannelContentType.hello), answer);
+  return { scripted, channel: await pending, peer };
 }

@@ -2,52 +2,16 @@
  * Message sequences of dial and bind against a scripted router (framing and ordering only; the real router
  * is exercised under test/ziti/e2e).
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectChannel } from '../../../src/ziti/channel/connect.js';
-import {
-  getByte,
-  getString,
-  getUint32,
-  newMessage,
-  putUint32,
-  resultMessage,
-} from '../../../src/ziti/channel/message.js';
-import { ChannelContentType } from '../../../src/ziti/channel/protocol.js';
+import { describe, expect, it } from 'vitest';
+import { getByte, getString, getUint32, newMessage, putUint32 } from '../../../src/ziti/channel/message.js';
 import { ConnCrypto, newKeyPair } from '../../../src/ziti/crypto/e2ee.js';
 import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
 import { DialFailedError } from '../../../src/ziti/edge/errors.js';
 import { EdgeContentType, EdgeFlag, EdgeHeader } from '../../../src/ziti/edge/protocol.js';
-import { EdgeRouter } from '../../../src/ziti/edge/router.js';
 import { ConnectionClosedByRouterError } from '../../../src/ziti/errors.js';
-import { makePki, ScriptedRouter, type PeerSession, type TestPki } from '../channel/peer.js';
+import { useScriptedEdge } from './scripted-edge.js';
 
-let pki: TestPki;
-let scripted: ScriptedRouter | undefined;
-let edge: EdgeRouter | undefined;
-
-beforeAll(async () => {
-  pki = await makePki();
-});
-
-afterEach(async () => {
-  edge?.close();
-  await scripted?.close();
-  edge = undefined;
-  scripted = undefined;
-});
-
-async function open(): Promise<{ router: EdgeRouter; peer: PeerSession }> {
-  scripted = await ScriptedRouter.start(pki);
-  const pending = connectChannel({
-    url: scripted.url,
-    tls: { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] },
-    apiSessionToken: 'api',
-  });
-  const peer = await scripted.session(0);
-  peer.reply(await peer.nextOfType(ChannelContentType.hello), resultMessage(true));
-  edge = new EdgeRouter(await pending, 'er-1', scripted.url);
-  return { router: edge, peer };
-}
+const { open } = useScriptedEdge();
 
 function data(connId: number, body: Buffer, flags = 0): ReturnType<typeof newMessage> {
   const msg = newMessage(EdgeContentType.data, body);
