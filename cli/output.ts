@@ -36,10 +36,10 @@ export function table(headers: string[], rows: string[][]): string {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `90`, `90s`, `15m`, `1h30m`, `7d` into milliseconds; a bare number is seconds. */
+/** Parses `90`, `90s`, `15m`, `1h30m`, `7d` into milliseconds (not rounded); a bare number is seconds. */
 export function parseDuration(text: string, flag: string): number {
   const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
     throw new RalphError('INVALID_DURATION', `${flag}: cannot read ${JSON.stringify(text)} as a duration`, {
@@ -47,7 +47,7 @@ export function parseDuration(text: string, flag: string): number {
       hint: 'use a number of seconds or a duration such as 90s, 15m, 1h30m, 7d; 0 means no limit',
     });
   }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2]!] ?? 0), 0));
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2]!] ?? 0), 0);
 }
 
 export function formatAge(fromIso: string | null, now = Date.now()): string {

@@ -79,6 +79,12 @@ export interface TestNetwork extends TestNetworkDescription {
   /** Starts the edge router and waits until the controller reports it online. */
   startRouter(): Promise<void>;
   restartRouter(): Promise<void>;
+  /**
+   * Gives an enrolled identity a certificate (same subject and key, signed by the network's CA) that expires
+   * `seconds` from now and resolves to its PEM chain, for renewal tests. Stops and starts the controller (owner
+   * only); needs Go and the module cache the ziti v1.7.2 build left (the tool is built offline, once).
+   */
+  shortenCertificate(identityName: string, seconds: number): Promise<string>;
   /** Ends every process of the network and removes `home`. No-op unless `owned`. */
   stop(): Promise<void>;
 }
@@ -89,14 +95,32 @@ export interface StartOptions {
   /** Bound on the whole start-up; default 120 000 ms. */
   timeoutMs?: number;
   /**
+   * Lifetime of the controller's OIDC access tokens (`edge.oidc.accessTokenDuration`, e.g. `'1m'`; the
+   * controller's minimum is 1m, its default 30m). Restarts the controller once before provisioning.
+   */
+  oidcAccessTokenDuration?: string;
+  /**
    * The controller's `edge.api.sessionTimeout`: how long an API session may go without activity before the
-   * controller deletes it (a Go duration, at least "1m"; the controller's default is "30m"). Activity includes
-   * the router's heartbeats for sessions with an open edge connection.
+   * controller deletes it (a Go duration of at least "1m"; the controller's default is "30m"). Activity includes
+   * the router's heartbeats for sessions with an open edge connection. Restarts the controller once before
+   * provisioning, like the other configuration options.
    */
   apiSessionTimeout?: string;
-  /** Any other ctrl.yaml scalars, by dotted key path (e.g. `{ 'edge.api.activityUpdateInterval': '5s' }`). */
-  controllerConfig?: Record<string, string | number | boolean>;
+  /**
+   * Edits of the controller's configuration file (`<home>/quickstart/ctrl.yaml`): each takes the YAML text and
+   * returns the new text. Applied after the named options, with one controller restart before provisioning.
+   */
+  controllerConfigPatch?: ControllerConfigPatch | ControllerConfigPatch[];
 }
+
+export type ControllerConfigPatch = (yaml: string) => string;
+
+/** Adds `edge.<name>` with plain scalar values to a controller config; refuses an existing subsection. */
+export declare function addEdgeSubsection(
+  yaml: string,
+  name: string,
+  values: Record<string, string | number | boolean>,
+): string;
 
 export declare function findZitiBinary(env?: NodeJS.ProcessEnv): string | null;
 export declare function startTestNetwork(options?: StartOptions): Promise<TestNetwork>;

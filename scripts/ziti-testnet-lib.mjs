@@ -5,8 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminLogin, startController } from './ziti-testnet/controller.mjs';
-import { controllerSettings } from './ziti-testnet/controller-config.mjs';
+import {
+  addEdgeSubsection,
+  adminLogin,
+  reconfigureController,
+  startController,
+} from './ziti-testnet/controller.mjs';
 import {
   INSTALL_HINT,
   TestnetError,
@@ -19,10 +23,12 @@ import {
   spawnZitiDetached,
   stopGroup,
 } from './ziti-testnet/proc.mjs';
+import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
+import { shortenCertificate } from './ziti-testnet/shortcert.mjs';
 import { ROUTER_NAME, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
 
-export { INSTALL_HINT, TestnetError, findZitiBinary };
+export { INSTALL_HINT, TestnetError, addEdgeSubsection, findZitiBinary };
 
 /** Environment variable holding the path of a running network's description file. */
 export const TESTNET_ENV = 'RALPH_ZITI_TESTNET';
@@ -134,6 +140,12 @@ function networkFromDescription(desc, owned) {
       await stopRouter(ctx);
       await startRouter(ctx);
     },
+    shortenCertificate: async (identityName, seconds) => {
+      if (!owned) {
+        throw new TestnetError('ZITI_NOT_OWNER', 'shortenCertificate restarts the controller: owner only');
+      }
+      return shortenCertificate(ctx, identityName, seconds);
+    },
     stop,
   };
 }
@@ -152,6 +164,26 @@ function registerExitCleanup(home) {
 }
 
 /**
+ * The controller configuration patches a start asks for: the named options first, then `controllerConfigPatch`.
+ * @param {import('./ziti-testnet-lib.d.mts').StartOptions} options
+ * @returns {Array<(yaml: string) => string>}
+ */
+function controllerPatches(options) {
+  /** @type {Array<(yaml: string) => string>} */
+  const patches = [];
+  if (options.oidcAccessTokenDuration !== undefined) {
+    const duration = options.oidcAccessTokenDuration;
+    // Only this key: in v1.7.2 idTokenDuration and refreshTokenDuration overwrite the access token duration.
+    patches.push((yaml) => addEdgeSubsection(yaml, 'oidc', { accessTokenDuration: duration }));
+  }
+  if (options.apiSessionTimeout !== undefined)
+    patches.push(apiSessionTimeoutPatch(options.apiSessionTimeout));
+  const extra = options.controllerConfigPatch;
+  if (extra !== undefined) patches.push(...(Array.isArray(extra) ? extra : [extra]));
+  return patches;
+}
+
+/**
  * Starts and provisions a network. Rejects with a TestnetError (code ZITI_NOT_FOUND when there is
  * no `ziti` CLI) and leaves nothing running when any step fails.
  * @param {import('./ziti-testnet-lib.d.mts').StartOptions} [options]
@@ -164,7 +196,6 @@ export async function startTestNetwork(options = {}) {
       `the ziti CLI was not found on PATH or in the Go bin directory; ${INSTALL_HINT}`,
     );
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const settings = controllerSettings(options);
   const home = mkdtempSync(join(tmpdir(), 'ralph-ziti-'));
   mkdirSync(join(home, 'cli-home'));
   mkdirSync(join(home, 'cli-config'));
@@ -199,7 +230,9 @@ export async function startTestNetwork(options = {}) {
   const startedAt = Date.now();
   const remaining = () => Math.max(5_000, timeoutMs - (Date.now() - startedAt));
   try {
-    await startController(ctx, remaining(), settings);
+    await startController(ctx, remaining());
+    const patches = controllerPatches(options);
+    if (patches.length > 0) await reconfigureController(ctx, patches, remaining());
     await adminLogin(ctx);
     await setupRouter(ctx);
     await startRouter(ctx, remaining());

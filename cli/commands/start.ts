@@ -2,7 +2,9 @@ import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
-import { parseDuration, paint, printJson, println } from '../output.js';
+import { checkTimeout } from '../../src/loop/limits.js';
+import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
+import { colorStatus, parseDuration, paint, printJson, println } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
 
 export interface StartArgs {
@@ -88,8 +90,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
       maxIterations: positive(args['max-iterations'], '--max-iterations'),
-      iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),
-      idleTimeoutMs: parseDuration(args['idle-timeout'], '--idle-timeout'),
+      iterationTimeoutMs: timeout(args['iteration-timeout'], '--iteration-timeout'),
+      idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
       maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
       cols: process.stdout.columns || undefined,
@@ -108,6 +110,13 @@ export const startCommand: CommandModule<object, StartArgs> = {
       return;
     }
     const session = await startLoop(options);
+    if (isTerminal(session.status)) {
+      // The loop ran and ended before it could be watched: say how, and exit as a loop that ended does.
+      if (args.json) printJson(session);
+      else println(`${paint.bold(session.task)} ended at once: ${endedText(session)}`);
+      process.exitCode = loopEndExitCode(session.status);
+      return;
+    }
     if (args.json) printJson(session);
     else {
       println(
@@ -120,6 +129,16 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = await attachTerminal(session.task, { readOnly: false, showIfEnded: true });
   },
 };
+
+function endedText(session: SessionRecord): string {
+  const reason = session.exitReason ? ` (${session.exitReason})` : '';
+  return `${colorStatus(session.status)}${reason}`;
+}
+
+/** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
+function timeout(text: string, flag: string): number {
+  return checkTimeout(parseDuration(text, flag), flag);
+}
 
 function positive(value: number, flag: string): number {
   if (!Number.isInteger(value) || value < 1) {

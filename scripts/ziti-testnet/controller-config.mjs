@@ -1,8 +1,5 @@
-// Settings written into the quickstart controller's ctrl.yaml before the controller serves the tests.
-// Quickstart generates ctrl.yaml and starts the controller in one command, so a network with settings starts
-// the controller once (which writes the file and initialises the database), stops it, edits the file and
-// starts it again: a quickstart home that already holds a database is run as it is.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Patches of the quickstart controller's ctrl.yaml (applied by reconfigureController in controller.mjs):
+// setting one scalar at a dotted key path, and the API-session timeout start option.
 import { TestnetError } from './proc.mjs';
 
 /** The controller's floor for edge.api.sessionTimeout; below it v1.x silently uses its 30-minute default. */
@@ -19,24 +16,20 @@ function durationSeconds(value) {
 }
 
 /**
- * The ctrl.yaml edits a network's start options ask for, as dotted key paths.
- * @param {import('../ziti-testnet-lib.d.mts').StartOptions} options
- * @returns {Record<string, string | number | boolean>}
+ * The controller configuration patch (see `controllerConfigPatch` in ziti-testnet-lib.d.mts) that sets
+ * `edge.api.sessionTimeout`; refuses a value the controller would replace with its default.
+ * @param {string} timeout a Go duration, at least "1m"
+ * @returns {(yaml: string) => string}
  */
-export function controllerSettings(options) {
-  /** @type {Record<string, string | number | boolean>} */
-  const settings = { ...options.controllerConfig };
-  if (options.apiSessionTimeout !== undefined) {
-    const seconds = durationSeconds(options.apiSessionTimeout);
-    if (seconds === null || seconds < MIN_API_SESSION_TIMEOUT_S) {
-      throw new TestnetError(
-        'ZITI_BAD_OPTION',
-        `apiSessionTimeout "${options.apiSessionTimeout}" must be a duration of at least 1m (e.g. "1m", "90s")`,
-      );
-    }
-    settings['edge.api.sessionTimeout'] = options.apiSessionTimeout;
+export function apiSessionTimeoutPatch(timeout) {
+  const seconds = durationSeconds(timeout);
+  if (seconds === null || seconds < MIN_API_SESSION_TIMEOUT_S) {
+    throw new TestnetError(
+      'ZITI_BAD_OPTION',
+      `apiSessionTimeout "${timeout}" must be a duration of at least 1m (e.g. "1m", "90s")`,
+    );
   }
-  return settings;
+  return (yaml) => setYamlScalar(yaml, 'edge.api.sessionTimeout', timeout);
 }
 
 /**
@@ -94,15 +87,4 @@ export function setYamlScalar(text, path, value) {
     to = end;
   }
   return lines.join('\n');
-}
-
-/**
- * Writes `settings` into the controller configuration file.
- * @param {string} file
- * @param {Record<string, string | number | boolean>} settings
- */
-export function patchControllerConfig(file, settings) {
-  let text = readFileSync(file, 'utf8');
-  for (const [path, value] of Object.entries(settings)) text = setYamlScalar(text, path, value);
-  writeFileSync(file, text);
 }

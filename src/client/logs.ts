@@ -4,7 +4,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ralphPaths, sessionDir, type RalphPaths } from '../config/paths.js';
+import { ralphPaths, sessionLogDir, type RalphPaths } from '../config/paths.js';
 import { RalphError, ExitCode } from '../errors.js';
 import { IterationLog } from '../loop/iteration-log.js';
 import { OutputLog } from '../loop/output-log.js';
@@ -34,7 +34,7 @@ export async function readLogs(
         exitCode: ExitCode.unavailable,
       });
     }
-    const dir = sessionDir(paths, session.task, session.id);
+    const dir = sessionLogDir(paths, session);
     const file = join(dir, 'output.log');
     if (!existsSync(file)) return session;
     let [from, to] = [0, Number.POSITIVE_INFINITY];

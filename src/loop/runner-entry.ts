@@ -13,7 +13,13 @@ if (!launchFile) {
 }
 const launch = readLaunchFile(launchFile);
 const logFile = join(launch.dir, 'runner.log');
-const log = (line: string): void => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+const log = (line: string): void => {
+  try {
+    appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+  } catch {
+    // A full disk must not take the runner down through its own diagnostics; the loop records its end.
+  }
+};
 
 process.on('uncaughtException', (err) => {
   log(`uncaught exception: ${err.stack ?? err.message}`);

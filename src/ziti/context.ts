@@ -11,6 +11,7 @@ import type { EdgeConn } from './edge/conn.js';
 import { DialFailedError, ZitiClosedError } from './edge/errors.js';
 import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
+import { updateRouterTokens } from './edge/token.js';
 import type { EdgeRouter } from './edge/router.js';
 import { ZitiServer, type RebindPolicy } from './edge/server.js';
 
@@ -70,8 +71,9 @@ export class ZitiContext {
     this.options = options;
     this.ownsController = controller === undefined;
     this.controller = controller ?? new ControllerClient(identity, options.controller);
+    const tls = this.controller.identity.tlsOptions();
     this.pool = new RouterPool({
-      tls: identity.tlsOptions(),
+      tls,
       apiSessionToken: async () =>
         (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
       helloBody: identity.name,
@@ -82,6 +84,12 @@ export class ZitiContext {
     });
     // Sessions belong to an API session: a new API session needs new ones.
     this.controller.on('apiSession', () => this.sessions.clear());
+    // OIDC: open channels need each refreshed access token; a renewed certificate needs fresh channels.
+    this.controller.on('tokenRefreshed', (s) => void updateRouterTokens(this.pool.list(), s.token));
+    this.controller.on('identity', (next) => {
+      Object.assign(tls, next.tlsOptions());
+      for (const router of this.pool.list()) router.close();
+    });
   }
 
   /** Loads an identity file and authenticates to its controller. */

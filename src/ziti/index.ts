@@ -5,12 +5,14 @@ export {
   loadIdentity,
   parseIdentity,
   saveIdentity,
+  writeFileAtomic,
   type IdentityMaterial,
   type LoadIdentityOptions,
   type ZitiIdentity,
   type ZitiTlsOptions,
 } from './identity.js';
 export { enrollWithJwt, type EnrollOptions } from './enroll.js';
+export { CertificateRenewer, DEFAULT_RENEW_MARGIN_MS, RenewalFailedError, backupFileOf } from './renew.js';
 export * from './controller/index.js';
 // Edge-router side: channels, edge connections, end-to-end encryption, the context.
 export { ZitiContext, type ZitiContextOptions, type DialOptions, type BindOptions } from './context.js';
@@ -18,6 +20,7 @@ export { ZitiServer, type RebindPolicy, type RebindEvent, type ZitiServerEvents 
 export { EdgeConn } from './edge/conn.js';
 export { EdgeListener } from './edge/listener.js';
 export { EdgeRouter } from './edge/router.js';
+export { updateRouterToken, updateRouterTokens } from './edge/token.js';
 export { RouterPool, type RouterStats } from './edge/pool.js';
 export {
   BindFailedError,

@@ -79,7 +79,7 @@ describe('a detached runner', () => {
 
     const end = await within(ended, 'the attach session to end', 30_000);
     expect(end).toEqual({ kind: 'ended', status: 'completed', reason: 'all stories pass' });
-    const log = readFileSync(join(sessionDir(sb.paths, task.name, session.id), 'output.log'));
+    const log = readFileSync(join(sessionDir(sb.paths, session), 'output.log'));
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(log));
 
     await waitFor(() => !isAlive(session.pid!), 'the runner to exit');
@@ -107,7 +107,7 @@ describe('a detached runner', () => {
     }, 'the agent process');
     reap(agentPid!);
     await waitFor(
-      () => readFileSync(join(sessionDir(sb.paths, task.name, session.id), 'output.log')).includes('hanging'),
+      () => readFileSync(join(sessionDir(sb.paths, session), 'output.log')).includes('hanging'),
       'agent output',
     );
 

@@ -1,6 +1,6 @@
-/** The test network's controller settings: ctrl.yaml edits and the API-session timeout option (no network). */
+/** The test network's ctrl.yaml patches: one scalar at a dotted path, the API-session timeout (no network). */
 import { describe, expect, it } from 'vitest';
-import { controllerSettings, setYamlScalar } from '../../scripts/ziti-testnet/controller-config.mjs';
+import { apiSessionTimeoutPatch, setYamlScalar } from '../../scripts/ziti-testnet/controller-config.mjs';
 
 const CTRL_YAML = `v: 3
 
@@ -40,21 +40,15 @@ describe('setYamlScalar', () => {
   });
 });
 
-describe('controllerSettings', () => {
-  it('maps apiSessionTimeout to edge.api.sessionTimeout next to other settings', () => {
-    expect(
-      controllerSettings({
-        apiSessionTimeout: '90s',
-        controllerConfig: { 'edge.api.activityUpdateInterval': '5s' },
-      }),
-    ).toEqual({ 'edge.api.activityUpdateInterval': '5s', 'edge.api.sessionTimeout': '90s' });
-    expect(controllerSettings({})).toEqual({});
+describe('apiSessionTimeoutPatch', () => {
+  it('sets edge.api.sessionTimeout', () => {
+    expect(apiSessionTimeoutPatch('90s')(CTRL_YAML)).toBe(
+      CTRL_YAML.replace('sessionTimeout: 30m', 'sessionTimeout: 90s'),
+    );
   });
 
   it('refuses a timeout the controller would replace with its default', () => {
-    expect(() => controllerSettings({ apiSessionTimeout: '30s' })).toThrow(/at least 1m/);
-    expect(() => controllerSettings({ apiSessionTimeout: '1 minute' })).toThrow(
-      /ZITI_BAD_OPTION|at least 1m/,
-    );
+    expect(() => apiSessionTimeoutPatch('30s')).toThrow(/at least 1m/);
+    expect(() => apiSessionTimeoutPatch('1 minute')).toThrow(/at least 1m/);
   });
 });

@@ -20,11 +20,13 @@ export {
   INSTALL_HINT,
   TESTNET_ENV,
   TestnetError,
+  addEdgeSubsection,
   findZitiBinary,
   loadTestNetwork,
   startTestNetwork,
 } from '../../scripts/ziti-testnet-lib.mjs';
 export type {
+  ControllerConfigPatch,
   EnrolledIdentity,
   StartOptions,
   TestNetwork,

@@ -29,8 +29,10 @@ process.stdin.on('end', () => (stopping = true));
 process.stdin.on('error', () => (stopping = true));
 process.stdin.resume();
 
-const serverCtx = await ZitiContext.fromIdentityFile(cfg.server);
-const clientCtx = await ZitiContext.fromIdentityFile(cfg.client);
+// Legacy login: its API sessions are what the soak lists and ends on the controller.
+const options = { controller: { auth: 'legacy' } };
+const serverCtx = await ZitiContext.fromIdentityFile(cfg.server, options);
+const clientCtx = await ZitiContext.fromIdentityFile(cfg.client, options);
 const server = await serverCtx.bind(cfg.service, {
   // As patient as the soak is long: an outage is measured in failed dials, not ended by the server.
   rebind: { initialDelayMs: 250, maxDelayMs: 2_000, maxAttempts: 1_000_000, maxOutageMs: 24 * 3_600_000 },

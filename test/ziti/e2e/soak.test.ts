@@ -9,7 +9,8 @@
  * edge connection active, so a live SDK's session would never reach it. The controller therefore ends the
  * sessions on a schedule with `ziti edge delete api-session` (the same deletion its expiry enforcer makes,
  * which also removes the session's service sessions), and ends service sessions alone with `ziti edge delete
- * session` (v1.7.2 has no lifetime setting for them). Re-logins are counted on the controller: every new API
+ * session` (v1.7.2 has no lifetime setting for them). The SDK logs in with the legacy API session
+ * (`auth: 'legacy'`), since that is the session these commands list and end. Re-logins are counted on the controller: every new API
  * session id seen for an identity after its first is one login more.
  *
  * Failed dials. The issue's rule allows one per router restart. Ending a server's API session makes the router
