@@ -125,6 +125,13 @@ export interface StartOptions {
    */
   oidcAccessTokenDuration?: string;
   /**
+   * The controller's `edge.api.sessionTimeout`: how long an API session may go without activity before the
+   * controller deletes it (a Go duration of at least "1m"; the controller's default is "30m"). Activity includes
+   * the router's heartbeats for sessions with an open edge connection. Restarts the controller once before
+   * provisioning, like the other configuration options.
+   */
+  apiSessionTimeout?: string;
+  /**
    * Edits of the controller's configuration file (`<home>/quickstart/ctrl.yaml`): each takes the YAML text and
    * returns the new text. Applied after the named options, with one controller restart before provisioning.
    */

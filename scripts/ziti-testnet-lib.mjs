@@ -23,6 +23,7 @@ import {
   spawnZitiDetached,
   stopGroup,
 } from './ziti-testnet/proc.mjs';
+import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
 import { shortenCertificate } from './ziti-testnet/shortcert.mjs';
 import { ROUTER_NAME, routerPid, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
@@ -207,6 +208,8 @@ function controllerPatches(options) {
     // Only this key: in v1.7.2 idTokenDuration and refreshTokenDuration overwrite the access token duration.
     patches.push((yaml) => addEdgeSubsection(yaml, 'oidc', { accessTokenDuration: duration }));
   }
+  if (options.apiSessionTimeout !== undefined)
+    patches.push(apiSessionTimeoutPatch(options.apiSessionTimeout));
   const extra = options.controllerConfigPatch;
   if (extra !== undefined) patches.push(...(Array.isArray(extra) ? extra : [extra]));
   return patches;
