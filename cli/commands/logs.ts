@@ -1,9 +1,12 @@
 import type { Argv, CommandModule } from 'yargs';
+import { paint, printJson, println } from '../output.js';
 
 interface LogsArgs {
   task: string;
   follow: boolean;
   iteration?: number;
+  transcript: boolean;
+  json: boolean;
 }
 
 export const logsCommand: CommandModule<object, LogsArgs> = {
@@ -18,8 +21,18 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
         default: false,
         describe: 'Keep printing until the loop ends',
       })
-      .option('iteration', { type: 'number', describe: 'Only this iteration' }),
+      .option('iteration', { type: 'number', describe: 'Only this iteration' })
+      .option('transcript', {
+        type: 'boolean',
+        default: false,
+        describe: "An iteration's transcript (messages, tool calls, results, usage); the last one by default",
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'With --transcript: print JSON' }),
   handler: async (args) => {
+    if (args.transcript) {
+      await printTranscript(args);
+      return;
+    }
     const { readLogs } = await import('../../src/client/logs.js');
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
@@ -36,3 +49,19 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
     }
   },
 };
+
+async function printTranscript(args: LogsArgs): Promise<void> {
+  const { loopTranscript } = await import('../../src/client/transcript.js');
+  const { renderEntries } = await import('../../src/loop/stream/index.js');
+  const { describeUsage } = await import('../../src/loop/usage.js');
+  const transcript = loopTranscript(args.task, args.iteration);
+  if (args.json) {
+    printJson(transcript);
+    return;
+  }
+  const usage = transcript.usage ? ` · ${describeUsage(transcript.usage)}` : '';
+  println(paint.bold(`iteration ${transcript.iteration} (${transcript.format})${usage}`));
+  const text = renderEntries(transcript.entries).replace(/\r\n/g, '\n');
+  // eslint-disable-next-line no-control-regex
+  process.stdout.write(process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, ''));
+}

@@ -19,6 +19,10 @@ export interface StartArgs {
   'idle-timeout': string;
   'max-failures': number;
   'trust-promise': boolean;
+  output?: string;
+  'stream-format'?: string;
+  'max-cost'?: number;
+  'max-tokens'?: number;
   foreground: boolean;
   attach: boolean;
   json: boolean;
@@ -69,6 +73,25 @@ export const startCommand: CommandModule<object, StartArgs> = {
         default: false,
         describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
       })
+      .option('output', {
+        type: 'string',
+        choices: ['text', 'json'],
+        describe:
+          "json (default): the agent's machine-readable mode where it has one (claude, codex), for " +
+          'transcripts, tokens, cost and budgets; text: a plain terminal program',
+      })
+      .option('stream-format', {
+        type: 'string',
+        describe: 'For --agent custom: the stream format its command prints (claude, codex)',
+      })
+      .option('max-cost', {
+        type: 'number',
+        describe: 'End the loop budget_exceeded once the reported cost passes this many US dollars',
+      })
+      .option('max-tokens', {
+        type: 'number',
+        describe: 'End the loop budget_exceeded once input plus output tokens pass this many',
+      })
       .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
       .option('attach', {
         type: 'boolean',
@@ -94,6 +117,10 @@ export const startCommand: CommandModule<object, StartArgs> = {
       idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
       maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
+      output: args.output,
+      streamFormat: args['stream-format'],
+      maxCostUsd: args['max-cost'],
+      maxTokens: args['max-tokens'],
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
     };

@@ -38,7 +38,7 @@ export interface StartOptions {
   rows?: number | undefined;
   env?: Record<string, string> | undefined;
   /** `text`, or `json` (the default): the agent's machine-readable mode where it has one. */
-  output?: 'text' | 'json' | undefined;
+  output?: string | undefined;
   /** For `custom`: the stream format its command prints (claude, codex). */
   streamFormat?: string | undefined;
   maxCostUsd?: number | undefined;
