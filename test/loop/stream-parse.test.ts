@@ -100,6 +100,19 @@ describe('Claude Code stream-json', () => {
     expect(run('claude', sample('claude-rate-limit.ndjson')).screen).toMatch(
       /rate limit rejected \(five_hour\)/,
     );
+    // The routine "allowed" report after a turn shows nothing (it must not read as a rate limit later).
+    const allowed = {
+      type: 'rate_limit_event',
+      rate_limit_info: { status: 'allowed', resetsAt: 1784283600 },
+    };
+    expect(renderEntries(STREAM_PARSERS.claude(allowed)?.entries ?? [])).toBe('');
+    const warning = {
+      ...allowed,
+      rate_limit_info: { status: 'allowed_warning', rateLimitType: 'seven_day' },
+    };
+    expect(renderEntries(STREAM_PARSERS.claude(warning)?.entries ?? [])).toContain(
+      'usage warning (seven_day)',
+    );
   });
 });
 

@@ -60,7 +60,8 @@ function toolResult(output: string, isError: boolean): string {
   return block(shown.join('\n'), isError ? RED : DIM);
 }
 
-export function renderEntry(entry: TranscriptEntry): string {
+/** An entry as terminal text (no line end); null for an entry not worth showing live. */
+export function renderEntry(entry: TranscriptEntry): string | null {
   switch (entry.kind) {
     case 'system':
       return block(`· ${entry.text}`, DIM);
@@ -80,10 +81,13 @@ export function renderEntry(entry: TranscriptEntry): string {
       return `${head}${usage}`;
     }
     case 'rate_limit': {
+      // Claude Code reports its limits' state after every turn; only a warning or a refusal is news. A
+      // warning is worded so the rate-limit text patterns do not read a later failure as a rate limit.
+      if (entry.status === 'allowed') return null;
       const resets = entry.resetsAt ? `, resets at ${entry.resetsAt}` : '';
       const type = entry.limitType ? ` (${entry.limitType})` : '';
-      const colour = entry.status.startsWith('allowed') ? DIM : YELLOW;
-      return block(`rate limit ${entry.status}${type}${resets}`, colour);
+      if (entry.status === 'allowed_warning') return block(`usage warning${type}${resets}`, DIM);
+      return block(`rate limit ${entry.status}${type}${resets}`, YELLOW);
     }
     case 'error':
       return block(`error: ${entry.text}`, RED);
@@ -92,5 +96,10 @@ export function renderEntry(entry: TranscriptEntry): string {
 
 /** Entries as one piece of terminal text, each ending in CRLF; empty when there is nothing to show. */
 export function renderEntries(entries: readonly TranscriptEntry[]): string {
-  return entries.map((e) => `${renderEntry(e)}\r\n`).join('');
+  return entries
+    .flatMap((e) => {
+      const text = renderEntry(e);
+      return text === null ? [] : [`${text}\r\n`];
+    })
+    .join('');
 }
