@@ -1,10 +1,11 @@
 import type { Argv, CommandModule } from 'yargs';
-import { paint, printJson, println } from '../output.js';
+import { wholeNumber } from '../numbers.js';
+import { paint, printJson, println, terminalOutput } from '../output.js';
 
 interface LogsArgs {
   task: string;
   follow: boolean;
-  iteration?: number;
+  iteration?: string;
   transcript: boolean;
   json: boolean;
 }
@@ -21,7 +22,7 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
         default: false,
         describe: 'Keep printing until the loop ends',
       })
-      .option('iteration', { type: 'number', describe: 'Only this iteration' })
+      .option('iteration', { type: 'string', describe: 'Only this iteration (a number from 1)' })
       .option('transcript', {
         type: 'boolean',
         default: false,
@@ -29,39 +30,43 @@ export const logsCommand: CommandModule<object, LogsArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'With --transcript: print JSON' }),
   handler: async (args) => {
+    const iteration = args.iteration === undefined ? undefined : wholeNumber(args.iteration, '--iteration');
     if (args.transcript) {
-      await printTranscript(args);
+      await printTranscript(args.task, iteration, args.json);
       return;
     }
     const { readLogs } = await import('../../src/client/logs.js');
+    const output = terminalOutput();
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
     process.once('SIGINT', onSigint);
     try {
       await readLogs(args.task, {
         follow: args.follow,
-        iteration: args.iteration,
-        write: (chunk) => process.stdout.write(chunk),
+        iteration,
+        write: output.write,
         signal: abort.signal,
       });
     } finally {
+      output.end();
       process.off('SIGINT', onSigint);
     }
   },
 };
 
-async function printTranscript(args: LogsArgs): Promise<void> {
+async function printTranscript(task: string, iteration: number | undefined, json: boolean): Promise<void> {
   const { loopTranscript } = await import('../../src/client/transcript.js');
   const { renderEntries } = await import('../../src/loop/stream/index.js');
   const { describeUsage } = await import('../../src/loop/usage.js');
-  const transcript = loopTranscript(args.task, args.iteration);
-  if (args.json) {
+  const transcript = loopTranscript(task, iteration);
+  if (json) {
     printJson(transcript);
     return;
   }
   const usage = transcript.usage ? ` · ${describeUsage(transcript.usage)}` : '';
   println(paint.bold(`iteration ${transcript.iteration} (${transcript.format})${usage}`));
-  const text = renderEntries(transcript.entries).replace(/\r\n/g, '\n');
-  // eslint-disable-next-line no-control-regex
-  process.stdout.write(process.stdout.isTTY ? text : text.replace(/\x1b\[[0-9;]*m/g, ''));
+  // Colours only where the output is a terminal that wants them, as for the raw log.
+  const output = terminalOutput();
+  output.write(Buffer.from(renderEntries(transcript.entries).replace(/\r\n/g, '\n')));
+  output.end();
 }

@@ -4,8 +4,9 @@ import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
 import { checkTimeout } from '../../src/loop/limits.js';
 import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
-import { colorStatus, parseDuration, paint, printJson, println } from '../output.js';
+import { colorStatus, parseDuration, paint, printJson, println, terminalOutput } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
+import { nonNegativeNumber, wholeNumber } from '../numbers.js';
 
 export interface StartArgs {
   'task-dir': string;
@@ -14,15 +15,15 @@ export interface StartArgs {
   model?: string;
   name?: string;
   cwd?: string;
-  'max-iterations': number;
+  'max-iterations': string | number;
   'iteration-timeout': string;
   'idle-timeout': string;
-  'max-failures': number;
+  'max-failures': string | number;
   'trust-promise': boolean;
   output?: string;
   'stream-format'?: string;
-  'max-cost'?: number;
-  'max-tokens'?: number;
+  'max-cost'?: string;
+  'max-tokens'?: string;
   foreground: boolean;
   attach: boolean;
   json: boolean;
@@ -49,7 +50,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('cwd', { type: 'string', describe: 'Folder the agent runs in (default: the task folder)' })
       .option('max-iterations', {
         alias: 'n',
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxIterations,
         describe: 'Stop as exhausted after this many iterations',
       })
@@ -64,7 +65,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Kill an iteration whose agent prints nothing for this long (0 = never)',
       })
       .option('max-failures', {
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxConsecutiveFailures,
         describe: 'End as failed after this many failed iterations in a row',
       })
@@ -85,11 +86,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'For --agent custom: the stream format its command prints (claude, codex)',
       })
       .option('max-cost', {
-        type: 'number',
+        type: 'string',
         describe: 'End the loop budget_exceeded once the reported cost passes this many US dollars',
       })
       .option('max-tokens', {
-        type: 'number',
+        type: 'string',
         describe: 'End the loop budget_exceeded once input plus output tokens pass this many',
       })
       .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
@@ -100,6 +101,18 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    if (args.foreground && args.attach) {
+      throw new RalphError('INVALID_OPTION', '--foreground and --attach do not go together', {
+        exitCode: ExitCode.usage,
+        hint: '--foreground runs the loop in this terminal; --attach starts it in the background, then attaches',
+      });
+    }
+    if (args['agent-cmd'] !== undefined && args.agent !== 'custom') {
+      throw new RalphError('INVALID_OPTION', `--agent-cmd is for --agent custom, not --agent ${args.agent}`, {
+        exitCode: ExitCode.usage,
+        hint: `to run your own command, add --agent custom; to run ${args.agent}, leave out --agent-cmd`,
+      });
+    }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');
     const { ralphPaths } = await import('../../src/config/paths.js');
     const { runLoopProcess } = await import('../../src/loop/runner-main.js');
@@ -112,27 +125,29 @@ export const startCommand: CommandModule<object, StartArgs> = {
       // An explicit --name, even an empty one, is checked; only a missing one falls back to the folder name.
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
-      maxIterations: positive(args['max-iterations'], '--max-iterations'),
+      maxIterations: wholeNumber(args['max-iterations'], '--max-iterations'),
       iterationTimeoutMs: timeout(args['iteration-timeout'], '--iteration-timeout'),
       idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
-      maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
+      maxConsecutiveFailures: wholeNumber(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
       output: args.output,
       streamFormat: args['stream-format'],
-      maxCostUsd: args['max-cost'],
-      maxTokens: args['max-tokens'],
+      maxCostUsd:
+        args['max-cost'] === undefined ? undefined : nonNegativeNumber(args['max-cost'], '--max-cost'),
+      maxTokens:
+        args['max-tokens'] === undefined ? undefined : wholeNumber(args['max-tokens'], '--max-tokens'),
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
     };
     if (args.foreground) {
       const prepared = await prepareLoop(options);
+      const output = terminalOutput();
       const final = await runLoopProcess(
         prepared.launch,
-        {
-          onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
-        },
+        { onReady: (runner) => runner.on('pty', (_offset, chunk) => output.write(chunk)) },
         ralphPaths(),
       );
+      output.end();
       process.exitCode = loopEndExitCode(final.status);
       return;
     }
@@ -165,13 +180,4 @@ function endedText(session: SessionRecord): string {
 /** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
 function timeout(text: string, flag: string): number {
   return checkTimeout(parseDuration(text, flag), flag);
-}
-
-function positive(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number of at least 1, got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  }
-  return value;
 }

@@ -60,8 +60,9 @@ describe('usage and budgets from the command line', () => {
   });
 
   it.each([
-    [['--max-cost', '-1'], '--max-cost must be a positive amount of US dollars, got -1'],
-    [['--max-tokens', '1.5'], '--max-tokens must be a whole number of at least 1, got 1.5'],
+    [['--max-cost', '-1'], '--max-cost must be a number of at least 0, got "-1"'],
+    [['--max-cost', '0'], '--max-cost must be a positive amount of US dollars, got 0'],
+    [['--max-tokens', '1.5'], '--max-tokens must be a whole number of at least 1, got "1.5"'],
     [['--stream-format', 'yaml'], '--stream-format must be one of claude, codex'],
   ])('refuses %j as a usage error', async (extra, message) => {
     const task = sb.makeTask('bad-options');
