@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { wholeNumber } from '../numbers.js';
-import { paint, printJson, println, terminalOutput } from '../output.js';
+import { paint, printJson, println, terminalOutput, useColor } from '../output.js';
 
 interface LogsArgs {
   task: string;
@@ -65,8 +65,8 @@ async function printTranscript(task: string, iteration: number | undefined, json
   }
   const usage = transcript.usage ? ` · ${describeUsage(transcript.usage)}` : '';
   println(paint.bold(`iteration ${transcript.iteration} (${transcript.format})${usage}`));
-  // Colours only where the output is a terminal that wants them, as for the raw log.
-  const output = terminalOutput();
-  output.write(Buffer.from(renderEntries(transcript.entries).replace(/\r\n/g, '\n')));
-  output.end();
+  const text = renderEntries(transcript.entries).replace(/\r\n/g, '\n');
+  // Colours only on a terminal that wants them (the rendering's own colours, all of them).
+  // eslint-disable-next-line no-control-regex
+  process.stdout.write(useColor() ? text : text.replace(/\x1b\[[0-9;]*m/g, ''));
 }
