@@ -37,6 +37,15 @@ export function streamFormatFor(config: LoopConfig, adapter: AgentAdapter): Stre
   return adapter.streamFormat ?? null;
 }
 
+export interface MeterHooks {
+  /** Receives what the terminal shows. */
+  write(chunk: Buffer): void;
+  /** Ends the running agent when a budget is passed mid-iteration. */
+  stop(): void;
+  /** A diagnostic for the runner's log. */
+  log(text: string): void;
+}
+
 export class LoopMeter {
   private stream: IterationStream | null = null;
   private current = 0;
@@ -46,7 +55,7 @@ export class LoopMeter {
     private readonly config: LoopConfig,
     private readonly dir: string,
     private readonly iterations: IterationLog,
-    private readonly log: (text: string) => void,
+    private readonly hooks: MeterHooks,
   ) {}
 
   /** What the loop has used so far, the running iteration included. */
@@ -59,40 +68,32 @@ export class LoopMeter {
     return budgetExceeded(this.config, this.spent());
   }
 
-  /**
-   * Starts metering iteration `number`. `write` receives what the terminal shows; `stop` ends the agent when
-   * a budget is passed mid-iteration.
-   */
-  begin(
-    number: number,
-    adapter: AgentAdapter,
-    agent: AgentProcess,
-    write: (chunk: Buffer) => void,
-    stop: () => void,
-  ): void {
+  /** Starts metering iteration `number`, run by `agent`. */
+  begin(number: number, adapter: AgentAdapter, agent: AgentProcess): void {
+    const { write, stop, log } = this.hooks;
     this.current = number;
     this.liveStop = null;
     const format = streamFormatFor(this.config, adapter);
     this.iterations.update({ stream: format, usage: null });
-    this.stream = format
+    const stream = format
       ? new IterationStream({
           dir: this.dir,
           iteration: number,
           format,
           write,
-          log: this.log,
+          log,
           onUsage: (usage) => {
             this.iterations.update({ usage });
-            const over = this.liveStop ?? this.exceeded();
+            const over = this.exceeded();
             if (over && this.liveStop === null) {
               this.liveStop = over;
-              this.log(`stopping the agent: ${over}`);
+              log(`stopping the agent: ${over}`);
               stop();
             }
           },
         })
       : null;
-    const stream = this.stream;
+    this.stream = stream;
     if (stream) {
       agent.on('data', (chunk) => stream.feed(chunk));
       // Exit comes after the agent's last bytes: a last line without its newline is rendered then.

@@ -69,7 +69,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
-    this.meter = new LoopMeter(config, this.files.dir, this.iterations, (text) => this.emit('log', text));
+    // The meter renders structured agent output and stops the agent (the loop going on) once over a budget.
+    this.meter = new LoopMeter(config, this.files.dir, this.iterations, {
+      write: (bytes) => this.output(bytes),
+      stop: () => this.activeIteration?.timers?.terminate('SIGTERM'),
+      log: (text) => this.emit('log', text),
+    });
     const now = new Date().toISOString();
     this.current = {
       task: config.task,
@@ -227,14 +232,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
         const begun = this.iterations.update({ agentPid: pid, agentStartTime: processStartTime(pid) });
         // Watchers learn of the iteration as it starts, then again as it ends.
         this.emit('iteration', begun);
-        // The meter renders structured output and stops the agent (the loop going on) once over a budget.
-        this.meter.begin(
-          number,
-          adapter,
-          this.agent,
-          (bytes) => this.output(bytes),
-          () => this.activeIteration?.timers?.terminate('SIGTERM'),
-        );
+        this.meter.begin(number, adapter, this.agent);
         this.update({ agentPid: this.agent.pid });
         return this.agent;
       },
