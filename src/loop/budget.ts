@@ -39,11 +39,11 @@ export function streamFormatFor(config: LoopConfig, adapter: AgentAdapter): Stre
 
 export interface MeterHooks {
   /** Receives what the terminal shows. */
-  write(chunk: Buffer): void;
+  write: (chunk: Buffer) => void;
   /** Ends the running agent when a budget is passed mid-iteration. */
-  stop(): void;
+  stop: () => void;
   /** A diagnostic for the runner's log. */
-  log(text: string): void;
+  log: (text: string) => void;
 }
 
 export class LoopMeter {
