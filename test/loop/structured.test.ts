@@ -124,6 +124,21 @@ describe('budgets', () => {
     expect(sb.registryRow(loop.session.id)).toMatchObject({ status: 'budget_exceeded' });
   });
 
+  it('stops an agent that reported a cost over --max-cost and did not exit', async () => {
+    // The agent reports $0.06 in its result line, then would keep running: the runner ends it at once.
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: [claudeReplay(0.06), { print: 'still here' }, { hang: true }],
+    });
+    const loop = await startInProcess(sb, task, { streamFormat: 'claude', maxCostUsd: 0.05 });
+    const final = await loop.finished();
+    expect(final.status).toBe('budget_exceeded');
+    expect(final.exitReason).toBe('cost budget passed: $0.0600 spent, limit $0.0500');
+    expect(loop.iterations).toHaveLength(1);
+    expect(loop.iterations[0]).toMatchObject({ outcome: 'stopped', signal: 'SIGTERM' });
+    expect(loop.iterations[0]?.note).toBe('stopped: cost budget passed: $0.0600 spent, limit $0.0500');
+  });
+
   it('stops an iteration mid-way once the tokens reported live pass --max-tokens', async () => {
     // 20 rounds of the recorded messages (about 23.4k tokens a round), 50 ms apart, then the agent would hang.
     const task = await makeTask(sb, {
