@@ -9,6 +9,7 @@ export const LoopExit = {
   failed: 11,
   stopped: 12,
   crashed: 13,
+  budgetExceeded: 14,
   connectionLost: 8,
 } as const;
 
@@ -22,6 +23,8 @@ export function loopEndExitCode(status: string): number {
       return LoopExit.failed;
     case 'stopped':
       return LoopExit.stopped;
+    case 'budget_exceeded':
+      return LoopExit.budgetExceeded;
     default:
       return LoopExit.crashed;
   }

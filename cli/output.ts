@@ -90,6 +90,7 @@ export function colorStatus(status: string): string {
     case 'crashed':
       return paint.red(status);
     case 'exhausted':
+    case 'budget_exceeded':
     case 'paused':
     case 'stopping':
     case 'unreachable':

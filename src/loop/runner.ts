@@ -4,19 +4,20 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, RalphError } from '../errors.js';
 import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
+import { LoopMeter } from './budget.js';
 import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
 import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
 import type { OutputLog } from './output-log.js';
-import { openSessionFiles, runnerFiles, type RunnerFiles } from './session-files.js';
+import { openSessionFiles, runnerFiles, saveLoopConfig, type RunnerFiles } from './session-files.js';
 
 export { runnerFiles, type RunnerFiles } from './session-files.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
@@ -50,6 +51,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly log: OutputLog;
   readonly iterations: IterationLog;
   private readonly screen: ScreenModel;
+  readonly meter: LoopMeter;
   private readonly lines = new OutputLines(50);
   private readonly injected: string[] = [];
   private readonly current: LoopState;
@@ -67,6 +69,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
+    // The meter renders structured agent output and stops the agent (the loop going on) once over a budget.
+    this.meter = new LoopMeter(config, this.files.dir, this.iterations, {
+      write: (bytes) => this.output(bytes),
+      stop: () => this.activeIteration?.timers?.terminate('SIGTERM'),
+      log: (text) => this.emit('log', text),
+    });
     const now = new Date().toISOString();
     this.current = {
       task: config.task,
@@ -164,6 +172,8 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
+      const overBudget = this.meter.exceeded();
+      if (overBudget) return this.finish('budget_exceeded', overBudget);
       if (this.current.iteration >= this.current.maxIterations) {
         const limit = this.current.maxIterations;
         return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
@@ -222,7 +232,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
         const begun = this.iterations.update({ agentPid: pid, agentStartTime: processStartTime(pid) });
         // Watchers learn of the iteration as it starts, then again as it ends.
         this.emit('iteration', begun);
-        this.agent.on('data', (chunk) => this.output(chunk));
+        this.meter.begin(number, adapter, this.agent);
         this.update({ agentPid: this.agent.pid });
         return this.agent;
       },
@@ -234,7 +244,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     };
     this.activeIteration = ctx;
     try {
-      const record = await runIteration(ctx);
+      const record = this.meter.finish(await runIteration(ctx));
       this.emit('iteration', record);
       return record;
     } finally {
@@ -392,11 +402,6 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
   saveConfig(): void {
-    const file = join(this.files.dir, 'config.json');
-    try {
-      writeFileSync(file, JSON.stringify(this.config, null, 2), { mode: 0o600 });
-    } catch (err) {
-      throw writeError(err, file);
-    }
+    saveLoopConfig(this.files.dir, this.config);
   }
 }

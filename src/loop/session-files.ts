@@ -1,8 +1,10 @@
 /** The files of one session's folder, and opening them for a new session: a folder is never shared. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, RalphError } from '../errors.js';
+import { writeError } from './disk-full.js';
 import { IterationLog } from './iteration-log.js';
+import type { LoopConfig } from './types.js';
 import { OutputLog } from './output-log.js';
 
 export interface RunnerFiles {
@@ -46,4 +48,14 @@ export function openSessionFiles(files: RunnerFiles): { log: OutputLog; iteratio
     throw err;
   }
   return { log, iterations: new IterationLog(files.iterations) };
+}
+
+/** Writes a loop's config.json into its session folder. */
+export function saveLoopConfig(dir: string, config: LoopConfig): void {
+  const file = join(dir, 'config.json');
+  try {
+    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+  } catch (err) {
+    throw writeError(err, file);
+  }
 }
