@@ -9,6 +9,7 @@ import { ChannelTimeoutError, HelloRejectedError } from './channel/errors.js';
 import { AuthenticationFailedError, ConnectionClosedByRouterError, NoEdgeRouterError } from './errors.js';
 import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
+import type { EdgeRouter } from './edge/router.js';
 import { BindFailedError, DialFailedError, ZitiClosedError } from './edge/errors.js';
 import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
@@ -80,6 +81,11 @@ function maySignalLostApiSession(err: unknown): boolean {
   ) {
     return true;
   }
+  return sessionRefused(err);
+}
+
+/** A dial or bind refused for its session (invalid, unknown, or of another API session). */
+function sessionRefused(err: unknown): boolean {
   return (
     (err instanceof DialFailedError || err instanceof BindFailedError) && INVALID_SESSION.test(err.message)
   );
@@ -105,16 +111,23 @@ export class ZitiContext {
     const tls = this.controller.identity.tlsOptions();
     this.pool = new RouterPool({
       tls,
-      apiSessionToken: async () =>
-        (this.controller.currentApiSession() ?? (await this.controller.authenticate())).token,
+      apiSession: async () => this.controller.currentApiSession() ?? (await this.controller.authenticate()),
+      currentApiSessionId: () => this.controller.currentApiSession()?.id,
       helloBody: identity.name,
       connectTimeoutMs: options.connectTimeoutMs,
       probeIntervalMs: options.probeIntervalMs,
       probeTimeoutMs: options.probeTimeoutMs,
       connReceiveBufferBytes: options.connReceiveBufferBytes,
     });
-    // Sessions belong to an API session: a new API session needs new ones.
-    this.controller.on('apiSession', () => this.sessions.clear());
+    // Sessions belong to an API session: a new API session needs new ones, and channels opened with another
+    // API session (a hello that raced the login) refuse them.
+    this.controller.on('apiSession', (s) => {
+      this.sessions.clear();
+      this.pool.retireOthers(
+        s.id,
+        new ConnectionClosedByRouterError('(all)', 'opened with an API session no longer in use'),
+      );
+    });
     // The controller dropped the API session: its sessions and every channel opened with it are dead.
     this.controller.on('apiSessionLost', () => {
       this.sessions.clear();
@@ -160,7 +173,7 @@ export class ZitiContext {
       try {
         const router = await this.pool.pick(service, session.edgeRouters, tried);
         routerName = router.name;
-        return await this.watched(
+        return await this.refusable(service, 'Dial', session, router, () =>
           router.dial({
             service,
             sessionToken: session.token,
@@ -175,7 +188,7 @@ export class ZitiContext {
       } catch (err) {
         const retry = attempt < DIAL_ATTEMPTS && this.retryableDialError(err);
         if (!retry) throw err;
-        const sessionTrouble = err instanceof DialFailedError && INVALID_SESSION.test(err.message);
+        const sessionTrouble = sessionRefused(err);
         if (routerName !== undefined && !sessionTrouble) tried.add(routerName);
         if (!(err instanceof ConnectionClosedByRouterError)) this.forgetSession(service, 'Dial');
         await this.recover(err);
@@ -199,7 +212,7 @@ export class ZitiContext {
       const { service: svc, session } = await this.session(service, 'Bind');
       const router = await this.pool.pick(service, session.edgeRouters, exclude);
       const keyPair = svc.encryptionRequired ? await newKeyPair() : undefined;
-      return this.watched(
+      return this.refusable(service, 'Bind', session, router, () =>
         router.bind({
           service,
           sessionToken: session.token,
@@ -280,6 +293,43 @@ export class ZitiContext {
     if (entry === undefined) return;
     if (only === undefined) this.expired.add(entry);
     else if (entry === only) this.sessions.delete(key);
+  }
+
+  /**
+   * Runs a dial or bind with `session` on `router` (watched, see below). A refusal naming the session drops
+   * that session: from the cache and on the controller, so that the next attempt gets a new token rather
+   * than the refused one (the controller may still list a session a router no longer honours). A channel
+   * opened with an API session no longer in use is closed too.
+   */
+  private async refusable<T>(
+    service: string,
+    type: 'Dial' | 'Bind',
+    session: ZitiSession,
+    router: EdgeRouter,
+    request: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.watched(request());
+    } catch (err) {
+      if (sessionRefused(err)) {
+        await this.dropSession(service, type, session.id);
+        if (!this.pool.current(router)) {
+          router.close(
+            new ConnectionClosedByRouterError(router.name, 'opened with an API session no longer in use'),
+          );
+        }
+        await this.controller.deleteSession(session.id).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** Forgets the cached session of a service and type if it is `sessionId` (not one fetched since). */
+  private async dropSession(service: string, type: 'Dial' | 'Bind', sessionId: string): Promise<void> {
+    const key = `${type} ${service}`;
+    const entry = this.sessions.get(key);
+    const cached = await entry?.catch(() => undefined);
+    if (cached?.session.id === sessionId && this.sessions.get(key) === entry) this.sessions.delete(key);
   }
 
   private retryableDialError(err: unknown): boolean {

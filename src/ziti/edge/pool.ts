@@ -5,7 +5,7 @@
  * request connects again (failover after a router restart).
  */
 import { connectChannel, type ChannelTlsMaterial } from '../channel/connect.js';
-import { NoEdgeRouterError } from '../errors.js';
+import { ConnectionClosedByRouterError, NoEdgeRouterError } from '../errors.js';
 import { ZitiClosedError } from './errors.js';
 import { EdgeRouter } from './router.js';
 
@@ -16,8 +16,10 @@ export interface RouterAddressInfo {
 
 export interface RouterPoolOptions {
   tls: ChannelTlsMaterial;
-  /** The API session token for the hello (authenticates first if needed). */
-  apiSessionToken: () => Promise<string>;
+  /** The API session for the hello (authenticates first if needed). */
+  apiSession: () => Promise<{ id: string; token: string }>;
+  /** The id of the API session in use now, if any: a channel opened with another one is not kept. */
+  currentApiSessionId: () => string | undefined;
   /** Hello body: the identity's name. */
   helloBody: string;
   connectTimeoutMs?: number;
@@ -38,6 +40,8 @@ export class RouterPool {
   private readonly options: RouterPoolOptions;
   private readonly routers = new Map<string, EdgeRouter>();
   private readonly connecting = new Map<string, Promise<EdgeRouter>>();
+  /** The API session each channel's hello carried. */
+  private readonly apiSessionOf = new WeakMap<EdgeRouter, string>();
   private closed = false;
 
   constructor(options: RouterPoolOptions) {
@@ -112,18 +116,51 @@ export class RouterPool {
     for (const router of [...this.routers.values()]) router.close(reason);
   }
 
+  /**
+   * Closes the channels opened with an API session other than `apiSessionId`: a router refuses a service
+   * session of one API session on a channel opened with another.
+   */
+  retireOthers(apiSessionId: string, reason: Error): void {
+    for (const router of [...this.routers.values()]) {
+      if (this.apiSessionOf.get(router) !== apiSessionId) router.close(reason);
+    }
+  }
+
+  /** Whether `router`'s channel was opened with the API session in use now. */
+  current(router: EdgeRouter): boolean {
+    return this.apiSessionOf.get(router) === this.options.currentApiSessionId();
+  }
+
   closeAll(): void {
     this.closed = true;
     for (const router of this.routers.values()) router.close();
     this.routers.clear();
   }
 
+  /**
+   * Connects with the current API session. A login that replaced the API session during the hello (its
+   * channels were retired meanwhile) makes it connect once more with the new one.
+   */
   private async open(name: string, url: string): Promise<EdgeRouter> {
-    const token = await this.options.apiSessionToken();
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.options.apiSession();
+      const router = await this.openWith(name, url, session);
+      if (this.options.currentApiSessionId() === session.id) return router;
+      const stale = new ConnectionClosedByRouterError(name, 'opened with an API session no longer in use');
+      router.close(stale);
+      if (attempt >= 2) throw stale;
+    }
+  }
+
+  private async openWith(
+    name: string,
+    url: string,
+    session: { id: string; token: string },
+  ): Promise<EdgeRouter> {
     const channel = await connectChannel({
       url,
       tls: this.options.tls,
-      apiSessionToken: token,
+      apiSessionToken: session.token,
       helloBody: this.options.helloBody,
       label: name,
       connectTimeoutMs: this.options.connectTimeoutMs,
@@ -136,6 +173,7 @@ export class RouterPool {
       throw new ZitiClosedError('the Ziti context');
     }
     const router = new EdgeRouter(channel, name, url);
+    this.apiSessionOf.set(router, session.id);
     this.routers.set(url, router);
     router.once('close', () => {
       if (this.routers.get(url) === router) this.routers.delete(url);
