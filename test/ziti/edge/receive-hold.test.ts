@@ -88,7 +88,7 @@ describe('holds: backpressure for a reader slower than its sender', () => {
   it('never holds for a reader that has not read, and releases the hold of one that stopped', async () => {
     const { router, peer } = await open({
       connReceiveBufferBytes: 16 * CHUNK,
-      connReceiveHold: { bytes: HOLD_BYTES, activityMs: 300, maxMs: 5_000 },
+      connReceiveHold: { bytes: HOLD_BYTES, activityMs: 300, maxMs: 60_000 },
     });
     const unread = await dial(router, peer);
     const stopped = await dial(router, peer);
@@ -100,7 +100,8 @@ describe('holds: backpressure for a reader slower than its sender', () => {
     expect(await unreadError).toBeInstanceOf(ReceiveOverflowError);
     expect(unread.receiveHolds).toBe(0);
 
-    // Reads once, then stops: it holds while its last read is recent, then lets go and overflows alone.
+    // Reads once, then stops: it holds while its last read is recent, then lets go (long before the cap)
+    // and overflows alone.
     await takeOneChunk(peer, stopped);
     flood(peer, stopped.connId, 20);
     expect(await waitFor(() => stopped.holdingChannel)).toBe(true);
