@@ -20,7 +20,11 @@ export interface ReceiveHoldOptions {
 
 export type ReceiveHoldPolicy = Required<ReceiveHoldOptions>;
 
-export const DEFAULT_RECEIVE_HOLD: ReceiveHoldPolicy = { bytes: 1024 * 1024, activityMs: 1_000, maxMs: 2_000 };
+export const DEFAULT_RECEIVE_HOLD: ReceiveHoldPolicy = {
+  bytes: 1024 * 1024,
+  activityMs: 1_000,
+  maxMs: 2_000,
+};
 
 /** The per-connection receive bound to use: the default when unset; a bad value is refused. */
 export function checkConnReceiveBufferBytes(value: number | undefined): number {

@@ -188,7 +188,13 @@ describe('holds: backpressure for a reader slower than its sender', () => {
     expect(await waitFor(() => conn.receiveBuffered === 12 * CHUNK)).toBe(true);
     expect(conn.receiveHolds).toBe(0);
 
-    for (const bad of [{ bytes: 0 }, { activityMs: 0 }, { maxMs: -1 }, { bytes: 1.5 }, { maxMs: Number.NaN }]) {
+    for (const bad of [
+      { bytes: 0 },
+      { activityMs: 0 },
+      { maxMs: -1 },
+      { bytes: 1.5 },
+      { maxMs: Number.NaN },
+    ]) {
       await expect(
         connectChannel({
           url: 'tls://127.0.0.1:1',
