@@ -6,6 +6,7 @@ import { ControllerClient, type ControllerClientOptions } from './controller/ind
 import type { ZitiService, ZitiSession } from './controller/types.js';
 import { newKeyPair } from './crypto/e2ee.js';
 import { ChannelTimeoutError, HelloRejectedError } from './channel/errors.js';
+import type { ReceiveHoldOptions } from './channel/receive-options.js';
 import { AuthenticationFailedError, ConnectionClosedByRouterError, NoEdgeRouterError } from './errors.js';
 import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
@@ -29,8 +30,13 @@ export interface ZitiContextOptions {
   sessionRefreshMs?: number;
   /** A dial or bind unanswered this long makes the context check its API session (default 1 s). */
   slowRequestMs?: number;
-  /** Most bytes one connection may hold unread before it is closed (default 4 MiB; see docs/ziti.md). */
+  /** Most bytes one connection may hold unread before it is closed (default 16 MiB; see docs/ziti.md). */
   connReceiveBufferBytes?: number;
+  /**
+   * When a connection whose reader is slower than its sender may pause its router channel, and for how long
+   * (defaults: above 1 MiB unread, a reader active within 1 s, at most 2 s per hold; see docs/ziti.md).
+   */
+  connReceiveHold?: ReceiveHoldOptions;
 }
 
 export interface DialOptions {
@@ -118,6 +124,7 @@ export class ZitiContext {
       probeIntervalMs: options.probeIntervalMs,
       probeTimeoutMs: options.probeTimeoutMs,
       connReceiveBufferBytes: options.connReceiveBufferBytes,
+      connReceiveHold: options.connReceiveHold,
     });
     // Sessions belong to an API session: a new API session needs new ones, and channels opened with another
     // API session (a hello that raced the login) refuse them.

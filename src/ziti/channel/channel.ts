@@ -1,15 +1,15 @@
 /**
  * A channel: framed messages over one byte stream to an edge router (normally mutual TLS, see connect.ts).
  * Provides request/reply correlation, answers the router's heartbeats and latency probes, probes the router
- * itself to notice a dead link, and applies the socket's backpressure to senders. It never stops reading
- * from the router: what one edge connection's reader leaves unread is held (and bounded) by that connection,
- * so heartbeats, probes and every other connection keep flowing.
+ * itself to notice a dead link, and applies the socket's backpressure to senders. What one edge connection's
+ * reader leaves unread is held (and bounded) by that connection; only a connection whose reader is reading,
+ * slower than its sender, may pause the socket, and only for a bounded time (a hold, see holdReading).
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ConnectionClosedByRouterError } from '../errors.js';
 import { encodeFrame, FrameDecoder } from './codec.js';
-import { ChannelTimeoutError, InvalidChannelOptionError } from './errors.js';
+import { ChannelTimeoutError } from './errors.js';
 import {
   getUint64,
   markReply,
@@ -21,6 +21,20 @@ import {
   type Message,
 } from './message.js';
 import { ChannelContentType, ChannelHeader, HELLO_SEQUENCE } from './protocol.js';
+import {
+  checkConnReceiveBufferBytes,
+  checkReceiveHold,
+  type ReceiveHoldOptions,
+  type ReceiveHoldPolicy,
+} from './receive-options.js';
+
+export {
+  checkConnReceiveBufferBytes,
+  checkReceiveHold,
+  DEFAULT_CONN_RECEIVE_BUFFER_BYTES,
+  DEFAULT_RECEIVE_HOLD,
+  type ReceiveHoldOptions,
+} from './receive-options.js';
 
 export interface ChannelOptions {
   /** Name used in errors (the router name or its address). */
@@ -32,13 +46,12 @@ export interface ChannelOptions {
   probeTimeoutMs?: number;
   /**
    * Most bytes one edge connection on this channel may hold unread before it is closed
-   * (default DEFAULT_CONN_RECEIVE_BUFFER_BYTES). The channel itself never pauses for a reader.
+   * (default DEFAULT_CONN_RECEIVE_BUFFER_BYTES).
    */
   connReceiveBufferBytes?: number;
+  /** When a connection whose reader is slower than its sender may pause the channel (DEFAULT_RECEIVE_HOLD). */
+  connReceiveHold?: ReceiveHoldOptions;
 }
-
-/** Default bound of unread bytes per edge connection: 16 MiB (see docs/ziti.md, "Flow control"). */
-export const DEFAULT_CONN_RECEIVE_BUFFER_BYTES = 16 * 1024 * 1024;
 
 interface Waiter {
   resolve: (msg: Message) => void;
@@ -54,15 +67,6 @@ interface Waiter {
 const WRITE_ALLOWANCE_BYTES = 512 * 1024;
 
 let channelCounter = 0;
-
-/** The per-connection receive bound to use: the default when unset; a bad value is refused. */
-export function checkConnReceiveBufferBytes(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_CONN_RECEIVE_BUFFER_BYTES;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new InvalidChannelOptionError('connReceiveBufferBytes', value, 'a positive whole number of bytes');
-  }
-  return value;
-}
 
 export interface ChannelEvents {
   message: [Message];
@@ -82,6 +86,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
   probesAnswered = 0;
   /** Bound of unread bytes for each edge connection carried by this channel. */
   readonly connReceiveBufferBytes: number;
+  /** When a connection on this channel may hold its reading. */
+  readonly connReceiveHold: ReceiveHoldPolicy;
+  /** Milliseconds reading was held in all (before the current hold, if any). */
+  readingHeldMs = 0;
+  private readonly holders = new Set<object>();
+  private heldSince = 0;
+  private lastHoldEndedAt = 0;
   private readonly socket: Duplex;
   private readonly decoder: FrameDecoder;
   private readonly waiters = new Map<number, Waiter>();
@@ -103,6 +114,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.probeIntervalMs = options.probeIntervalMs ?? 30_000;
     this.probeTimeoutMs = options.probeTimeoutMs ?? 15_000;
     this.connReceiveBufferBytes = checkConnReceiveBufferBytes(options.connReceiveBufferBytes);
+    this.connReceiveHold = checkReceiveHold(options.connReceiveHold);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) =>
       this.close(new ConnectionClosedByRouterError(this.label, err.message, { cause: err })),
@@ -122,6 +134,33 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Why the channel closed (undefined while open or after a local close without a reason). */
   get closeReason(): Error | undefined {
     return this.closedWith;
+  }
+
+  /** Whether a connection holds reading now (the socket is paused). */
+  get readingHeld(): boolean {
+    return this.holders.size > 0;
+  }
+
+  /**
+   * Stops reading from the router until every holder has released (TCP backpressure then reaches the
+   * router). Only for a bounded time: EdgeConn holds while its reader is reading but slower than its sender,
+   * at most connReceiveHold.maxMs at a time. Probes do not count a held time as silence.
+   */
+  holdReading(holder: object): void {
+    if (this.isClosed || this.holders.has(holder)) return;
+    this.holders.add(holder);
+    if (this.holders.size === 1) {
+      this.heldSince = Date.now();
+      this.socket.pause();
+    }
+  }
+
+  /** Ends `holder`'s hold; reading resumes once no hold is left. */
+  releaseReading(holder: object): void {
+    if (!this.holders.delete(holder) || this.holders.size > 0) return;
+    this.lastHoldEndedAt = Date.now();
+    this.readingHeldMs += this.lastHoldEndedAt - this.heldSince;
+    if (!this.isClosed) this.socket.resume();
   }
 
   /** Sends the hello (sequence -1) and waits for the router's Result. Resolves to the result message. */
@@ -169,6 +208,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.isClosed = true;
     this.closedWith = reason;
     if (this.probeTimer) clearInterval(this.probeTimer);
+    this.holders.clear();
     const err = this.closedError();
     for (const waiter of this.waiters.values()) {
       if (waiter.timer) clearTimeout(waiter.timer);
@@ -293,7 +333,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
         this.probesAnswered++;
       })
       .catch((err: unknown) => {
-        if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt) {
+        // Silence is only evidence of a dead link while we were reading: an answer may wait behind a hold.
+        const heldMeanwhile = this.holders.size > 0 || this.lastHoldEndedAt >= sentAt;
+        if (err instanceof ChannelTimeoutError && this.lastReadAt < sentAt && !heldMeanwhile) {
           this.close(
             new ConnectionClosedByRouterError(this.label, `no answer for ${this.probeTimeoutMs} ms`),
           );

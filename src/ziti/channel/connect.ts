@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { Channel, checkConnReceiveBufferBytes, type ChannelOptions } from './channel.js';
+import { Channel, checkConnReceiveBufferBytes, checkReceiveHold, type ChannelOptions } from './channel.js';
 import { HelloRejectedError, RouterUnreachableError } from './errors.js';
 import { getBool, putString, type Headers } from './message.js';
 import { ChannelHeader } from './protocol.js';
@@ -86,6 +86,7 @@ export async function connectChannel(options: ConnectChannelOptions): Promise<Ch
   const address = parseRouterUrl(options.url);
   const timeoutMs = options.connectTimeoutMs ?? 15_000;
   const connReceiveBufferBytes = checkConnReceiveBufferBytes(options.connReceiveBufferBytes);
+  const connReceiveHold = checkReceiveHold(options.connReceiveHold);
   const started = Date.now();
   const socket = await openTls(options, address, timeoutMs);
   const channel = new Channel(socket, {
@@ -94,6 +95,7 @@ export async function connectChannel(options: ConnectChannelOptions): Promise<Ch
     probeIntervalMs: options.probeIntervalMs,
     probeTimeoutMs: options.probeTimeoutMs,
     connReceiveBufferBytes,
+    connReceiveHold,
   });
   const headers: Headers = new Map();
   putString(headers, HELLO_SESSION_TOKEN_HEADER, options.apiSessionToken);

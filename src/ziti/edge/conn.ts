@@ -4,10 +4,11 @@
  * `end()` sends a half-close (a data message with the FIN flag), and whose `destroy()` closes the
  * connection at the router.
  *
- * Receiving never stops the channel: the router gives an SDK without xgress flow control no per-connection
- * window, so what this connection's reader leaves unread is held here, up to `receiveBufferLimit` bytes. A
- * reader that falls further behind costs only its own connection: it is closed with ReceiveOverflowError and
- * the router is told (StateClosed); the channel and its other connections are untouched.
+ * The router gives an SDK without xgress flow control no per-connection window, so what this connection's
+ * reader leaves unread is held here, up to `receiveBufferLimit` bytes. A reader that is reading but slower
+ * than its sender pauses the channel for a bounded time instead (ReceiveHold); a reader that stopped never
+ * does, and past the bound costs only its own connection: it is closed with ReceiveOverflowError and the
+ * router is told (StateClosed); the channel and its other connections are untouched.
  */
 import { Duplex } from 'node:stream';
 import type { Channel } from '../channel/channel.js';
@@ -17,10 +18,11 @@ import { ConnectionClosedByRouterError } from '../errors.js';
 import { ReceiveOverflowError } from './errors.js';
 import { dataMessage, stateClosedMessage } from './messages.js';
 import { EdgeContentType, EdgeFlag, EdgeHeader } from './protocol.js';
+import { ReceiveHold } from './receive-hold.js';
 
 /** Largest plaintext carried by one data message. */
 export const MAX_DATA_CHUNK = 64 * 1024;
-/** The readable side's high-water mark (when `read()` asks for more); the hard bound is receiveBufferLimit. */
+/** The readable side's high-water mark; holds start at connReceiveHold.bytes, the hard bound is receiveBufferLimit. */
 const READABLE_HIGH_WATER_MARK = 1024 * 1024;
 
 export interface EdgeConnOptions {
@@ -57,6 +59,7 @@ export class EdgeConn extends Duplex {
   /** The most bytes this connection has held unread at once. */
   receiveBufferPeak = 0;
   private readonly channel: Channel;
+  private readonly hold: ReceiveHold;
   private readonly crypto: ConnCrypto | undefined;
   private readonly onGone: (conn: EdgeConn) => void;
   private seq = 0;
@@ -82,6 +85,7 @@ export class EdgeConn extends Duplex {
     this.circuitId = options.circuitId;
     this.appData = options.appData;
     this.onGone = options.onGone;
+    this.hold = new ReceiveHold(options.channel, options.channel.connReceiveHold, () => this.readableLength);
   }
 
   /** Socket-like address fields: the service stands in for the address. */
@@ -96,6 +100,21 @@ export class EdgeConn extends Duplex {
   /** Bytes received and not yet read (0 once the connection is destroyed: they can no longer be read). */
   get receiveBuffered(): number {
     return this.destroyed ? 0 : this.readableLength;
+  }
+
+  /** How often this connection has paused its channel's reading (its reader was slower than its sender). */
+  get receiveHolds(): number {
+    return this.hold.holds;
+  }
+
+  /** Milliseconds this connection's finished holds paused its channel in all. */
+  get receiveHeldMs(): number {
+    return this.hold.heldMs;
+  }
+
+  /** Whether this connection holds its channel's reading now. */
+  get holdingChannel(): boolean {
+    return this.hold.holding;
   }
 
   /** The channel (one per edge router) this connection travels on. */
@@ -145,8 +164,16 @@ export class EdgeConn extends Duplex {
     );
   }
 
+  // Every way of consuming (flowing mode, pipe, read(), async iteration) goes through read().
+  override read(size?: number): unknown {
+    const chunk: unknown = super.read(size);
+    this.hold.update();
+    return chunk;
+  }
+
   override _read(): void {
-    // Data is pushed as it arrives (bounded by receiveBufferLimit); there is nothing to ask the router for.
+    // Data is pushed as it arrives; the hold (see read()) is what slows the router down.
+    this.hold.update();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -160,6 +187,7 @@ export class EdgeConn extends Duplex {
         );
       }
     }
+    this.hold.end();
     this.release();
     callback(error);
   }
@@ -212,6 +240,7 @@ export class EdgeConn extends Duplex {
     }
     if ((flags & EdgeFlag.fin) !== 0) {
       this.finReceived = true;
+      this.hold.end();
       this.push(null);
     }
   }
@@ -223,14 +252,16 @@ export class EdgeConn extends Duplex {
       this.destroy(new ReceiveOverflowError(this.service, this.connId, this.receiveBufferLimit, wouldHold));
       return;
     }
-    // push() returning false only means "above the high-water mark": the bound above is what limits.
+    // push() returning false only means "above the high-water mark": the hold and the bound are what limit.
     this.push(bytes);
     if (this.readableLength > this.receiveBufferPeak) this.receiveBufferPeak = this.readableLength;
+    this.hold.received(bytes.length);
   }
 
   private onRemoteClosed(reason: string): void {
     this.remoteClosed = true;
     this.closeReason = reason || 'closed by the edge router';
+    this.hold.end();
     this.release();
     if (!this.finReceived) {
       this.finReceived = true;

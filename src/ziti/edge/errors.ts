@@ -59,8 +59,9 @@ export class RebindFailedError extends ZitiError {
 
 /**
  * A connection's reader left more unread than its receive bound allows. Edge routers up to v1.7.2 give an SDK
- * without xgress flow control no way to slow one connection down, so the connection is closed (the router
- * gets StateClosed) rather than letting it hold memory without limit or stall the other connections.
+ * without xgress flow control no way to slow one connection down; a reader that is reading gets a bounded
+ * hold on the shared channel, but one that stopped (or only trickles) does not, so its connection is closed
+ * (the router gets StateClosed) rather than letting it hold memory without limit or stall the others.
  */
 export class ReceiveOverflowError extends ZitiError {
   readonly service: string;

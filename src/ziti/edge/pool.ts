@@ -5,6 +5,7 @@
  * request connects again (failover after a router restart).
  */
 import { connectChannel, type ChannelTlsMaterial } from '../channel/connect.js';
+import type { ReceiveHoldOptions } from '../channel/receive-options.js';
 import { ConnectionClosedByRouterError, NoEdgeRouterError } from '../errors.js';
 import { ZitiClosedError } from './errors.js';
 import { EdgeRouter } from './router.js';
@@ -26,6 +27,7 @@ export interface RouterPoolOptions {
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
   connReceiveBufferBytes?: number;
+  connReceiveHold?: ReceiveHoldOptions;
 }
 
 export interface RouterStats {
@@ -167,6 +169,7 @@ export class RouterPool {
       probeIntervalMs: this.options.probeIntervalMs,
       probeTimeoutMs: this.options.probeTimeoutMs,
       connReceiveBufferBytes: this.options.connReceiveBufferBytes,
+      connReceiveHold: this.options.connReceiveHold,
     });
     if (this.closed) {
       channel.close();

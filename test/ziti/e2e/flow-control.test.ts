@@ -14,7 +14,7 @@ import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
 import type { ZitiServer } from '../../../src/ziti/edge/server.js';
 import type { ZitiError } from '../../../src/ziti/errors.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../network.js';
-import { listening, pipeEcho, readAll, uniqueName } from './helpers.js';
+import { listening, pipeEcho, readAll, roundTrip, uniqueName } from './helpers.js';
 
 /** How long the pushed connection goes unread (the acceptance criterion says 60 s). */
 const STALL_MS = 60_000;
@@ -36,30 +36,6 @@ async function pushUntilClosed(conn: EdgeConn, pushed: { bytes: number }, bytesP
     if (bytesPerS) await Promise.race([sleep(TRICKLE_TICK_MS), gone]);
     else if (!ok) await Promise.race([new Promise((r) => conn.once('drain', r)), gone]);
   }
-}
-
-/** Writes `payload` and waits for the same number of bytes back; resolves with the round trip in ms. */
-function roundTrip(conn: EdgeConn, payload: Buffer, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const started = process.hrtime.bigint();
-    const onData = (chunk: Buffer): void => {
-      parts.push(chunk);
-      got += chunk.length;
-      if (got < payload.length) return;
-      clearTimeout(timer);
-      conn.off('data', onData);
-      if (!Buffer.concat(parts).equals(payload)) reject(new Error('the echo differs from what was sent'));
-      else resolve(Number(process.hrtime.bigint() - started) / 1e6);
-    };
-    const timer = setTimeout(() => {
-      conn.off('data', onData);
-      reject(new Error(`no echo within ${timeoutMs} ms (got ${got} of ${payload.length} bytes)`));
-    }, timeoutMs);
-    conn.on('data', onData);
-    conn.write(payload);
-  });
 }
 
 interface Watched {

@@ -129,3 +129,27 @@ export function tcpExchange(
     });
   });
 }
+
+/** Writes `payload` and waits for the same number of bytes back; resolves with the round trip in ms. */
+export function roundTrip(conn: EdgeConn, payload: Buffer, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const started = process.hrtime.bigint();
+    const onData = (chunk: Buffer): void => {
+      parts.push(chunk);
+      got += chunk.length;
+      if (got < payload.length) return;
+      clearTimeout(timer);
+      conn.off('data', onData);
+      if (!Buffer.concat(parts).equals(payload)) reject(new Error('the echo differs from what was sent'));
+      else resolve(Number(process.hrtime.bigint() - started) / 1e6);
+    };
+    const timer = setTimeout(() => {
+      conn.off('data', onData);
+      reject(new Error(`no echo within ${timeoutMs} ms (got ${got} of ${payload.length} bytes)`));
+    }, timeoutMs);
+    conn.on('data', onData);
+    conn.write(payload);
+  });
+}

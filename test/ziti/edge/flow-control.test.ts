@@ -10,56 +10,14 @@ import { connectChannel } from '../../../src/ziti/channel/connect.js';
 import { InvalidChannelOptionError } from '../../../src/ziti/channel/errors.js';
 import { getUint32, newMessage, putUint32, resultMessage } from '../../../src/ziti/channel/message.js';
 import { ChannelContentType } from '../../../src/ziti/channel/protocol.js';
-import type { EdgeConn } from '../../../src/ziti/edge/conn.js';
 import { ReceiveOverflowError } from '../../../src/ziti/edge/errors.js';
 import { EdgeContentType, EdgeHeader } from '../../../src/ziti/edge/protocol.js';
-import type { EdgeRouter } from '../../../src/ziti/edge/router.js';
-import type { PeerSession } from '../channel/peer.js';
-import { useScriptedEdge } from './scripted-edge.js';
+import { CHUNK, dial, flood, receive, useScriptedEdge } from './scripted-edge.js';
 
-const CHUNK = 64 * 1024;
 /** The receive bound of the first test: 4 MiB. */
 const BOUND = 64 * CHUNK;
 
 const { open, pki } = useScriptedEdge();
-
-async function dial(router: EdgeRouter, peer: PeerSession): Promise<EdgeConn> {
-  const dialing = router.dial({ service: 'svc', sessionToken: 't', encrypted: false, timeoutMs: 5_000 });
-  const connect = await peer.nextOfType(EdgeContentType.connect);
-  peer.reply(connect, newMessage(EdgeContentType.stateConnected));
-  return dialing;
-}
-
-/** The router sends `chunks` data messages of 64 KiB to a connection. */
-function flood(peer: PeerSession, connId: number, chunks: number): void {
-  for (let i = 0; i < chunks; i++) {
-    const msg = newMessage(EdgeContentType.data, Buffer.alloc(CHUNK, i & 0xff));
-    putUint32(msg.headers, EdgeHeader.connId, connId);
-    peer.send(msg);
-  }
-}
-
-/** Resolves with the first `bytes` bytes the connection yields, or rejects after timeoutMs. */
-function receive(conn: EdgeConn, bytes: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let got = 0;
-    const timer = setTimeout(
-      () => reject(new Error(`only ${got} of ${bytes} bytes arrived within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer): void => {
-      parts.push(chunk);
-      got += chunk.length;
-      if (got >= bytes) {
-        clearTimeout(timer);
-        conn.off('data', onData);
-        resolve(Buffer.concat(parts));
-      }
-    };
-    conn.on('data', onData);
-  });
-}
 
 describe('per-connection receive buffers', () => {
   it('keeps other connections flowing past an unread one, then closes only the unread one at its bound', async () => {
