@@ -105,6 +105,18 @@ export function numberOption(name, fallback, { min = 0, max = Number.MAX_SAFE_IN
   return value;
 }
 
+/** String command-line option `--name value`, with a default. */
+export function stringOption(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) {
+    process.stderr.write(`bench: --${name} needs a value\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
 export function hasFlag(name) {
   return process.argv.includes(`--${name}`);
 }
