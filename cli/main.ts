@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { isRalphError, ExitCode } from '../src/errors.js';
 import { commands } from './commands/index.js';
+import { runWithoutYargs } from './fast-path.js';
 import { paint } from './output.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -13,6 +12,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await openTui();
     return;
   }
+  if (await runWithoutYargs(argv)) return;
+  const { default: yargs } = await import('yargs');
   const parser = yargs(argv)
     .scriptName('ralph')
     .usage(
@@ -45,7 +46,8 @@ function usageMessage(msg: string, argv: string[]): string {
 }
 
 try {
-  await main(hideBin(process.argv));
+  // What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
+  await main(process.argv.slice(2));
 } catch (err) {
   if (isRalphError(err)) {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);
