@@ -9,10 +9,12 @@
  * alone, to show how much of the wall time is module loading. Commands are run round-robin, from a snapshot copy
  * of the build so that a rebuild during the run cannot change what is timed.
  *
- *   node bench/status.mjs [--runs 10] [--node /path/to/node]
+ *   node bench/status.mjs [--runs 10] [--node /path/to/node] [--no-terminal]
  *
  * `--node` runs ralph and the `node -e ''` baseline with another Node binary (for example Node 24); the
- * registry is filled by the Node that runs this script.
+ * registry is filled by the Node that runs this script. After the table, the same script times (unless
+ * `--no-terminal`) the first TUI frame and the first replayed byte of `ralph attach` in a real terminal, with
+ * one loop running, beside a node that prints one byte.
  *
  * Target: every `ralph status` form's median <= 1.5x the median of `node -e ''` (same Node, same run); the
  * absolute times are printed beside it. Exits 0 whether or not the target is met; 1 on an error.
@@ -28,6 +30,7 @@ import {
   numberOption,
   removeDir,
   requireBuild,
+  hasFlag,
   runMain,
   stringOption,
   snapshotBuild,
@@ -227,7 +230,62 @@ async function main() {
     );
     if (c.target) verdicts.status = v;
   }
-  writeSummary({ bench: 'status', node: nodeVersion, rows: TASKS * PER_TASK, results, verdicts });
+  const terminal = hasFlag('no-terminal') ? undefined : await timeTerminals(ralph, node);
+  writeSummary({ bench: 'status', node: nodeVersion, rows: TASKS * PER_TASK, results, verdicts, terminal });
+}
+
+/**
+ * In a real terminal, with one loop running: time to the first TUI frame that lists the loop, and to the
+ * first replayed byte of `ralph attach --read-only` (the loop printed READY when it started), beside a
+ * bare node that prints one byte, spawned the same way. Round-robin, RUNS times each.
+ */
+async function timeTerminals(ralph, node) {
+  const { openRalph } = await import('./lib/terminals.mjs');
+  const { timeToText } = await import('./lib/first-output.mjs');
+  const task = 'firstbyte';
+  const loop = await openRalph(['echo'], task);
+  try {
+    const env = { ...process.env };
+    const commands = [
+      {
+        label: 'baseline: node prints a byte',
+        argv: [node, '-e', "process.stdout.write('NODE-UP')"],
+        text: 'NODE-UP',
+      },
+      { label: 'ralph tui: first frame listing the loop', argv: [...ralph, 'tui'], text: task },
+      {
+        label: 'ralph attach --read-only: first replayed byte',
+        argv: [...ralph, 'attach', task, '--read-only'],
+        text: 'READY',
+      },
+    ];
+    for (const c of commands) {
+      await timeToText(c.argv, c.text, env);
+      c.times = [];
+    }
+    for (let i = 0; i < RUNS; i++)
+      for (const c of commands) c.times.push(await timeToText(c.argv, c.text, env));
+    const base = summarize(commands[0].times).p50;
+    const rows = [];
+    const results = {};
+    for (const c of commands) {
+      const s = summarize(c.times);
+      results[c.label] = { median: s.p50, p90: s.p90, ratio: s.p50 / base, n: s.n };
+      rows.push([
+        c.label,
+        ms(s.p50, 1),
+        `${(s.p50 / base).toFixed(2)}x`,
+        ms(s.p90, 1),
+        ms(s.min, 1),
+        ms(s.max, 1),
+      ]);
+    }
+    process.stdout.write(`\nIn a terminal (node-pty), one loop running; ${RUNS} runs each, round-robin\n\n`);
+    process.stdout.write(`${table(['command', 'median', 'vs node', 'p90', 'min', 'max'], rows)}\n`);
+    return results;
+  } finally {
+    await loop.close();
+  }
 }
 
 await runMain(main, async () => removeDir(home));
