@@ -30,7 +30,7 @@ export function distFile(relative) {
   if (!existsSync(file)) {
     process.stderr.write(
       `bench: ${relative} is missing from the build (${file}).\n` +
-        'bench: the benchmarks run the built code; build it first: npx tsc -p tsconfig.build.json\n',
+        'bench: the benchmarks run the built code; build it first: npm run build\n',
     );
     process.exit(2);
   }
@@ -78,7 +78,7 @@ export function warnIfStale() {
   if (newer.length > 0) {
     process.stderr.write(
       `bench: warning: ${newer.length} source file(s) changed since dist/ was built ` +
-        `(e.g. ${newer[0].slice(ROOT.length)}); rebuild with: npx tsc -p tsconfig.build.json\n`,
+        `(e.g. ${newer[0].slice(ROOT.length)}); rebuild with: npm run build\n`,
     );
   }
 }
