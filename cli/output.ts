@@ -1,7 +1,27 @@
 /** Small rendering helpers shared by the commands: colour that honours NO_COLOR, tables, durations. */
 import { RalphError, ExitCode } from '../src/errors.js';
+import { Uncolored } from '../src/loop/marks.js';
 
-const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+/** Colour only on a terminal and without NO_COLOR (any non-empty value). */
+export const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/**
+ * A loop's terminal bytes to stdout. With colour off, ralph's own banners and `[ralph]` lines lose theirs; the
+ * agent's bytes pass as they are. `end()` writes whatever was held back at the very end.
+ */
+export function terminalOutput(): { write: (chunk: Buffer) => void; end: () => void } {
+  if (useColor()) return { write: (chunk) => void process.stdout.write(chunk), end: () => undefined };
+  const plain = new Uncolored();
+  return {
+    write: (chunk) => void process.stdout.write(plain.push(chunk)),
+    end: () => void process.stdout.write(plain.flush()),
+  };
+}
+
+/** The label of attach's status lines: reverse video with colour, `[ralph]` without. */
+export function statusLine(text: string): string {
+  return `\r\n${useColor() ? '\x1b[7m ralph \x1b[0m' : '[ralph]'} ${text}\r\n`;
+}
 
 export const paint = {
   bold: (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s),
@@ -36,10 +56,10 @@ export function table(headers: string[], rows: string[][]): string {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses `90`, `90s`, `15m`, `1h30m`, `7d` into milliseconds; a bare number is seconds. */
+/** Parses `90`, `90s`, `15m`, `1h30m`, `7d` into milliseconds (not rounded); a bare number is seconds. */
 export function parseDuration(text: string, flag: string): number {
   const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
     throw new RalphError('INVALID_DURATION', `${flag}: cannot read ${JSON.stringify(text)} as a duration`, {
@@ -47,7 +67,7 @@ export function parseDuration(text: string, flag: string): number {
       hint: 'use a number of seconds or a duration such as 90s, 15m, 1h30m, 7d; 0 means no limit',
     });
   }
-  return Math.round(parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2]!] ?? 0), 0));
+  return parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2]!] ?? 0), 0);
 }
 
 export function formatAge(fromIso: string | null, now = Date.now()): string {

@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminLogin, startController } from './ziti-testnet/controller.mjs';
+import {
+  addEdgeSubsection,
+  adminLogin,
+  reconfigureController,
+  startController,
+} from './ziti-testnet/controller.mjs';
 import {
   INSTALL_HINT,
   TestnetError,
@@ -18,10 +23,12 @@ import {
   spawnZitiDetached,
   stopGroup,
 } from './ziti-testnet/proc.mjs';
+import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
-import { ROUTER_NAME, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
+import { shortenCertificate } from './ziti-testnet/shortcert.mjs';
+import { ROUTER_NAME, routerPid, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
 
-export { INSTALL_HINT, TestnetError, findZitiBinary };
+export { INSTALL_HINT, TestnetError, addEdgeSubsection, findZitiBinary };
 
 /** Environment variable holding the path of a running network's description file. */
 export const TESTNET_ENV = 'RALPH_ZITI_TESTNET';
@@ -120,11 +127,43 @@ function networkFromDescription(desc, owned) {
     rmSync(desc.home, { recursive: true, force: true });
   };
 
+  /** @type {import('./ziti-testnet-lib.d.mts').TestNetwork['addRouter']} */
+  const addRouter = async (name, options = {}) => {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || name === ROUTER_NAME) {
+      throw new TestnetError(
+        'ZITI_BAD_NAME',
+        `router name "${name}" must be lower-case letters, digits and dashes, and not ${ROUTER_NAME}`,
+      );
+    }
+    const [port, linkPort] = await distinctFreePorts(2);
+    // An added router ends with the process that added it, like spawnZiti's processes.
+    const routerCtx = { ...ctx, ownerPid: process.pid };
+    await setupRouter(routerCtx, { name, port, linkPort });
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    await startRouter(routerCtx, timeoutMs, name);
+    return {
+      name,
+      port,
+      url: `tls://127.0.0.1:${port}`,
+      pid: () => routerPid(routerCtx, name),
+      stop: () => stopRouter(routerCtx, timeoutMs, name),
+      start: async () => {
+        await startRouter(routerCtx, timeoutMs, name);
+      },
+      restart: async () => {
+        await stopRouter(routerCtx, timeoutMs, name);
+        await startRouter(routerCtx, timeoutMs, name);
+      },
+    };
+  };
+
   return {
     ...desc,
     owned,
     ziti,
     spawnZiti,
+    addRouter,
+    routerPid: () => routerPid(ctx),
     stopRouter: () => stopRouter(ctx),
     startRouter: async () => {
       await startRouter(ctx);
@@ -132,6 +171,12 @@ function networkFromDescription(desc, owned) {
     restartRouter: async () => {
       await stopRouter(ctx);
       await startRouter(ctx);
+    },
+    shortenCertificate: async (identityName, seconds) => {
+      if (!owned) {
+        throw new TestnetError('ZITI_NOT_OWNER', 'shortenCertificate restarts the controller: owner only');
+      }
+      return shortenCertificate(ctx, identityName, seconds);
     },
     stop,
   };
@@ -148,6 +193,26 @@ function registerExitCleanup(home) {
   };
   process.once('exit', onExit);
   return () => process.removeListener('exit', onExit);
+}
+
+/**
+ * The controller configuration patches a start asks for: the named options first, then `controllerConfigPatch`.
+ * @param {import('./ziti-testnet-lib.d.mts').StartOptions} options
+ * @returns {Array<(yaml: string) => string>}
+ */
+function controllerPatches(options) {
+  /** @type {Array<(yaml: string) => string>} */
+  const patches = [];
+  if (options.oidcAccessTokenDuration !== undefined) {
+    const duration = options.oidcAccessTokenDuration;
+    // Only this key: in v1.7.2 idTokenDuration and refreshTokenDuration overwrite the access token duration.
+    patches.push((yaml) => addEdgeSubsection(yaml, 'oidc', { accessTokenDuration: duration }));
+  }
+  if (options.apiSessionTimeout !== undefined)
+    patches.push(apiSessionTimeoutPatch(options.apiSessionTimeout));
+  const extra = options.controllerConfigPatch;
+  if (extra !== undefined) patches.push(...(Array.isArray(extra) ? extra : [extra]));
+  return patches;
 }
 
 /**
@@ -198,6 +263,8 @@ export async function startTestNetwork(options = {}) {
   const remaining = () => Math.max(5_000, timeoutMs - (Date.now() - startedAt));
   try {
     await startController(ctx, remaining());
+    const patches = controllerPatches(options);
+    if (patches.length > 0) await reconfigureController(ctx, patches, remaining());
     await adminLogin(ctx);
     await setupRouter(ctx);
     await startRouter(ctx, remaining());

@@ -2,8 +2,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
 import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
-import { parseDuration, paint, printJson, println } from '../output.js';
+import { checkTimeout } from '../../src/loop/limits.js';
+import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
+import { colorStatus, parseDuration, paint, printJson, println, terminalOutput } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
+import { wholeNumber } from '../numbers.js';
 
 export interface StartArgs {
   'task-dir': string;
@@ -12,10 +15,10 @@ export interface StartArgs {
   model?: string;
   name?: string;
   cwd?: string;
-  'max-iterations': number;
+  'max-iterations': string | number;
   'iteration-timeout': string;
   'idle-timeout': string;
-  'max-failures': number;
+  'max-failures': string | number;
   'trust-promise': boolean;
   foreground: boolean;
   attach: boolean;
@@ -43,7 +46,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('cwd', { type: 'string', describe: 'Folder the agent runs in (default: the task folder)' })
       .option('max-iterations', {
         alias: 'n',
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxIterations,
         describe: 'Stop as exhausted after this many iterations',
       })
@@ -58,7 +61,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Kill an iteration whose agent prints nothing for this long (0 = never)',
       })
       .option('max-failures', {
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxConsecutiveFailures,
         describe: 'End as failed after this many failed iterations in a row',
       })
@@ -75,6 +78,18 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    if (args.foreground && args.attach) {
+      throw new RalphError('INVALID_OPTION', '--foreground and --attach do not go together', {
+        exitCode: ExitCode.usage,
+        hint: '--foreground runs the loop in this terminal; --attach starts it in the background, then attaches',
+      });
+    }
+    if (args['agent-cmd'] !== undefined && args.agent !== 'custom') {
+      throw new RalphError('INVALID_OPTION', `--agent-cmd is for --agent custom, not --agent ${args.agent}`, {
+        exitCode: ExitCode.usage,
+        hint: `to run your own command, add --agent custom; to run ${args.agent}, leave out --agent-cmd`,
+      });
+    }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');
     const { ralphPaths } = await import('../../src/config/paths.js');
     const { runLoopProcess } = await import('../../src/loop/runner-main.js');
@@ -87,27 +102,34 @@ export const startCommand: CommandModule<object, StartArgs> = {
       // An explicit --name, even an empty one, is checked; only a missing one falls back to the folder name.
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
-      maxIterations: positive(args['max-iterations'], '--max-iterations'),
-      iterationTimeoutMs: parseDuration(args['iteration-timeout'], '--iteration-timeout'),
-      idleTimeoutMs: parseDuration(args['idle-timeout'], '--idle-timeout'),
-      maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
+      maxIterations: wholeNumber(args['max-iterations'], '--max-iterations'),
+      iterationTimeoutMs: timeout(args['iteration-timeout'], '--iteration-timeout'),
+      idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
+      maxConsecutiveFailures: wholeNumber(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
     };
     if (args.foreground) {
       const prepared = await prepareLoop(options);
+      const output = terminalOutput();
       const final = await runLoopProcess(
         prepared.launch,
-        {
-          onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
-        },
+        { onReady: (runner) => runner.on('pty', (_offset, chunk) => output.write(chunk)) },
         ralphPaths(),
       );
+      output.end();
       process.exitCode = loopEndExitCode(final.status);
       return;
     }
     const session = await startLoop(options);
+    if (isTerminal(session.status)) {
+      // The loop ran and ended before it could be watched: say how, and exit as a loop that ended does.
+      if (args.json) printJson(session);
+      else println(`${paint.bold(session.task)} ended at once: ${endedText(session)}`);
+      process.exitCode = loopEndExitCode(session.status);
+      return;
+    }
     if (args.json) printJson(session);
     else {
       println(
@@ -121,11 +143,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
   },
 };
 
-function positive(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number of at least 1, got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  }
-  return value;
+function endedText(session: SessionRecord): string {
+  const reason = session.exitReason ? ` (${session.exitReason})` : '';
+  return `${colorStatus(session.status)}${reason}`;
+}
+
+/** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
+function timeout(text: string, flag: string): number {
+  return checkTimeout(parseDuration(text, flag), flag);
 }

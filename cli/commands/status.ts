@@ -24,11 +24,20 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     const { loopStatus } = await import('../../src/client/status.js');
     const { sessions, reconciled } = await loopStatus({ task: args.task, all: args.all });
     if (args.json) {
-      printJson({ sessions, reconciled: { crashed: reconciled.crashed.map((s) => s.id) } });
+      printJson({
+        sessions,
+        reconciled: {
+          crashed: reconciled.crashed.map((s) => s.id),
+          survivors: reconciled.survivors.map((v) => ({ id: v.session.id, agentPid: v.pid })),
+        },
+      });
       return;
     }
     for (const s of reconciled.crashed) {
       println(paint.yellow(`marked ${s.task} crashed: ${s.exitReason ?? 'runner gone'}`));
+    }
+    for (const { session } of reconciled.survivors) {
+      println(paint.dim(`end its agent with: ralph stop ${session.task} --force`));
     }
     if (sessions.length === 0) {
       println(

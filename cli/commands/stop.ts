@@ -21,6 +21,10 @@ export const stopCommand: CommandModule<object, StopArgs> = {
     const { stopLoop } = await import('../../src/client/stop.js');
     const session = await stopLoop(args.task, { force: args.force, waitMs: args.wait ? 15_000 : 0 });
     if (args.json) printJson(session);
-    else println(`${session.task}: ${colorStatus(session.status)}`);
+    else {
+      // A crashed loop's reason says what happened to an agent it left running.
+      const why = session.status === 'crashed' && session.exitReason ? ` (${session.exitReason})` : '';
+      println(`${session.task}: ${colorStatus(session.status)}${why}`);
+    }
   },
 };

@@ -1,7 +1,17 @@
 // The controller: `ziti edge quickstart --no-router` on loopback, with a private home directory.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { TestnetError, isAlive, logTail, runZiti, spawnZitiDetached, waitFor } from './proc.mjs';
+import {
+  TestnetError,
+  isAlive,
+  logTail,
+  readPid,
+  runZiti,
+  spawnZitiDetached,
+  stopGroup,
+  waitFor,
+} from './proc.mjs';
 
 /**
  * One GET of the edge client API's version document; TLS verification is off because this probe
@@ -105,4 +115,54 @@ export async function adminLogin(ctx) {
     ctx.adminPassword,
     '--yes',
   ]);
+}
+
+/**
+ * The controller's configuration file, written by quickstart on its first start and reused on later starts.
+ * @param {{ home: string }} ctx
+ */
+export function controllerConfigFile(ctx) {
+  return join(ctx.home, 'quickstart', 'ctrl.yaml');
+}
+
+/**
+ * Stops the controller, applies `patches` to its configuration file (each takes and returns the YAML text) and
+ * starts it again with the same home, so that quickstart reuses its database and the patched file.
+ * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number,
+ *   adminUser: string, adminPassword: string }} ctx
+ * @param {Array<(yaml: string) => string>} patches
+ * @param {number} timeoutMs
+ */
+export async function reconfigureController(ctx, patches, timeoutMs) {
+  const file = controllerConfigFile(ctx);
+  let text = readFileSync(file, 'utf8');
+  for (const patch of patches) {
+    text = patch(text);
+    if (typeof text !== 'string') {
+      throw new TestnetError('ZITI_BAD_PATCH', 'a controller config patch must return the new YAML text');
+    }
+  }
+  const pid = readPid(join(ctx.home, 'controller.pid'));
+  if (pid !== null) await stopGroup(pid);
+  writeFileSync(file, text);
+  await startController(ctx, timeoutMs);
+}
+
+/**
+ * Adds a subsection with plain scalar values under the controller config's top-level `edge:` section, e.g.
+ * `addEdgeSubsection(yaml, 'oidc', { accessTokenDuration: '1m' })`. Refuses a subsection that already exists.
+ * @param {string} yaml
+ * @param {string} name
+ * @param {Record<string, string | number | boolean>} values
+ * @returns {string}
+ */
+export function addEdgeSubsection(yaml, name, values) {
+  const edge = /^edge:[ \t]*$/m;
+  if (!edge.test(yaml))
+    throw new TestnetError('ZITI_BAD_PATCH', 'the controller config has no top-level edge:');
+  if (new RegExp(`^  ${name}:`, 'm').test(yaml)) {
+    throw new TestnetError('ZITI_BAD_PATCH', `the controller config already has edge.${name}`);
+  }
+  const block = [`  ${name}:`, ...Object.entries(values).map(([k, v]) => `    ${k}: ${String(v)}`)];
+  return yaml.replace(edge, (line) => `${line}\n${block.join('\n')}`);
 }

@@ -19,7 +19,7 @@ export function pruneSessions(options: PruneOptions = {}, paths: RalphPaths = ra
     });
     if (!options.dryRun && !options.keepLogs) {
       for (const s of pruned) {
-        if (s.location === 'local') rmSync(sessionDir(paths, s.task, s.id), { recursive: true, force: true });
+        if (s.location === 'local') rmSync(sessionDir(paths, s), { recursive: true, force: true });
       }
     }
     return pruned;

@@ -1,6 +1,6 @@
 /** `ralph start`: registers a loop and launches its runner, detached, then waits until it answers. */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   assertValidSocketPath,
@@ -10,14 +10,16 @@ import {
   type RalphPaths,
 } from '../config/paths.js';
 import { ensurePrivateDir } from '../config/paths.js';
+import { readStartFailure } from '../loop/start-failure.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
+import { checkTimeout } from '../loop/limits.js';
 import { loadPrd } from '../loop/prd.js';
 import { validateTaskDir } from '../loop/prompt.js';
 import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
 import { taskNameFromDir, validateTaskName } from '../loop/task-name.js';
-import { LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
-import { Registry, type SessionRecord } from '../registry/index.js';
+import { ENDED_STATUSES, LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js';
+import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 
 export interface StartOptions {
@@ -55,7 +57,6 @@ export async function prepareLoop(
   const prd = loadPrd(files.prdFile);
   await resolveAgent(options.agent, options.agentCommand ? { template: options.agentCommand } : {});
   const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
-  ensurePrivateDir(paths.runDir);
   const config: LoopConfig = {
     task,
     taskDir: files.taskDir,
@@ -64,8 +65,11 @@ export async function prepareLoop(
     agentCommand: options.agentCommand,
     model: options.model,
     maxIterations: options.maxIterations ?? LOOP_DEFAULTS.maxIterations,
-    iterationTimeoutMs: options.iterationTimeoutMs ?? LOOP_DEFAULTS.iterationTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs ?? LOOP_DEFAULTS.idleTimeoutMs,
+    iterationTimeoutMs: checkTimeout(
+      options.iterationTimeoutMs ?? LOOP_DEFAULTS.iterationTimeoutMs,
+      'iterationTimeoutMs',
+    ),
+    idleTimeoutMs: checkTimeout(options.idleTimeoutMs ?? LOOP_DEFAULTS.idleTimeoutMs, 'idleTimeoutMs'),
     maxConsecutiveFailures: options.maxConsecutiveFailures ?? LOOP_DEFAULTS.maxConsecutiveFailures,
     trustPromise: options.trustPromise ?? LOOP_DEFAULTS.trustPromise,
     stopGraceMs: LOOP_DEFAULTS.stopGraceMs,
@@ -73,9 +77,11 @@ export async function prepareLoop(
     rows: options.rows ?? LOOP_DEFAULTS.rows,
     env: options.env,
   };
-  ensurePrivateDir(paths.dataDir);
+  // Opening the registry first turns a data folder that cannot be used (a file in the way) into one clear error.
   const registry = Registry.open(paths.registryFile);
   try {
+    ensurePrivateDir(paths.dataDir);
+    ensurePrivateDir(paths.runDir);
     const session = registry.create({
       task,
       location: 'local',
@@ -87,7 +93,7 @@ export async function prepareLoop(
       branch: prd.branchName,
       status: 'starting',
     });
-    const dir = ensurePrivateDir(sessionDir(paths, task, session.id));
+    const dir = createSessionDir(registry, paths, session);
     const launch: RunnerLaunch = {
       sessionId: session.id,
       socketPath,
@@ -101,9 +107,37 @@ export async function prepareLoop(
   }
 }
 
+/**
+ * Creates the session's own folder; one that exists already belongs to another session, and the new row is
+ * ended `failed` rather than mixing two sessions' logs.
+ */
+function createSessionDir(registry: Registry, paths: RalphPaths, session: SessionRecord): string {
+  ensurePrivateDir(paths.loopsDir);
+  const dir = sessionDir(paths, session);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'EEXIST'
+        ? `session folder ${dir} already exists`
+        : `cannot create session folder ${dir}: ${errorMessage(err)}`;
+    registry.update(session.id, { status: 'failed', exitReason: why });
+    throw new RalphError('SESSION_DIR_IN_USE', `loop ${session.task} did not start: ${why}`, {
+      exitCode: ExitCode.conflict,
+      cause: err,
+    });
+  }
+}
+
 const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
 
-/** Starts a detached runner for a prepared loop and waits until its socket answers. */
+/**
+ * Starts a detached runner for a prepared loop and waits until its socket answers, or until the registry says
+ * the loop has already ended (a task whose stories all pass ends before its socket is seen). Returns the
+ * registry entry: live, or with the terminal status and reason the loop ended with. Throws START_FAILED only
+ * when the runner died without ending the loop.
+ */
 export async function launchDetached(
   prepared: PreparedLoop,
   paths: RalphPaths = ralphPaths(),
@@ -129,22 +163,35 @@ export async function launchDetached(
   const registry = Registry.open(paths.registryFile);
   try {
     for (;;) {
+      // Read before looking at the runner: a runner that ended the loop has written its row before exiting.
+      const exited = runner.exited;
       const session = registry.get(prepared.session.id);
+      if (session && isTerminal(session.status)) return session;
       if (session && session.status !== 'starting') {
         // Not answering yet is the normal state while the runner starts; the loop retries until the deadline.
         const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);
         if (client) {
+          // The kernel accepts a connection before the runner looks at it: only an answer shows the runner at
+          // work, and by then a loop that ended at once (every story passing) has said so.
+          const answer = await client.request('get_status', undefined, { timeoutMs: 1000 }).catch(() => null);
           client.close();
-          return registry.get(prepared.session.id) ?? session;
+          const now = registry.get(prepared.session.id) ?? session;
+          if (isTerminal(now.status)) return now;
+          // An ended loop whose row is not written yet: the next pass reads it.
+          if (answer !== null && !ENDED_STATUSES.has(answer.status)) return now;
         }
       }
-      if (runner.exited !== null || Date.now() > deadline) {
-        const why = runner.exited
-          ? `the runner exited (${runner.exited})`
-          : `the runner did not answer within ${readyTimeoutMs} ms`;
+      if (exited !== null || Date.now() > deadline) {
+        const failure = exited === null ? null : readStartFailure(launch.dir);
+        const why =
+          failure?.message ??
+          (exited
+            ? `the runner exited (${exited})`
+            : `the runner did not answer within ${readyTimeoutMs} ms`);
         if (session && session.status === 'starting') {
           registry.update(session.id, { status: 'crashed', exitReason: why });
         }
+        if (failure) throw failure;
         throw new RalphError('START_FAILED', `loop ${launch.config.task} did not start: ${why}`, {
           exitCode: ExitCode.failure,
           hint: tail(logFile),

@@ -1,7 +1,8 @@
 /** `ralph stop`: ask the runner to stop and wait until the registry says it ended. */
-import { ralphPaths, type RalphPaths } from '../config/paths.js';
+import { ralphPaths, sessionDir, type RalphPaths } from '../config/paths.js';
+import { killSurvivingAgent } from '../loop/leftovers.js';
 import { RalphError, ExitCode } from '../errors.js';
-import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
+import { isTerminal, reconcile, Registry, type SessionRecord } from '../registry/index.js';
 import { withLoop } from './session-call.js';
 
 export interface StopOptions {
@@ -15,6 +16,10 @@ export async function stopLoop(
   options: StopOptions = {},
   paths: RalphPaths = ralphPaths(),
 ): Promise<SessionRecord> {
+  if (options.force) {
+    const leftover = await killLeftoverAgent(task, paths);
+    if (leftover !== null) return leftover;
+  }
   const session = await withLoop(
     task,
     async (client, s) => {
@@ -38,6 +43,28 @@ export async function stopLoop(
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  } finally {
+    registry.close();
+  }
+}
+
+/**
+ * `stop --force` on a loop whose runner is gone: reconcile first (a runner killed a moment ago still reads as
+ * running), then kill the agent the crashed session left running, if its pid still names that agent. Returns
+ * the session when an agent was killed, null when there was none (the live-loop path then takes over).
+ */
+async function killLeftoverAgent(task: string, paths: RalphPaths): Promise<SessionRecord | null> {
+  const registry = Registry.open(paths.registryFile);
+  try {
+    await reconcile(registry);
+    const session = registry.latest(task);
+    if (session === undefined || session.location !== 'local' || !isTerminal(session.status)) return null;
+    const killed = killSurvivingAgent(sessionDir(paths, session));
+    if (killed === null) return null;
+    const reason = (session.exitReason ?? '').replace(/; its agent \(pid \d+\) is still running$/, '');
+    return registry.update(session.id, {
+      exitReason: `${reason}; its agent (pid ${killed.pid}) was killed by ralph stop --force`,
+    });
   } finally {
     registry.close();
   }

@@ -2,8 +2,9 @@
  * Every filesystem location ralph uses comes from here. `RALPH_HOME` overrides everything (tests always set
  * it); otherwise the XDG base directories are honoured. No other module may call `os.homedir()`.
  */
+import { existsSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { RalphError, ExitCode } from '../errors.js';
 
 export interface RalphPaths {
@@ -69,7 +70,36 @@ export function assertValidSocketPath(path: string): string {
   return path;
 }
 
-/** Where one session of a loop keeps its output log, iteration records and runner log. */
-export function sessionDir(paths: RalphPaths, task: string, sessionId: number): string {
-  return join(paths.loopsDir, `${task}-${sessionId}`);
+/** The loops folder that goes with a registry file: both live in the data folder. */
+export function loopsDirFor(registryFile: string): string {
+  return join(dirname(registryFile), 'loops');
+}
+
+/** What names a session's folder: its task, registry id and creation time. */
+export interface SessionName {
+  task: string;
+  id: number;
+  /** ISO-8601 UTC creation time of the registry row. */
+  createdAt: string;
+}
+
+/**
+ * Where one session of a loop keeps its output log, iteration records and runner log:
+ * `<loops>/<task>-<id>-<created, as 20260102T030405678Z>`. Registry ids are reused once rows are pruned (or
+ * the registry is replaced), so the creation time keeps every session's folder its own.
+ */
+export function sessionDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
+  const created = session.createdAt.replace(/[-:.]/g, '');
+  return join(paths.loopsDir, `${session.task}-${session.id}-${created}`);
+}
+
+/**
+ * The folder to read a session's logs from: its own, or, for a session started by a ralph that named folders
+ * `<task>-<id>`, that one. Only for reading: such a folder may hold an older session with the same id.
+ */
+export function sessionLogDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
+  const dir = sessionDir(paths, session);
+  if (existsSync(dir)) return dir;
+  const legacy = join(paths.loopsDir, `${session.task}-${session.id}`);
+  return existsSync(legacy) ? legacy : dir;
 }

@@ -3,9 +3,10 @@
  * remembers the last branch in `.last-branch`; when prd.json names another one, prd.json and progress.txt are
  * copied to `archive/<YYYY-MM-DD>-<last branch without "ralph/">/` and progress.txt starts afresh.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPrd } from './prd.js';
+import { readRegularBytes, readRegularFile } from '../util/read-file.js';
 
 export const LAST_BRANCH_FILE = '.last-branch';
 export const ARCHIVE_DIR = 'archive';
@@ -39,14 +40,16 @@ export function archiveIfBranchChanged(taskDir: string, now: Date = new Date()):
   const progressFile = join(taskDir, 'progress.txt');
   const lastFile = join(taskDir, LAST_BRANCH_FILE);
   const branch = loadPrd(prdFile).branchName ?? '';
-  const last = existsSync(lastFile) ? readFileSync(lastFile, 'utf8').trim() : '';
+  const last = existsSync(lastFile) ? readRegularFile(lastFile, 4096).trim() : '';
 
   let archived: string | null = null;
   if (branch !== '' && last !== '' && branch !== last) {
     archived = freshFolder(join(taskDir, ARCHIVE_DIR, archiveFolderName(last, now)));
     mkdirSync(archived, { recursive: true });
-    copyFileSync(prdFile, join(archived, 'prd.json'));
-    if (existsSync(progressFile)) copyFileSync(progressFile, join(archived, 'progress.txt'));
+    // Copied through a checked read: a FIFO or a link to a device must not hang or fill the archive.
+    writeFileSync(join(archived, 'prd.json'), readRegularBytes(prdFile));
+    if (existsSync(progressFile))
+      writeFileSync(join(archived, 'progress.txt'), readRegularBytes(progressFile));
     writeFileSync(progressFile, progressHeader(now));
   }
   if (branch !== '') writeFileSync(lastFile, `${branch}\n`);

@@ -1,5 +1,6 @@
 /** Per-iteration boundaries and outcomes, kept beside the output log so they outlive the runner. */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeError } from './disk-full.js';
 import type { IterationRecord } from './types.js';
 
 export class IterationLog {
@@ -31,6 +32,12 @@ export class IterationLog {
     this.save();
   }
 
+  /** Patches the open (last) record, e.g. with its agent once started. */
+  update(patch: Partial<IterationRecord>): IterationRecord {
+    return this.finish(patch);
+  }
+
+  /** Patches the last record with how it ended. */
   finish(patch: Partial<IterationRecord>): IterationRecord {
     const current = this.records.at(-1);
     if (!current) throw new Error('no iteration has begun');
@@ -39,9 +46,25 @@ export class IterationLog {
     return { ...current };
   }
 
+  /** Writes the records as they are in memory once more (after a failed save); false when that fails too. */
+  flush(): boolean {
+    try {
+      this.save();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Replaces the file whole (write aside, then rename): a failed write leaves the previous version intact. */
   private save(): void {
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.records, null, 2), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify(this.records, null, 2), { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw writeError(err, this.file);
+    }
   }
 }

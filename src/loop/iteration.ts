@@ -9,6 +9,8 @@ import type { IterationLog } from './iteration-log.js';
 import type { OutputLog } from './output-log.js';
 import { allPassing, currentStory, storyCounts, type Prd } from './prd.js';
 import { buildPrompt } from './prompt.js';
+import { writeError } from './disk-full.js';
+import { LongTimer } from '../util/long-timer.js';
 import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
 
 export const PROMISE_MARKER = '<promise>COMPLETE</promise>';
@@ -58,7 +60,11 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
     iteration: ctx.number,
     story: storyBefore,
   });
-  writeFileSync(ctx.promptFile, prompt, { mode: 0o600 });
+  try {
+    writeFileSync(ctx.promptFile, prompt, { mode: 0o600 });
+  } catch (err) {
+    throw writeError(err, ctx.promptFile);
+  }
   const command = ctx.adapter.buildCommand({
     prompt,
     promptFile: ctx.promptFile,
@@ -160,31 +166,28 @@ function armTimers(
   const { iterationTimeoutMs, idleTimeoutMs, stopGraceMs } = ctx.config;
   let budgetLeft = iterationTimeoutMs;
   let armedAt = 0;
-  let iterationTimer: NodeJS.Timeout | undefined;
-  let idleTimer: NodeJS.Timeout | undefined;
+  // Long-delay timers: a limit of 25 days must not fire at once as a plain setTimeout would.
+  const iterationTimer = new LongTimer(() => timers.terminate('SIGTERM', 'timeout'));
+  const idleTimer = new LongTimer(() => timers.terminate('SIGTERM', 'idle_timeout'));
   let killTimer: NodeJS.Timeout | undefined;
   let armed = false;
 
   const clear = (): void => {
     if (armed && iterationTimeoutMs > 0) budgetLeft -= Date.now() - armedAt;
-    clearTimeout(iterationTimer);
-    clearTimeout(idleTimer);
+    iterationTimer.clear();
+    idleTimer.clear();
     armed = false;
   };
   const arm = (): void => {
     if (armed || !agent.running || ctx.isHeld() || killed.reason) return;
     armed = true;
     armedAt = Date.now();
-    if (iterationTimeoutMs > 0) {
-      iterationTimer = setTimeout(() => timers.terminate('SIGTERM', 'timeout'), Math.max(0, budgetLeft));
-    }
-    if (idleTimeoutMs > 0) {
-      idleTimer = setTimeout(() => timers.terminate('SIGTERM', 'idle_timeout'), idleTimeoutMs);
-    }
+    if (iterationTimeoutMs > 0) iterationTimer.start(Math.max(0, budgetLeft));
+    if (idleTimeoutMs > 0) idleTimer.start(idleTimeoutMs);
   };
   const timers: IterationTimers = {
     activity() {
-      if (armed && idleTimeoutMs > 0) idleTimer?.refresh();
+      if (armed && idleTimeoutMs > 0) idleTimer.restart();
     },
     suspend: clear,
     refresh() {

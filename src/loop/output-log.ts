@@ -3,8 +3,9 @@
  * sent to any client, so a byte offset names the same byte forever: a client that reattaches from offset N gets
  * exactly the bytes it missed.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { RalphError } from '../errors.js';
+import { writeError } from './disk-full.js';
 
 export class OutputLog {
   readonly file: string;
@@ -23,17 +24,37 @@ export class OutputLog {
     return new OutputLog(file, fd, fstatSync(fd).size);
   }
 
+  /** Creates a new, empty log; throws EEXIST when the file exists (it belongs to another session). */
+  static create(file: string): OutputLog {
+    return new OutputLog(file, openSync(file, 'ax+', 0o600), 0);
+  }
+
   /** The offset one past the last byte written. */
   get end(): number {
     return this.size;
   }
 
-  /** Appends bytes and returns the offset of the first one. */
+  /**
+   * Appends bytes and returns the offset of the first one. A write that fails part-way (a full disk) is cut
+   * back, so the log holds whole chunks only and its size stays the offset of the next byte; a full disk
+   * throws DISK_FULL naming the file.
+   */
   append(data: Buffer): number {
     const offset = this.size;
     let written = 0;
-    while (written < data.length) {
-      written += writeSync(this.fd, data, written, data.length - written);
+    try {
+      while (written < data.length) {
+        written += writeSync(this.fd, data, written, data.length - written);
+      }
+    } catch (err) {
+      if (written > 0) {
+        try {
+          ftruncateSync(this.fd, offset);
+        } catch {
+          // Cutting back cannot fail for want of space; should it fail anyway, the size below still holds.
+        }
+      }
+      throw writeError(err, this.file);
     }
     this.size += data.length;
     return offset;
@@ -70,8 +91,12 @@ export function utf8SafeLength(buf: Buffer): number {
   for (let back = 1; back <= Math.min(4, n); back++) {
     const byte = buf[n - back]!;
     if ((byte & 0xc0) === 0x80) continue; // continuation byte
-    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
+    return utf8SequenceLength(byte) > back ? n - back : n;
   }
   return n;
+}
+
+/** Bytes of the UTF-8 sequence a lead byte starts (1 for ASCII and for bytes that start none). */
+export function utf8SequenceLength(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
 }

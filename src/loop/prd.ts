@@ -2,10 +2,10 @@
  * The prd.json model: load and validate any of the three schemas (original, ralph-uv 2.x, ralph-tui), pick the
  * story to work on, count progress, and write a story's `passes` back. Details live in `./prd/`.
  */
-import { readFileSync } from 'node:fs';
 import { RalphError, ExitCode } from '../errors.js';
 import type { Prd, Story } from './prd/model.js';
 import { parsePrd } from './prd/parse.js';
+import { readErrorText, readRegularFile } from '../util/read-file.js';
 
 export type { AcceptanceCriterion, Prd, PrdSchemaName, Story } from './prd/model.js';
 export type { PrdProblem } from './prd/issues.js';
@@ -15,12 +15,12 @@ export { markStoryPassing } from './prd/write.js';
 export function loadPrd(file: string): Prd {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new RalphError(
       'INVALID_TASK',
-      missing ? `${file} not found` : `cannot read ${file}: ${(err as Error).message}`,
+      missing ? `${file} not found` : `cannot read ${file}: ${readErrorText(err)}`,
       {
         exitCode: ExitCode.invalidTask,
         hint: missing

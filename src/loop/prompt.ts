@@ -3,11 +3,12 @@
  * prompt.md (ralph-uv's "prepended to the next agent prompt"); a short context section after it tells the agent
  * where the task folder is, since the agent receives the text and not the file.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RalphError, ExitCode } from '../errors.js';
 import type { Story } from './prd.js';
 import { progressHeader } from './archive.js';
+import { readErrorText, readRegularBytes, readRegularFile } from '../util/read-file.js';
 
 export interface TaskFiles {
   taskDir: string;
@@ -36,6 +37,9 @@ export function validateTaskDir(dir: string, now: Date = new Date()): TaskFiles 
   if (!existsSync(files.prdFile)) throw invalidTask(`task folder ${taskDir} has no prd.json`);
   if (!existsSync(files.promptFile)) throw invalidTask(`task folder ${taskDir} has no prompt.md`);
   if (!existsSync(files.progressFile)) writeFileSync(files.progressFile, progressHeader(now));
+  // prompt.md and progress.txt are read (or copied) on every run: a FIFO or a huge file is refused now.
+  readPromptFile(files.promptFile);
+  checkTaskFile(files.progressFile);
   return files;
 }
 
@@ -49,10 +53,19 @@ export interface BuildPromptInput {
 
 function readPromptFile(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file);
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw invalidTask(missing ? `${file} not found` : `cannot read ${file}: ${(err as Error).message}`);
+    throw invalidTask(missing ? `${file} not found` : `cannot read ${file}: ${readErrorText(err)}`);
+  }
+}
+
+/** Refuses a task file that is not a small regular file (the runner reads or copies it later). */
+export function checkTaskFile(file: string): void {
+  try {
+    readRegularBytes(file);
+  } catch (err) {
+    throw invalidTask(`cannot read ${file}: ${readErrorText(err)}`);
   }
 }
 

@@ -46,8 +46,20 @@ export async function runLoopProcess(
 ): Promise<LoopState> {
   const log = hooks.log ?? (() => undefined);
   const registry = Registry.open(launch.registryFile ?? paths.registryFile);
-  const runner = new LoopRunner(launch.config, launch.dir);
-  runner.saveConfig();
+  let runner: LoopRunner;
+  try {
+    runner = new LoopRunner(launch.config, launch.dir);
+    runner.saveConfig();
+  } catch (err) {
+    // The loop never ran: say why in its registry row rather than leave it `starting`.
+    log(`cannot run the loop: ${errorMessage(err)}`);
+    try {
+      registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
+    } finally {
+      registry.close();
+    }
+    throw err;
+  }
   const server = new LoopServer(runner, { log });
   const listener = await listenUnix(launch.socketPath, (stream, info) => server.accept(stream, info.label));
 
@@ -85,7 +97,12 @@ export async function runLoopProcess(
   });
   hooks.onReady?.(runner);
   const final = await runner.run();
-  record({ status: final.status, exitReason: final.exitReason, iteration: final.iteration });
+  await recordEnd(
+    registry,
+    launch.sessionId,
+    { status: final.status, exitReason: final.exitReason, iteration: final.iteration },
+    log,
+  );
   await server.close('loop ended');
   await listener.close();
   runner.close();
@@ -94,4 +111,33 @@ export async function runLoopProcess(
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   return final;
+}
+
+/** How long the runner keeps trying to write how its loop ended (the registry may share a full disk). */
+export const END_RECORD_RETRY_MS = 60_000;
+
+/**
+ * Writes the loop's end into its row, retrying with growing pauses for up to END_RECORD_RETRY_MS: the registry
+ * is often on the disk that just filled up, and a row left `running` would lose why the loop ended.
+ */
+async function recordEnd(
+  registry: Registry,
+  sessionId: number,
+  patch: Parameters<Registry['update']>[1],
+  log: (line: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + END_RECORD_RETRY_MS;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 5000)) {
+    try {
+      registry.update(sessionId, { ...patch, lastSeen: new Date().toISOString() });
+      return;
+    } catch (err) {
+      if (Date.now() + pause > deadline) {
+        log(`registry update failed, giving up: ${errorMessage(err)}`);
+        return;
+      }
+      log(`registry update failed, retrying in ${pause} ms: ${errorMessage(err)}`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
 }

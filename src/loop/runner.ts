@@ -4,16 +4,21 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, RalphError } from '../errors.js';
+import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
+import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
-import { IterationLog } from './iteration-log.js';
+import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
-import { OutputLog } from './output-log.js';
+import type { OutputLog } from './output-log.js';
+import { openSessionFiles, runnerFiles, type RunnerFiles } from './session-files.js';
+
+export { runnerFiles, type RunnerFiles } from './session-files.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
 import type { ScreenSnapshot } from './screen.js';
 import { createScreenModel, type ScreenModel } from './screen-model.js';
@@ -25,6 +30,7 @@ import {
   type LoopState,
   type LoopStatus,
 } from './types.js';
+import { bannerBytes, noteBytes } from './marks.js';
 
 export interface RunnerEvents {
   /** Changed state fields (only those that changed). */
@@ -36,22 +42,6 @@ export interface RunnerEvents {
   iteration: [IterationRecord];
   /** A diagnostic for the runner's own log. */
   log: [string];
-}
-
-export interface RunnerFiles {
-  dir: string;
-  outputLog: string;
-  iterations: string;
-  promptFile: string;
-}
-
-export function runnerFiles(dir: string): RunnerFiles {
-  return {
-    dir,
-    outputLog: join(dir, 'output.log'),
-    iterations: join(dir, 'iterations.json'),
-    promptFile: join(dir, 'prompt.md'),
-  };
 }
 
 export class LoopRunner extends EventEmitter<RunnerEvents> {
@@ -68,14 +58,14 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private checkpointRequested = false;
   private wake: (() => void) | null = null;
   private activeIteration: IterationContext | null = null;
+  /** Why the loop must end `failed` (a full disk), once known. */
+  private failure: string | null = null;
 
   constructor(config: LoopConfig, dir: string) {
     super();
     this.config = config;
     this.files = runnerFiles(dir);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.log = OutputLog.open(this.files.outputLog);
-    this.iterations = new IterationLog(this.files.iterations);
+    ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
     const now = new Date().toISOString();
     this.current = {
@@ -126,9 +116,35 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     try {
       return await this.loop();
     } catch (err) {
-      this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      return this.finish('failed', errorMessage(err));
+      if (isDiskFull(err)) {
+        this.failWith(errorMessage(writeError(err, this.files.dir)));
+        this.closeRecordsOnFullDisk();
+      } else
+        this.emit('log', `loop failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return this.finish('failed', this.failure ?? errorMessage(err));
     }
+  }
+
+  /**
+   * The last iteration's record could not be written for want of space. The prompt copy in the session folder
+   * (rewritten every iteration, not needed once the loop ends) makes room for one more try, so the file names
+   * how the iteration ended; if even that fails, iterations.json keeps its previous complete version.
+   */
+  private closeRecordsOnFullDisk(): void {
+    rmSync(this.files.promptFile, { force: true });
+    if (!this.iterations.flush())
+      this.emit('log', `could not record the last iteration in ${this.files.iterations}`);
+  }
+
+  /**
+   * A fault the loop cannot go on with (a full disk): stop the agent as `stop` does, write nothing more to the
+   * session folder, and end the loop `failed` with `reason`.
+   */
+  private failWith(reason: string): void {
+    if (this.failure !== null) return;
+    this.failure = reason;
+    this.emit('log', `${reason}; stopping the loop`);
+    this.stop();
   }
 
   /** Releases the output log and the screen; call after `run()` resolved and the log's readers are done. */
@@ -144,11 +160,13 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
     let failures = 0;
     for (;;) {
+      if (this.failure !== null) return this.finish('failed', this.failure);
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
       if (this.current.iteration >= this.current.maxIterations) {
-        return this.finish('exhausted', `reached the limit of ${this.current.maxIterations} iterations`);
+        const limit = this.current.maxIterations;
+        return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
       }
       await this.waitWhileHeld();
       if (this.stopRequest) continue;
@@ -198,10 +216,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       log: this.log,
       iterations: this.iterations,
       spawn: (spec) => {
-        // The record has just begun: watchers learn of the iteration as it starts, then again as it ends.
-        const begun = this.iterations.last();
-        if (begun) this.emit('iteration', { ...begun });
         this.agent = new AgentProcess(spec);
+        // The record names its agent, so an agent that outlives a killed runner can still be found.
+        const pid = this.agent.pid;
+        const begun = this.iterations.update({ agentPid: pid, agentStartTime: processStartTime(pid) });
+        // Watchers learn of the iteration as it starts, then again as it ends.
+        this.emit('iteration', begun);
         this.agent.on('data', (chunk) => this.output(chunk));
         this.update({ agentPid: this.agent.pid });
         return this.agent;
@@ -242,9 +262,18 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private output(chunk: Buffer): void {
     // The bytes' offset is fixed first; clients that are caught up get them straight from memory, and the
     // log write (a disk write) follows, off the keystroke-echo path. Clients behind read the log later.
+    // After a full disk nothing more is logged, so offsets stay true; what the agent prints is dropped.
+    if (this.failure !== null) return;
     const offset = this.log.end;
     this.emit('pty', offset, chunk);
-    this.log.append(chunk);
+    try {
+      this.log.append(chunk);
+    } catch (err) {
+      // This runs in the PTY's data handler: a throw here would take the whole runner down.
+      if (!isDiskFull(err)) throw err;
+      this.failWith(errorMessage(err));
+      return;
+    }
     this.screen.write(chunk);
     this.activeIteration?.timers?.activity();
     for (const line of this.lines.push(chunk, this.wantLines)) this.emit('line', line);
@@ -253,12 +282,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   /** Writes a line of ralph's own into the terminal stream (dim), so attached users see loop events. */
   private note(text: string): void {
     this.emit('log', text);
-    this.output(Buffer.from(`\r\n\x1b[2m[ralph] ${text}\x1b[0m\r\n`));
+    this.output(noteBytes(text));
   }
 
   private banner(title: string, story: string | null): void {
     const label = story ? `${title} · ${story}` : title;
-    this.output(Buffer.from(`\r\n\x1b[1;36m── ralph: ${label} ──\x1b[0m\r\n`));
+    this.output(bannerBytes(label));
   }
 
   private update(patch: Partial<LoopState>): void {
@@ -363,6 +392,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
   saveConfig(): void {
-    writeFileSync(join(this.files.dir, 'config.json'), JSON.stringify(this.config, null, 2), { mode: 0o600 });
+    const file = join(this.files.dir, 'config.json');
+    try {
+      writeFileSync(file, JSON.stringify(this.config, null, 2), { mode: 0o600 });
+    } catch (err) {
+      throw writeError(err, file);
+    }
   }
 }

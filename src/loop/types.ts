@@ -67,7 +67,9 @@ export type IterationOutcome =
   | 'rate_limited'
   | 'timeout'
   | 'idle_timeout'
-  | 'stopped';
+  | 'stopped'
+  /** The runner ended without closing the iteration (set by reconciliation). */
+  | 'crashed';
 
 /** Outcomes that count toward `maxConsecutiveFailures`. */
 export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set([
@@ -90,4 +92,7 @@ export interface IterationRecord {
   endOffset: number | null;
   promiseSeen: boolean;
   note: string | null;
+  /** The agent's pid and kernel start time (from /proc; null where unknown), so a surviving agent can be found. */
+  agentPid?: number | null;
+  agentStartTime?: string | null;
 }

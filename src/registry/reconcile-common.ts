@@ -13,8 +13,10 @@ export interface ReconcileReport {
   alive: SessionRecord[];
   /** Local sessions still starting within their grace period. */
   pending: SessionRecord[];
-  /** Remote probes that threw: their sessions were left unchanged. */
+  /** Remote probes that threw (their sessions were left unchanged); a crashed session's files that failed. */
   errors: { remoteName: string; message: string }[];
+  /** Agents of crashed local sessions that still run (same pid and start time as recorded). */
+  survivors: { session: SessionRecord; pid: number }[];
 }
 
 /**

@@ -3,6 +3,9 @@
  * never deleted here; a dead local loop becomes `crashed` with a reason, a remote that cannot be reached makes
  * its loops `unreachable` (a status they leave once the remote answers again).
  */
+import { loopsDirFor, sessionDir } from '../config/paths.js';
+import { errorMessage } from '../errors.js';
+import { settleCrashedSession } from '../loop/leftovers.js';
 import { isAlive, processStartTime } from '../util/proc.js';
 import { probeUnixSocket } from './probe.js';
 import { reconcileRemote, type RemoteProbe } from './reconcile-remote.js';
@@ -25,6 +28,8 @@ export interface ReconcileOptions {
   socketTimeoutMs?: number;
   /** How long a `starting` local session may go without answering on its socket; default 30 s. */
   startGraceMs?: number;
+  /** The folder of a local session; default: under the `loops` folder beside the registry file. */
+  sessionDir?: (session: SessionRecord) => string;
 }
 
 export const DEFAULT_SOCKET_TIMEOUT_MS = 1000;
@@ -43,6 +48,7 @@ export async function reconcile(
     alive: [],
     pending: [],
     errors: [],
+    survivors: [],
   };
   const open = registry.list({ all: true, status: OPEN_STATUSES });
   const local = open.filter((s) => s.location === 'local');
@@ -101,8 +107,13 @@ function record(
       return;
     }
     case 'crashed': {
+      const dir = (options.sessionDir ?? ((s) => sessionDir({ loopsDir: loopsDirFor(registry.file) }, s)))(
+        session,
+      );
       const updated = applyIfOpen(registry, session, { status: 'crashed', exitReason: verdict.reason }, true);
-      if (updated !== undefined) report.crashed.push(updated);
+      if (updated === undefined) return;
+      report.crashed.push(updated);
+      settleFiles(registry, updated, dir, now(), report);
       return;
     }
     case 'pending':
@@ -110,4 +121,29 @@ function record(
       report.pending.push(session);
       return;
   }
+}
+
+/**
+ * A crashed session's folder: its open iteration record is closed as `crashed`, and an agent that outlived
+ * the runner is named in the exit reason and the report (`ralph stop --force` ends it).
+ */
+function settleFiles(
+  registry: Registry,
+  session: SessionRecord,
+  dir: string,
+  at: Date,
+  report: ReconcileReport,
+): void {
+  let survivor;
+  try {
+    survivor = settleCrashedSession(dir, at).survivor;
+  } catch (err) {
+    report.errors.push({ remoteName: '', message: `${dir}: ${errorMessage(err)}` });
+    return;
+  }
+  if (survivor === null) return;
+  const exitReason = `${session.exitReason ?? 'runner gone'}; its agent (pid ${survivor.pid}) is still running`;
+  const updated = registry.update(session.id, { exitReason });
+  report.crashed[report.crashed.indexOf(session)] = updated;
+  report.survivors.push({ session: updated, pid: survivor.pid });
 }

@@ -2,8 +2,14 @@
  * OpenZiti identity files: `{ztAPI, ztAPIs?, id: {cert, key, ca}}` where each of cert/key/ca is inline
  * (`pem:...` or a raw PEM), `file://<path>` or a plain path; relative paths are taken from the JSON file's folder.
  */
-import { createPrivateKey, createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  type KeyObject,
+  type X509Certificate,
+} from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { IdentityExpiredError, InvalidIdentityError } from './errors.js';
 import { commonName, parseCertificates, pemBlocks } from './controller/pem.js';
@@ -140,7 +146,11 @@ export function identityFromPem(material: IdentityMaterial, options: LoadIdentit
   };
 }
 
-/** Writes the identity as JSON with inline `pem:` material, readable by its owner only (mode 0600). */
+/**
+ * Writes the identity as JSON with inline `pem:` material, readable by its owner only (mode 0600). The write is
+ * atomic: a temporary file in the same folder, flushed to disk, renamed over `path`, then the folder flushed, so
+ * a crash leaves either the old file or the new one.
+ */
 export async function saveIdentity(path: string, identity: ZitiIdentity): Promise<void> {
   const body = {
     ztAPI: identity.ztAPI.href,
@@ -151,10 +161,39 @@ export async function saveIdentity(path: string, identity: ZitiIdentity): Promis
       ca: `pem:${identity.ca.join('')}`,
     },
   };
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(body, null, 2)}\n`);
+}
+
+/** Replaces `path` with `text` atomically and durably (temporary file, fsync, rename, fsync of the folder). */
+export async function writeFileAtomic(path: string, text: string | Buffer, mode = 0o600): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const handle = await open(tmp, 'wx', mode);
+  try {
+    await handle.writeFile(text);
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await syncFolder(dirname(resolve(path)));
+}
+
+async function syncFolder(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on a folder; the rename itself is still atomic there.
+  } finally {
+    await handle?.close();
+  }
 }
 
 async function resolveMaterial(

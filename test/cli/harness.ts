@@ -188,7 +188,7 @@ export class CliSandbox {
   }
 
   sessionDir(session: SessionRecord): string {
-    return sessionDir(this.paths, session.task, session.id);
+    return sessionDir(this.paths, session);
   }
 
   async dispose(): Promise<void> {

@@ -20,11 +20,14 @@ export {
   INSTALL_HINT,
   TESTNET_ENV,
   TestnetError,
+  addEdgeSubsection,
   findZitiBinary,
   loadTestNetwork,
   startTestNetwork,
 } from '../../scripts/ziti-testnet-lib.mjs';
 export type {
+  AddedRouter,
+  ControllerConfigPatch,
   EnrolledIdentity,
   StartOptions,
   TestNetwork,

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { sessionDir, type RalphPaths } from '../../config/paths.js';
+import { sessionLogDir, type RalphPaths } from '../../config/paths.js';
 import { errorMessage } from '../../errors.js';
 import { IterationLog } from '../../loop/iteration-log.js';
 import { OutputLog } from '../../loop/output-log.js';
@@ -61,7 +61,7 @@ async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail>
 
 async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): Promise<LoopDetail> {
   const detail = empty('files', []);
-  const dir = sessionDir(paths, row.task, row.session.id);
+  const dir = sessionLogDir(paths, row.session);
   const attempt = async <T>(what: string, fn: () => T | Promise<T>): Promise<T | null> => {
     try {
       return await fn();

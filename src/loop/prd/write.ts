@@ -2,10 +2,11 @@
  * Writes a story's `passes: true` back into prd.json. Only the raw JSON is touched, so the file keeps its own
  * schema, key order and extra fields; indentation follows the file (two spaces when it cannot be told).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { RalphError, ExitCode } from '../../errors.js';
 import type { Prd } from './model.js';
 import { parsePrd } from './parse.js';
+import { readErrorText, readRegularFile } from '../../util/read-file.js';
 
 function detectIndent(text: string): string | number {
   const match = /\n([ \t]+)\S/.exec(text);
@@ -14,9 +15,9 @@ function detectIndent(text: string): string | number {
 
 function readText(file: string): string {
   try {
-    return readFileSync(file, 'utf8');
+    return readRegularFile(file);
   } catch (err) {
-    throw new RalphError('INVALID_TASK', `cannot read ${file}: ${(err as Error).message}`, {
+    throw new RalphError('INVALID_TASK', `cannot read ${file}: ${readErrorText(err)}`, {
       exitCode: ExitCode.invalidTask,
       cause: err,
     });

@@ -2,6 +2,10 @@ export { ControllerClient } from './client.js';
 export type {
   ApiSessionDetail,
   ApiSessionInfo,
+  AuthMethod,
+  ControllerRequestInfo,
+  RenewOptions,
+  RenewedInfo,
   ControllerClientEvents,
   ControllerClientOptions,
   ControllerVersion,
@@ -30,3 +34,15 @@ export {
 export { encodeCaBundle, parseCaBundle } from './cacerts.js';
 export { generateKeyAndCsr, type KeyAndCsr } from './csr.js';
 export { refreshDelayMs, retryDelayMs } from './refresh.js';
+export {
+  OIDC_CAPABILITY,
+  OIDC_CLIENT_ID,
+  jwtClaims,
+  oidcApiSession,
+  oidcBaseUrl,
+  oidcLogin,
+  oidcRefresh,
+  pkcePair,
+  type OidcTokens,
+} from './oidc.js';
+export { legacyLogin } from './legacy.js';

@@ -29,7 +29,18 @@ export function toApiSession(data: unknown, url: string, receivedAt: Date = new 
       ? parsed
       : new Date(receivedAt.getTime() + Math.max(expirationSeconds, 0) * 1000);
   const authQueries = Array.isArray(data.authQueries) ? (data.authQueries as unknown[]) : [];
-  return { id, token, identityId, identityName, expiresAt, expirationSeconds, authQueries };
+  return {
+    id,
+    token,
+    identityId,
+    identityName,
+    expiresAt,
+    expirationSeconds,
+    authQueries,
+    method: 'legacy',
+    authenticatorId: str(data.authenticatorId),
+    certExtendRequested: data.isCertExtendRequested === true,
+  };
 }
 
 function permissions(v: unknown): ZitiPermission[] {
@@ -91,5 +102,8 @@ export function toVersion(data: unknown, url: string): ControllerVersion {
     buildDate: str(data.buildDate),
     runtimeVersion: str(data.runtimeVersion),
     apiVersions: isRecord(data.apiVersions) ? { ...data.apiVersions } : {},
+    capabilities: Array.isArray(data.capabilities)
+      ? data.capabilities.filter((c): c is string => typeof c === 'string')
+      : [],
   };
 }

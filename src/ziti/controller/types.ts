@@ -1,5 +1,6 @@
 /** Shapes the controller client hands out, mapped from the edge client API's JSON. */
 import type { ZitiPermission } from '../errors.js';
+import type { ZitiIdentity } from '../identity.js';
 
 /** What the edge-router side needs from the current API session (the token goes into the channel hello). */
 export interface ApiSessionInfo {
@@ -16,7 +17,15 @@ export interface ApiSessionDetail extends ApiSessionInfo {
   expirationSeconds: number;
   /** Pending authentication queries (e.g. MFA); empty when fully authenticated. */
   authQueries: unknown[];
+  /** How it was obtained: `legacy` (`POST /authenticate`, `zt-session` token) or `oidc` (bearer JWT). */
+  method: AuthMethod;
+  /** The certificate authenticator that logged in (needed to extend the certificate). */
+  authenticatorId?: string;
+  /** The controller asks this identity to extend its certificate now. */
+  certExtendRequested?: boolean;
 }
+
+export type AuthMethod = 'legacy' | 'oidc';
 
 export interface ZitiService {
   id: string;
@@ -52,6 +61,8 @@ export interface ControllerVersion {
   buildDate: string | undefined;
   runtimeVersion: string | undefined;
   apiVersions: Record<string, unknown>;
+  /** e.g. `OIDC_AUTH` when the controller serves the OIDC API, `HA_CONTROLLER` in a cluster. */
+  capabilities: string[];
 }
 
 export interface SdkInfo {
@@ -81,11 +92,51 @@ export interface ControllerClientOptions {
   envInfo?: EnvInfo;
   /** Keep the API session alive with a background timer (default true). */
   keepAlive?: boolean;
+  /**
+   * How to log in: `auto` (default) uses OIDC when the controller's `/version` lists `OIDC_AUTH` and the legacy
+   * API session otherwise; `legacy` and `oidc` force one (`oidc` fails when the controller lacks it).
+   */
+  auth?: 'auto' | AuthMethod;
+  /** Certificate renewal before expiry (see renew.ts); `false` turns it off. */
+  renew?: RenewOptions | false;
+}
+
+export interface RenewOptions {
+  /** Renew when the certificate has less than this left (default 7 days). */
+  marginMs?: number;
+  /** First retry delay after a failed renewal, doubling up to an hour (default 30 s). */
+  retryMs?: number;
+}
+
+/** One HTTP exchange with the controller, as the `request` event reports it. */
+export interface ControllerRequestInfo {
+  method: string;
+  /** URL path, e.g. `/edge/client/v1/authenticate` or `/oidc/oauth/token`. */
+  path: string;
+  status: number;
+}
+
+export interface RenewedInfo {
+  file: string;
+  previousNotAfter: Date;
+  notAfter: Date;
 }
 
 export interface ControllerClientEvents {
   /** A new API session (first authentication or re-authentication): its token changed. */
   apiSession: [ApiSessionInfo];
+  /** The controller no longer knows this API session (it answered 401); it was dropped and a login follows. */
+  apiSessionLost: [ApiSessionInfo];
   /** A background refresh failed; it will be retried. */
   refreshFailed: [Error];
+  /** OIDC: the access token was refreshed within the same API session (routers need the new token). */
+  tokenRefreshed: [ApiSessionInfo];
+  /** Every HTTP exchange with the controller (for diagnostics and tests). */
+  request: [ControllerRequestInfo];
+  /** The identity's certificate and key were replaced and have logged in (after a renewal). */
+  identity: [ZitiIdentity];
+  /** The certificate was renewed, the identity file rewritten and the new certificate has logged in. */
+  renewed: [RenewedInfo];
+  /** A renewal attempt failed; it will be retried. */
+  renewFailed: [Error];
 }
