@@ -4,6 +4,7 @@
  * runner and the screen worker (through the files tsc wrote; covered by every test that starts a loop).
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_MAIN, ensureCliBuilt } from './built.js';
 import { CliSandbox } from './harness.js';
@@ -23,6 +24,35 @@ describe('the bundled CLI entry', () => {
     const imported = [...entry.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
     expect(imported.length).toBeGreaterThan(0);
     for (const spec of imported) expect(spec).toMatch(/^\.\/chunk-[A-Z0-9]+\.js$/);
+  });
+
+  it('loads no heavy package before a command asks for it (status never pays for zod, Ink or yargs)', () => {
+    // Every chunk the entry imports statically, transitively: what every command, status included, loads.
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      for (const m of code.matchAll(/^(?:import|export)\b[^;]*?(?:from\s+)?"(\.\/chunk-[A-Z0-9]+\.js)"/gm)) {
+        visit(join(dirname(CLI_MAIN), m[1]!));
+      }
+    };
+    visit(CLI_MAIN);
+    const modules = [...seen].flatMap((file) =>
+      [
+        ...readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|src\/[a-z-]+)/gm),
+      ].map((m) => m[1]!),
+    );
+    expect(modules).toContain('src/errors');
+    for (const heavy of [
+      'node_modules/zod',
+      'node_modules/ink',
+      'node_modules/react',
+      'node_modules/yargs',
+    ]) {
+      expect(modules).not.toContain(heavy);
+    }
+    expect(modules.filter((m) => m === 'src/ziti' || m.includes('sodium'))).toEqual([]);
   });
 
   it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {
