@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { machineLine, requireBuild, ms, ROOT, removeDir, table, tempDir } from './lib/common.mjs';
 import { runAllRows as zitiRows } from './ziti-report.mjs';
 
-const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs', 'ziti-sdk.mjs'];
+const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs', 'fleet.mjs', 'ziti-sdk.mjs'];
 
 function runBench(script, dir) {
   const summaryFile = join(dir, `${script}.json`);
@@ -63,11 +63,27 @@ function rowsFor({ script, failed, summary }) {
     return [
       [
         `ralph status (${s.rows} rows)`,
-        `${ms(r['ralph status'].median, 1)} (p90 ${ms(r['ralph status'].p90, 1)})`,
+        `${ms(r['ralph status'].median, 1)} (${r['ralph status'].ratio.toFixed(2)}x node)`,
         `node -e '' ${ms(base.median, 1)}`,
-        '<= 150 ms',
+        "<= 1.5x node -e ''",
         s.verdicts.status,
       ],
+    ];
+  }
+  if (s.bench === 'fleet') {
+    const r = s.results;
+    const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+    const floor = `node timer ${mb(r.floorRss)}`;
+    return [
+      [
+        `runner RSS, median (${s.loops} loops)`,
+        mb(r.runnerRssMedian),
+        floor,
+        '<= 50 MB',
+        s.verdicts.runnerRss,
+      ],
+      ['TUI CPU', `${(r.tuiCpu * 100).toFixed(1)} %`, '', '<= 10 %', s.verdicts.tuiCpu],
+      ['TUI RSS', mb(r.tuiRss), floor, '<= 150 MB', s.verdicts.tuiRss],
     ];
   }
   if (s.bench === 'ziti-sdk') return zitiRows(s);

@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { isRalphError, ExitCode } from '../src/errors.js';
 import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
+import { runWithoutYargs } from './fast-path.js';
 import { withHelpLayout } from './help-layout.js';
 import { paint } from './output.js';
 
@@ -15,7 +14,9 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await openTui();
     return;
   }
+  if (await runWithoutYargs(argv)) return;
   const words = prepareArgv(argv);
+  const { default: yargs } = await import('yargs');
   let releaseConsole = (): void => undefined;
   const parser = yargs(words.argv)
     .scriptName('ralph')
@@ -64,7 +65,8 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 try {
-  await main(hideBin(process.argv));
+  // What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
+  await main(process.argv.slice(2));
 } catch (err) {
   if (isRalphError(err)) {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);

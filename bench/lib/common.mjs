@@ -30,7 +30,7 @@ export function distFile(relative) {
   if (!existsSync(file)) {
     process.stderr.write(
       `bench: ${relative} is missing from the build (${file}).\n` +
-        'bench: the benchmarks run the built code; build it first: npx tsc -p tsconfig.build.json\n',
+        'bench: the benchmarks run the built code; build it first: npm run build\n',
     );
     process.exit(2);
   }
@@ -78,7 +78,7 @@ export function warnIfStale() {
   if (newer.length > 0) {
     process.stderr.write(
       `bench: warning: ${newer.length} source file(s) changed since dist/ was built ` +
-        `(e.g. ${newer[0].slice(ROOT.length)}); rebuild with: npx tsc -p tsconfig.build.json\n`,
+        `(e.g. ${newer[0].slice(ROOT.length)}); rebuild with: npm run build\n`,
     );
   }
 }
@@ -100,6 +100,18 @@ export function numberOption(name, fallback, { min = 0, max = Number.MAX_SAFE_IN
   const value = Number(process.argv[i + 1]);
   if (!Number.isFinite(value) || value < min || value > max) {
     process.stderr.write(`bench: --${name} must be a number between ${min} and ${max}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+/** String command-line option `--name value`, with a default. */
+export function stringOption(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = process.argv[i + 1];
+  if (value === undefined || value.startsWith('--')) {
+    process.stderr.write(`bench: --${name} needs a value\n`);
     process.exit(2);
   }
   return value;

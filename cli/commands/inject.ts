@@ -1,6 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { RalphError, ExitCode } from '../../src/errors.js';
-import { MAX_INPUT_BYTES } from '../../src/protocol/schemas.js';
+import { MAX_INPUT_BYTES } from '../../src/protocol/limits.js';
 import { println } from '../output.js';
 
 interface InjectArgs {

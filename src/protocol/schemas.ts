@@ -1,8 +1,8 @@
 /** Schemas shared by several methods and events. Field names are snake_case on the wire. */
 import { z } from 'zod';
+import { MAX_INPUT_BYTES } from './limits.js';
 
-/** Largest payload a client may send as a prompt or as keystrokes, in UTF-8 bytes. */
-export const MAX_INPUT_BYTES = 64 * 1024;
+export { MAX_INPUT_BYTES };
 
 /** A string at most `maxBytes` long in UTF-8 (the character limit shows in the JSON Schema too). */
 export function boundedString(maxBytes: number, minLength = 0): z.ZodString {

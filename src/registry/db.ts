@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { Database } from './sqlite.js';
+import { Database, nativeBinding } from './sqlite.js';
 import { ensurePrivateDir, ralphPaths } from '../config/paths.js';
 import { ExitCode, RalphError } from '../errors.js';
 import { migrate } from './migrations.js';
@@ -27,7 +27,7 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): B
   }
   let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    db = new Database(path, { timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) });
   } catch (err) {
     throw toRegistryError(err, path);
   }

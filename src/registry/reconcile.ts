@@ -52,7 +52,11 @@ export async function reconcile(
   };
   const open = registry.list({ all: true, status: OPEN_STATUSES });
   const local = open.filter((s) => s.location === 'local');
-  await Promise.all(local.map((s) => reconcileLocal(registry, s, options, report)));
+  const judged = await Promise.all(local.map((s) => judgeLocalSession(s, options)));
+  // One write transaction for every verdict: each row is still checked and written on its own terms, but
+  // 50 stale rows cost one commit instead of 50.
+  if (judged.length > 0)
+    registry.transaction(() => judged.forEach((j) => record(registry, j, options, report)));
   if (options.remoteProbe !== undefined) {
     const remote = open.filter((s) => s.location === 'remote');
     await reconcileRemote(registry, remote, options.remoteProbe, options.now ?? (() => new Date()), report);
@@ -60,12 +64,12 @@ export async function reconcile(
   return report;
 }
 
-async function reconcileLocal(
-  registry: Registry,
-  session: SessionRecord,
-  options: ReconcileOptions,
-  report: ReconcileReport,
-): Promise<void> {
+interface Judged {
+  session: SessionRecord;
+  verdict: ReturnType<typeof judgeLocal>;
+}
+
+async function judgeLocalSession(session: SessionRecord, options: ReconcileOptions): Promise<Judged> {
   const now = options.now ?? (() => new Date());
   const pid = session.pid;
   const alive = pid !== null && isAlive(pid);
@@ -85,6 +89,16 @@ async function reconcileLocal(
     const answers = await probe(session.address, options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS);
     verdict = judgeLocal({ ...observation, socketAnswers: answers });
   }
+  return { session, verdict };
+}
+
+function record(
+  registry: Registry,
+  { session, verdict }: Judged,
+  options: ReconcileOptions,
+  report: ReconcileReport,
+): void {
+  const now = options.now ?? (() => new Date());
   report.checked += 1;
   switch (verdict.kind) {
     case 'alive': {

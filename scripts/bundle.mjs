@@ -1,0 +1,129 @@
+// Bundles the CLI entry with esbuild after tsc has written dist/: dist/cli/main.js becomes one small entry
+// module plus chunks that the commands load with import() when they run. Resolving hundreds of separate ESM
+// modules one by one is most of `ralph status`'s start-up; a bundle resolves a handful.
+//
+// - Every file stays where tsc put it too: the runner (dist/src/loop/runner-entry.js), the screen worker and
+//   the demo agent run from there, and the bundled code finds them through the original files' locations
+//   (see `fileUrlPlugin`).
+// - Node's built-in modules are read with process.getBuiltinModule() instead of `import`: importing a
+//   built-in as ESM builds a facade that reads every export, and reading some of them (util.TextDecoder,
+//   fs.ReadStream, ...) loads more of Node; that was a third of the start-up cost on Node 24.
+// - Native modules (node-pty, better-sqlite3) stay in node_modules, loaded by Node.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT_DIR = join(ROOT, 'dist', 'cli');
+/** Chunk files start with this prefix; old ones are removed before a build so dist/ does not collect them. */
+const CHUNK_PREFIX = 'chunk-';
+/** Packages with compiled code, or loaded only in development, that Node must load from node_modules. */
+const EXTERNAL = ['node-pty', 'better-sqlite3', 'better-sqlite3-napi', 'react-devtools-core'];
+
+/** Packages ralph depends on directly: the ones import.meta.resolve finds from dist/cli in every install. */
+const DIRECT = new Set(
+  Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies),
+);
+
+const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/**
+ * `import { x } from 'node:fs'` becomes a read of process.getBuiltinModule('node:fs'), made on first use: a
+ * module that imports a built-in it needs only on some paths (yargs and node:assert, the registry probe and
+ * node:net) no longer loads it on every start. Names are looked up through the prototype, so the shim needs
+ * no list of a built-in's exports (which differ between Node versions); Node's built-in functions do not
+ * depend on `this`, they are meant to be destructured.
+ */
+const builtinPlugin = {
+  name: 'builtin-modules',
+  setup(b) {
+    b.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+      BUILTINS.has(args.path) ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= process.getBuiltinModule(${JSON.stringify(`node:${args.path}`)}));`,
+        'module.exports = Object.create(',
+        '  new Proxy({}, { get: (_, key) => load()[key], has: (_, key) => key in load() }),',
+        ');',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * A bundled module's import.meta.url is its chunk's URL, not its own. Modules that find files next to
+ * themselves get their own file's URL back, so those paths resolve as they do unbundled:
+ * - ours (the runner entry, the screen worker, native bindings through createRequire): the file tsc wrote
+ *   for them, at the same place relative to the chunks in every install;
+ * - a package's (yargs finds its locales and the package.json that names ralph's version that way): the
+ *   file in node_modules, found at run time from the package's entry with import.meta.resolve, because where
+ *   node_modules is depends on the install.
+ */
+const fileUrlPlugin = {
+  name: 'file-url',
+  setup(b) {
+    b.onLoad({ filter: /\.(tsx?|m?js)$/ }, async (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      if (!source.includes('import.meta.url')) return undefined;
+      const loader = /\.tsx?$/.test(args.path) ? (args.path.endsWith('x') ? 'tsx' : 'ts') : 'js';
+      const packageDir = /^(.*[\\/]node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(args.path)?.[1];
+      let url;
+      if (packageDir !== undefined && !DIRECT.has(packageName(packageDir))) {
+        // A dependency of a dependency may not be reachable from dist/cli; its chunk's URL has to do (only
+        // yoga-layout has one, unused: its WebAssembly is inlined).
+        return undefined;
+      } else if (packageDir === undefined) {
+        const emitted = join(ROOT, 'dist', relative(ROOT, args.path)).replace(/\.tsx?$/, '.js');
+        url = `new URL(${JSON.stringify(posix(relative(OUT_DIR, emitted)))}, import.meta.url).href`;
+      } else {
+        const name = packageName(packageDir);
+        const entry = await b.resolve(name, { kind: 'import-statement', resolveDir: ROOT });
+        if (entry.errors.length > 0) throw new Error(`cannot resolve ${name} for ${args.path}`);
+        const fromEntry = posix(relative(dirname(entry.path), args.path));
+        url = `new URL(${JSON.stringify(fromEntry)}, import.meta.resolve(${JSON.stringify(name)})).href`;
+      }
+      return { contents: source.replaceAll('import.meta.url', url), loader, resolveDir: dirname(args.path) };
+    });
+  },
+};
+
+const packageName = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
+
+const posix = (path) => {
+  const p = path.split(sep).join('/');
+  return p.startsWith('.') ? p : `./${p}`;
+};
+
+function removeOldChunks() {
+  if (!existsSync(OUT_DIR)) return;
+  for (const name of readdirSync(OUT_DIR)) {
+    if (name.startsWith(CHUNK_PREFIX) && name.endsWith('.js')) rmSync(join(OUT_DIR, name));
+  }
+}
+
+export async function bundleCli() {
+  removeOldChunks();
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: { main: join(ROOT, 'cli', 'main.ts') },
+    outdir: OUT_DIR,
+    chunkNames: `${CHUNK_PREFIX}[hash]`,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    tsconfig: join(ROOT, 'tsconfig.build.json'),
+    external: EXTERNAL,
+    plugins: [builtinPlugin, fileUrlPlugin],
+    legalComments: 'none',
+    logLevel: 'warning',
+    // Keep the shebang of cli/main.ts; nothing else is added.
+  });
+  return dirname(OUT_DIR);
+}

@@ -1,0 +1,63 @@
+/**
+ * The built CLI entry is an esbuild bundle (scripts/bundle.mjs). What bundled code finds next to its own
+ * file must still be found: yargs' locale files (through the file in node_modules, not the chunk), the
+ * runner and the screen worker (through the files tsc wrote; covered by every test that starts a loop).
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_MAIN, ensureCliBuilt } from './built.js';
+import { CliSandbox } from './harness.js';
+
+let sb: CliSandbox;
+beforeAll(async () => {
+  await ensureCliBuilt();
+  sb = new CliSandbox();
+});
+afterAll(async () => {
+  await sb.dispose();
+});
+
+describe('the bundled CLI entry', () => {
+  it('is a bundle: it imports no package by name except the native ones', () => {
+    const entry = readFileSync(CLI_MAIN, 'utf8');
+    const imported = [...entry.matchAll(/^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"/gm)].map((m) => m[1]);
+    expect(imported.length).toBeGreaterThan(0);
+    for (const spec of imported) expect(spec).toMatch(/^\.\/chunk-[A-Z0-9]+\.js$/);
+  });
+
+  it('loads no heavy package before a command asks for it (status never pays for zod, Ink or yargs)', () => {
+    // Every chunk the entry imports statically, transitively: what every command, status included, loads.
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(file, 'utf8');
+      for (const m of code.matchAll(/^(?:import|export)\b[^;]*?(?:from\s+)?"(\.\/chunk-[A-Z0-9]+\.js)"/gm)) {
+        visit(join(dirname(CLI_MAIN), m[1]!));
+      }
+    };
+    visit(CLI_MAIN);
+    const modules = [...seen].flatMap((file) =>
+      [
+        ...readFileSync(file, 'utf8').matchAll(/^\/\/ ((?:node_modules\/(?:@[^/]+\/)?[^/]+)|src\/[a-z-]+)/gm),
+      ].map((m) => m[1]!),
+    );
+    expect(modules).toContain('src/errors');
+    for (const heavy of [
+      'node_modules/zod',
+      'node_modules/ink',
+      'node_modules/react',
+      'node_modules/yargs',
+    ]) {
+      expect(modules).not.toContain(heavy);
+    }
+    expect(modules.filter((m) => m === 'src/ziti' || m.includes('sodium'))).toEqual([]);
+  });
+
+  it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {
+    const result = await sb.ralph(['--help'], { env: { LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Kommandos:');
+  });
+});
