@@ -17,6 +17,7 @@ import type { Framing } from './frames.js';
 import { BoundedWriter, DEFAULT_MAX_QUEUED_BYTES } from './write-queue.js';
 import { answer, createDispatcher } from './dispatch.js';
 import type { HandlerTable, Logger } from './dispatch.js';
+import type { Peer } from '../transport/stream.js';
 
 export type { HandlerTable, Handler, Logger } from './dispatch.js';
 
@@ -26,6 +27,8 @@ export const DEFAULT_PAUSE_QUEUED_BYTES = 1024 * 1024;
 export interface ServeOptions {
   /** Who is on the other end, for logs and lease holder names; defaults to the connection id. */
   label?: string;
+  /** Who is on the other end as the transport reports it (Unix process, Ziti identity). */
+  peer?: Peer;
   maxLineBytes?: number;
   /** Bytes allowed to wait for a slow reader before the connection is dropped. */
   maxQueuedBytes?: number;
@@ -55,6 +58,8 @@ let nextId = 0;
 export class RpcConnection extends EventEmitter<ConnectionEvents> {
   readonly id: string;
   readonly label: string;
+  /** Who is on the other end as the transport reported it; null when served without a listener. */
+  readonly peer: Peer | null;
   /** What the client said it is (`attach`'s `client`), for people; null until it says. */
   about: string | null = null;
   /** Event types this connection subscribed to (`*` for all). */
@@ -74,7 +79,8 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
     super();
     nextId += 1;
     this.id = `c${nextId}`;
-    this.label = options.label ?? this.id;
+    this.label = options.label ?? options.peer?.label ?? this.id;
+    this.peer = options.peer ?? null;
     this.stream = stream;
     this.logger = options.logger ?? (() => undefined);
     this.closeGraceMs = options.closeGraceMs ?? 5000;
