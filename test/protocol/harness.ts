@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { LineDecoder } from '../../src/protocol/framing.js';
 import { RpcClient } from '../../src/protocol/client.js';
 import { RpcError } from '../../src/protocol/errors.js';
-import { serveConnection } from '../../src/protocol/connection.js';
+import { serveConnection } from '../../src/protocol/serve.js';
+import { attachFramingSwitch } from '../../src/protocol/framing-switch.js';
 import type { HandlerTable, RpcConnection, ServeOptions } from '../../src/protocol/connection.js';
 import type { StatusSnapshot } from '../../src/protocol/schemas.js';
 import type { ByteStream } from '../../src/transport/stream.js';
@@ -45,6 +46,7 @@ export async function startServer(
         peer: info.peer,
         logger: (msg, ctx) => logs.push({ msg, ctx }),
         validateResults: true,
+        framingSwitch: attachFramingSwitch,
         ...options,
       }),
     );
