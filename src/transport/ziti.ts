@@ -92,7 +92,6 @@ export async function listenZiti(
 
 function listenError(service: string, err: unknown): RalphError {
   return new RalphError('LISTEN_FAILED', `cannot host ziti service ${service}: ${errorMessage(err)}`, {
-    exitCode: ExitCode.unavailable,
     hint: err instanceof ZitiError ? err.hint : undefined,
     cause: err,
   });
