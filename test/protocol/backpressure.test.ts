@@ -2,19 +2,13 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEvent } from '../../src/protocol/events.js';
 import type { WireEvent } from '../../src/protocol/events.js';
-import { demoHandlers, sampleStatus, startServer } from './harness.js';
+import { SLOW_READER_GONE, demoHandlers, sampleStatus, serverStarter } from './harness.js';
 import type { TestServer } from './harness.js';
-import type { HandlerTable, ServeOptions } from '../../src/protocol/connection.js';
 import { describeTransports } from '../support/transports.js';
 import { keepUp } from '../support/wait.js';
 
-/** How a server sees a paused Ziti reader go: its own queue limit, or the reader's receive bound. */
-const SLOW_READER_GONE =
-  /^(slow consumer: \d+ bytes queued|peer closed|connection closed|connection error: .+)$/;
-
 describeTransports('events and backpressure', (transport) => {
-  const startServerOver = (handlers: HandlerTable, options: ServeOptions = {}): Promise<TestServer> =>
-    startServer(handlers, options, transport);
+  const startServerOver = serverStarter(transport);
 
   let server: TestServer | undefined;
 

@@ -1,15 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_LINE_BYTES } from '../../src/protocol/framing.js';
-import { demoHandlers, startServer } from './harness.js';
+import { demoHandlers, serverStarter } from './harness.js';
 import type { RawPeer, TestServer } from './harness.js';
-import type { HandlerTable, ServeOptions } from '../../src/protocol/connection.js';
 import { describeTransports, zitiClientName } from '../support/transports.js';
 
 const STATUS = '{"jsonrpc":"2.0","id":"s","method":"get_status","params":{}}';
 
 describeTransports('serveConnection', (transport) => {
-  const startServerOver = (handlers: HandlerTable, options: ServeOptions = {}): Promise<TestServer> =>
-    startServer(handlers, options, transport);
+  const startServerOver = serverStarter(transport);
 
   let server: TestServer;
   let peer: RawPeer;

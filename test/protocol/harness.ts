@@ -73,6 +73,20 @@ export async function startServer(
   };
 }
 
+/** `startServer` bound to one transport, for a test body declared once per transport. */
+export function serverStarter(
+  transport: TransportKind,
+): (handlers: HandlerTable, options?: ServeOptions) => Promise<TestServer> {
+  return (handlers, options = {}) => startServer(handlers, options, transport);
+}
+
+/**
+ * How a server sees a reader that stopped reading go: dropped by its own queue limit, or (over Ziti, where
+ * the edge router takes what the server writes) ended by the reader's own receive bound first.
+ */
+export const SLOW_READER_GONE =
+  /^(slow consumer: \d+ bytes queued|peer closed|connection closed|connection error: .+)$/;
+
 /** Writes raw text and reads parsed NDJSON messages, each wait bounded in time. */
 export class RawPeer {
   readonly socket: Duplex;

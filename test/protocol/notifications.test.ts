@@ -1,12 +1,11 @@
 /** Notifications (no id) reach their handler at once and get no answer, valid or not; serving goes on. */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HandlerTable, ServeOptions } from '../../src/protocol/index.js';
-import { startServer, type TestServer } from './harness.js';
+import type { HandlerTable } from '../../src/protocol/index.js';
+import { serverStarter, type TestServer } from './harness.js';
 import { describeTransports } from '../support/transports.js';
 
 describeTransports('notifications', (transport) => {
-  const startServerOver = (handlers: HandlerTable, options: ServeOptions = {}): Promise<TestServer> =>
-    startServer(handlers, options, transport);
+  const startServerOver = serverStarter(transport);
 
   let server: TestServer | null = null;
   afterEach(async () => {
