@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Runner processes the tests start check every RPC result against the method table.
+    env: { RALPH_CHECK_RESULTS: '1' },
     // One OpenZiti test network for the whole run (skipped with a notice when the ziti CLI is missing).
     globalSetup: ['test/ziti/global-setup.ts'],
     reporters: ['default'],

@@ -36,7 +36,7 @@ export async function attachTerminal(
   try {
     session = await AttachSession.open(task, { from: options.from ?? 'iteration' });
   } catch (err) {
-    if (!(options.showIfEnded && isRalphError(err) && err.code === 'LOOP_ENDED')) throw err;
+    if (!(options.showIfEnded && isRalphError(err, 'LOOP_ENDED'))) throw err;
     return replayEnded(task);
   }
   const stdin = process.stdin;

@@ -1,47 +1,44 @@
 /**
- * Typed errors. Every error a user can act on carries a stable code, an exit code for the CLI and an
- * optional hint. The CLI's single top-level catch prints `message` (and `hint`) and exits with `exitCode`.
+ * Typed errors. Every error a user can act on carries a stable code from one table (src/error-codes.ts), an
+ * exit code for the CLI (the code's, from the one exit-code table, src/exit-codes.ts, unless the call site
+ * says otherwise) and an optional hint. The CLI's single top-level catch prints `message` (and `hint`) and
+ * exits with `exitCode`.
  */
-export const ExitCode = {
-  ok: 0,
-  failure: 1,
-  usage: 2,
-  notFound: 3,
-  conflict: 4,
-  unavailable: 5,
-  agentMissing: 6,
-  invalidTask: 7,
-  detached: 0,
-  loopEnded: 0,
-  connectionLost: 8,
-  timeout: 9,
-} as const;
+import { localErrors } from './error-codes.js';
+import type { LocalErrorCode } from './error-codes.js';
+
+export { ExitCode, loopEndExitCode } from './exit-codes.js';
+export type { ExitCodeName } from './exit-codes.js';
+export { localErrors, isLocalErrorCode } from './error-codes.js';
+export type { LocalErrorCode, LocalErrorSpec } from './error-codes.js';
 
 export interface RalphErrorOptions {
   hint?: string;
+  /** Overrides the code's exit code from the table (src/error-codes.ts). */
   exitCode?: number;
   cause?: unknown;
   data?: unknown;
 }
 
 export class RalphError extends Error {
-  readonly code: string;
+  readonly code: LocalErrorCode;
   readonly hint: string | undefined;
   readonly exitCode: number;
   readonly data: unknown;
 
-  constructor(code: string, message: string, options: RalphErrorOptions = {}) {
+  constructor(code: LocalErrorCode, message: string, options: RalphErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RalphError';
     this.code = code;
     this.hint = options.hint;
-    this.exitCode = options.exitCode ?? ExitCode.failure;
+    this.exitCode = options.exitCode ?? localErrors[code].exitCode;
     this.data = options.data;
   }
 }
 
-export function isRalphError(err: unknown): err is RalphError {
-  return err instanceof RalphError;
+/** True when `err` is a RalphError, and (when given) one with that code. */
+export function isRalphError(err: unknown, code?: LocalErrorCode): err is RalphError {
+  return err instanceof RalphError && (code === undefined || err.code === code);
 }
 
 export function errorMessage(err: unknown): string {

@@ -2,12 +2,12 @@
  * A full disk, named: the runner turns ENOSPC (and an exceeded quota) from any of its own writes into one
  * DISK_FULL error carrying the file it could not write, so the loop can end `failed` with `disk full: <path>`.
  */
-import { RalphError } from '../errors.js';
+import { RalphError, isRalphError } from '../errors.js';
 
 const FULL_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
 
 export function isDiskFull(err: unknown): boolean {
-  if (err instanceof RalphError) return err.code === 'DISK_FULL';
+  if (isRalphError(err, 'DISK_FULL')) return true;
   return FULL_CODES.has((err as NodeJS.ErrnoException | null)?.code ?? '');
 }
 

@@ -33,7 +33,9 @@ process.on('unhandledRejection', (reason) => {
 });
 
 log(`runner ${process.pid} starting loop ${launch.config.task} (session ${launch.sessionId})`);
-const final = await runLoopProcess(launch, { log }).catch((err: unknown) => {
+// RALPH_CHECK_RESULTS=1 (set by the test suite) checks every RPC result against the method table.
+const validateResults = process.env.RALPH_CHECK_RESULTS === '1';
+const final = await runLoopProcess(launch, { log, validateResults }).catch((err: unknown) => {
   if (!isRalphError(err)) throw err;
   // A known failure (the socket path taken, say): `ralph start` reports it as its own error.
   log(`runner failed: ${err.message}`);

@@ -37,6 +37,8 @@ export interface RunnerHooks {
   onReady?: (runner: LoopRunner) => void;
   /** Diagnostics for the runner's log. */
   log?: (line: string) => void;
+  /** Check every RPC result against the method table (tests turn it on). */
+  validateResults?: boolean;
 }
 
 export async function runLoopProcess(
@@ -60,8 +62,10 @@ export async function runLoopProcess(
     }
     throw err;
   }
-  const server = new LoopServer(runner, { log });
-  const listener = await listenUnix(launch.socketPath, (stream, info) => server.accept(stream, info.label));
+  const server = new LoopServer(runner, { log, validateResults: hooks.validateResults === true });
+  const listener = await listenUnix(launch.socketPath, (stream, info) =>
+    server.accept(stream, info.label, info.peer),
+  );
 
   const record = (patch: Parameters<Registry['update']>[1]): void => {
     try {

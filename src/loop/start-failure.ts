@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RalphError } from '../errors.js';
+import { RalphError, isLocalErrorCode } from '../errors.js';
 
 const FILE = 'start-error.json';
 
@@ -27,7 +27,8 @@ export function readStartFailure(dir: string): RalphError | null {
   try {
     const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<Stored>;
     if (typeof stored.code !== 'string' || typeof stored.message !== 'string') return null;
-    return new RalphError(stored.code, stored.message, {
+    // A code this version does not know (a runner from another version): kept as a start failure.
+    return new RalphError(isLocalErrorCode(stored.code) ? stored.code : 'START_FAILED', stored.message, {
       hint: typeof stored.hint === 'string' ? stored.hint : undefined,
       exitCode: typeof stored.exitCode === 'number' ? stored.exitCode : undefined,
     });

@@ -18,14 +18,9 @@ import { RpcError, errorCodes } from './errors.js';
 import { EVENT_METHOD } from './events.js';
 import type { WireEvent } from './events.js';
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine } from './framing.js';
-import {
-  FRAME_MESSAGE,
-  FRAME_TERMINAL,
-  FrameDecoder,
-  asksForFrames,
-  encodeFrame,
-  messageFrame,
-} from './frames.js';
+import { attachFramingSwitch } from './framing-switch.js';
+import type { FramingSwitch } from './framing-switch.js';
+import { FRAME_MESSAGE, FRAME_TERMINAL, FrameDecoder, encodeFrame, messageFrame } from './frames.js';
 import type { Framing } from './frames.js';
 import type { MethodName, ParamsInputOf, ResultOf } from './methods.js';
 
@@ -36,6 +31,8 @@ export interface RpcClientOptions {
   defaultTimeoutMs?: number;
   /** How long `close()` lets queued requests flush before destroying the stream. */
   closeGraceMs?: number;
+  /** Which requests switch the connection to binary frames; the per-loop protocol's `attach` rule by default. */
+  framingSwitch?: FramingSwitch;
 }
 
 export interface RequestOptions {
@@ -70,12 +67,15 @@ export class RpcClient extends EventEmitter<ClientEvents> {
   /** Messages written while that answer is awaited: the framing they go out in is not known yet. */
   private holding: string[] | null = null;
 
+  private readonly framingSwitch: FramingSwitch;
+
   constructor(stream: Duplex, options: RpcClientOptions = {}) {
     super();
     this.stream = stream;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.closeGraceMs = options.closeGraceMs ?? 2000;
+    this.framingSwitch = options.framingSwitch ?? attachFramingSwitch;
     this.rpc = new JSONRPCClient((payload: unknown) => this.write(payload));
     this.lines = new LineDecoder({
       maxLineBytes: this.maxLineBytes,
@@ -175,7 +175,8 @@ export class RpcClient extends EventEmitter<ClientEvents> {
             ),
           )
         : this.rpc;
-    const switching = this.frames === null && this.switchId === null && asksForFrames(request);
+    const switching =
+      this.frames === null && this.switchId === null && this.framingSwitch.asksForFrames(request);
     if (switching) this.switchId = id;
     const response = await requester.requestAdvanced(request);
     if (this.switchId === id) {

@@ -22,8 +22,30 @@ export type Logger = (msg: string, ctx?: object) => void;
 
 export interface DispatcherOptions {
   logger: Logger;
-  /** Check every result against the table (on under tests, where a mismatch should fail loudly). */
+  /**
+   * Check every result against the method table, answering a mismatch as an internal error. Off unless
+   * asked for; tests turn it on so that a handler breaking the contract fails loudly.
+   */
   validateResults: boolean;
+}
+
+/**
+ * What a served connection needs from dispatch: an answer for one parsed message (a request, a
+ * notification or a batch) on that connection; null for nothing to send. Never rejects. A router can
+ * implement it by forwarding instead of handling.
+ */
+export type Dispatch = (
+  message: unknown,
+  conn: RpcConnection,
+) => Promise<JSONRPCResponse | JSONRPCResponse[] | null>;
+
+/** A `Dispatch` that answers from `handlers` (batches of at most `maxBatch` members). */
+export function handlerDispatch(
+  handlers: HandlerTable,
+  options: DispatcherOptions & { maxBatch?: number },
+): Dispatch {
+  const server = createDispatcher(handlers, options);
+  return (message, conn) => answer(server, message, conn, options.maxBatch);
 }
 
 type LooseHandler = (params: unknown, conn: RpcConnection) => unknown;

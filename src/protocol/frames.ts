@@ -1,6 +1,7 @@
 /**
- * Binary framing, the alternative to NDJSON that a connection switches to after a successful
- * `attach {"framing": "binary"}`. Each frame is a 5-byte header, the payload type (1 byte) and the payload
+ * Binary framing, the alternative to NDJSON that a connection switches to after a successful request for it
+ * (which request that is, is a `FramingSwitch`'s business: the per-loop protocol's `attach` with
+ * `"framing": "binary"`). Each frame is a 5-byte header, the payload type (1 byte) and the payload
  * length (4 bytes, big-endian), then the payload. Terminal frames carry raw terminal bytes (output to the
  * client, keystrokes to the loop); message frames carry one JSON-RPC message as UTF-8 JSON text. Like
  * framing.ts, this module knows bytes and frames only.
@@ -135,16 +136,4 @@ export class FrameDecoder extends PausableDecoder {
     }
     this.options.onFrame(this.type, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
-}
-
-/**
- * True when a parsed message asks to switch its connection to binary frames: a single `attach` request (with
- * an id) whose params say `"framing": "binary"`. The switch happens only if the request succeeds.
- */
-export function asksForFrames(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const msg = value as { method?: unknown; id?: unknown; params?: unknown };
-  if (msg.method !== 'attach' || msg.id === undefined || msg.id === null) return false;
-  const params = msg.params as { framing?: unknown } | null | undefined;
-  return typeof params === 'object' && params !== null && params.framing === 'binary';
 }

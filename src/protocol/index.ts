@@ -6,7 +6,6 @@ export {
   FRAME_MESSAGE,
   FRAME_TERMINAL,
   FrameDecoder,
-  asksForFrames,
   encodeFrame,
   messageFrame,
 } from './frames.js';
@@ -36,8 +35,18 @@ export type {
   StorySummary,
 } from './schemas.js';
 export { MAX_LOG_CHUNK, DEFAULT_LOG_CHUNK } from './methods/logs.js';
-export { serveConnection, RpcConnection } from './connection.js';
-export type { ServeOptions, HandlerTable, Handler, Logger } from './connection.js';
+export { RpcConnection } from './connection.js';
+export type { ConnectionOptions, OutgoingFraming } from './connection.js';
+export { serveConnection, serveWith } from './serve.js';
+export type { ServeOptions } from './serve.js';
+export { handlerDispatch } from './dispatch.js';
+export type { Dispatch, HandlerTable, Handler, Logger } from './dispatch.js';
+export { MessageFraming } from './message-framing.js';
+export type { MessageFramingEvents } from './message-framing.js';
+export { RequestGate, DEFAULT_MAX_IN_FLIGHT, DEFAULT_PAUSE_QUEUED_BYTES } from './request-gate.js';
+export type { RequestGateOptions } from './request-gate.js';
+export { attachFramingSwitch, NO_FRAMING_SWITCH } from './framing-switch.js';
+export type { FramingSwitch } from './framing-switch.js';
 export { DEFAULT_MAX_QUEUED_BYTES } from './write-queue.js';
 export { RpcClient, DEFAULT_REQUEST_TIMEOUT_MS } from './client.js';
 export type { RpcClientOptions, RequestOptions } from './client.js';

@@ -10,12 +10,7 @@ import { dirname } from 'node:path';
 import { ExitCode, RalphError } from '../errors.js';
 import { assertValidSocketPath, ensurePrivateDir } from '../config/paths.js';
 import { assertTrustedSocket } from '../config/private-dir.js';
-import type { ByteStream } from './stream.js';
-
-export interface ConnectionInfo {
-  /** A short name for the peer, unique within this listener (`unix#3`). */
-  label: string;
-}
+import type { ByteStream, ConnectionInfo } from './stream.js';
 
 export interface UnixListener {
   path: string;
@@ -122,7 +117,10 @@ export async function listenUnix(
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', (err) => options.logger?.(`socket error on ${path}: ${err.message}`, { error: err }));
     count += 1;
-    onConnection(socket, { label: `unix#${count}` });
+    // Node does not report the peer's credentials (SO_PEERCRED); the socket's mode (0600 in a 0700
+    // directory) already limits callers to this user and root.
+    const label = `unix#${count}`;
+    onConnection(socket, { label, peer: { label, transport: 'unix' } });
   });
   server.on('error', (err) => options.logger?.(`listener error on ${path}: ${err.message}`, { error: err }));
   try {

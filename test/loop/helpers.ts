@@ -161,6 +161,7 @@ export async function startInProcess(
     prepared.launch,
     {
       log: (line) => logs.push(line),
+      validateResults: true,
       onReady: (runner) => {
         runner.on('state', (changed) => {
           states.push(changed);

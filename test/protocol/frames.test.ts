@@ -4,11 +4,11 @@ import {
   FRAME_MESSAGE,
   FRAME_TERMINAL,
   FrameDecoder,
-  asksForFrames,
   encodeFrame,
   messageFrame,
 } from '../../src/protocol/frames.js';
 import { LineDecoder } from '../../src/protocol/framing.js';
+import { NO_FRAMING_SWITCH, attachFramingSwitch } from '../../src/protocol/framing-switch.js';
 
 interface Seen {
   frames: [number, string][];
@@ -77,14 +77,16 @@ describe('binary frames', () => {
     expect(seen.truncated).toEqual([8]);
   });
 
-  it('recognises a request for frames only in a single attach request with an id', () => {
+  it('the attach rule recognises a request for frames only in a single attach request with an id', () => {
     const attach = { jsonrpc: '2.0', id: 1, method: 'attach', params: { framing: 'binary' } };
+    const asksForFrames = (m: unknown): boolean => attachFramingSwitch.asksForFrames(m);
     expect(asksForFrames(attach)).toBe(true);
     expect(asksForFrames({ ...attach, id: undefined })).toBe(false);
     expect(asksForFrames({ ...attach, params: { framing: 'ndjson' } })).toBe(false);
     expect(asksForFrames({ ...attach, method: 'detach' })).toBe(false);
     expect(asksForFrames([attach])).toBe(false);
     expect(asksForFrames(null)).toBe(false);
+    expect(NO_FRAMING_SWITCH.asksForFrames(attach)).toBe(false);
   });
 });
 

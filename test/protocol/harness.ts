@@ -1,15 +1,15 @@
-/** A real Unix-socket server for protocol tests, and a raw peer that speaks bytes. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Socket } from 'node:net';
+/** A real server for protocol tests over a Unix socket or a Ziti service, and a raw peer that speaks bytes. */
+import type { Duplex } from 'node:stream';
 import { LineDecoder } from '../../src/protocol/framing.js';
 import { RpcClient } from '../../src/protocol/client.js';
 import { RpcError } from '../../src/protocol/errors.js';
-import { serveConnection } from '../../src/protocol/connection.js';
+import { serveConnection } from '../../src/protocol/serve.js';
+import { attachFramingSwitch } from '../../src/protocol/framing-switch.js';
 import type { HandlerTable, RpcConnection, ServeOptions } from '../../src/protocol/connection.js';
-import { dialUnix, listenUnix } from '../../src/transport/unix.js';
 import type { StatusSnapshot } from '../../src/protocol/schemas.js';
+import type { ByteStream } from '../../src/transport/stream.js';
+import { listenTest } from '../support/transports.js';
+import type { TransportKind } from '../support/transports.js';
 
 /** A parsed message from the wire; tests poke into it freely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -21,61 +21,82 @@ export interface LogEntry {
 }
 
 export interface TestServer {
-  path: string;
+  /** Where it listens: a socket path, or a Ziti service and terminator. */
+  address: string;
   conns: RpcConnection[];
   logs: LogEntry[];
-  dial(): Promise<Socket>;
+  dial(): Promise<ByteStream>;
   client(): Promise<RpcClient>;
   raw(): Promise<RawPeer>;
   close(): Promise<void>;
 }
 
-export async function startServer(handlers: HandlerTable, options: ServeOptions = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'ralph-proto-'));
-  const path = join(dir, 'run', 'loop.sock');
+export async function startServer(
+  handlers: HandlerTable,
+  options: ServeOptions = {},
+  transport: TransportKind = 'unix',
+): Promise<TestServer> {
   const conns: RpcConnection[] = [];
   const logs: LogEntry[] = [];
   const cleanups: (() => void)[] = [];
-  const listener = await listenUnix(path, (socket, info) => {
+  const listener = await listenTest(transport, (socket, info) => {
     conns.push(
       serveConnection(socket, handlers, {
         label: info.label,
+        peer: info.peer,
         logger: (msg, ctx) => logs.push({ msg, ctx }),
+        validateResults: true,
+        framingSwitch: attachFramingSwitch,
         ...options,
       }),
     );
   });
   return {
-    path,
+    address: listener.address,
     conns,
     logs,
-    dial: () => dialUnix(path),
+    dial: () => listener.dial(),
     client: async () => {
-      const c = new RpcClient(await dialUnix(path), { defaultTimeoutMs: 10_000 });
+      const c = new RpcClient(await listener.dial(), { defaultTimeoutMs: 10_000 });
       cleanups.push(() => c.close());
       return c;
     },
     raw: async () => {
-      const peer = new RawPeer(await dialUnix(path));
+      const peer = new RawPeer(await listener.dial());
       cleanups.push(() => peer.socket.destroy());
       return peer;
     },
     close: async () => {
       for (const fn of cleanups) fn();
       await listener.close();
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
+/** `startServer` bound to one transport, for a test body declared once per transport. */
+export function serverStarter(
+  transport: TransportKind,
+): (handlers: HandlerTable, options?: ServeOptions) => Promise<TestServer> {
+  return (handlers, options = {}) => startServer(handlers, options, transport);
+}
+
+/**
+ * How a server sees a reader that stopped reading go: dropped by its own queue limit, or (over Ziti, where
+ * the edge router takes what the server writes) ended by the reader's own receive bound first.
+ */
+export const SLOW_READER_GONE =
+  /^(slow consumer: \d+ bytes queued|peer closed|connection closed|connection error: .+)$/;
+
 /** Writes raw text and reads parsed NDJSON messages, each wait bounded in time. */
 export class RawPeer {
-  readonly socket: Socket;
+  readonly socket: Duplex;
   private readonly queue: unknown[] = [];
   private waiter: (() => void) | null = null;
   ended = false;
+  /** The stream's error, if it failed (a Ziti reader past its receive bound, say). */
+  error: Error | null = null;
 
-  constructor(socket: Socket) {
+  constructor(socket: Duplex) {
     this.socket = socket;
     const decoder = new LineDecoder({ onLine: (line) => this.queue.push(JSON.parse(line)) });
     socket.on('data', (chunk: Buffer) => {
@@ -83,6 +104,11 @@ export class RawPeer {
       this.waiter?.();
     });
     socket.on('end', () => {
+      this.ended = true;
+      this.waiter?.();
+    });
+    socket.on('error', (err) => {
+      this.error = err;
       this.ended = true;
       this.waiter?.();
     });

@@ -1,17 +1,10 @@
-import { Duplex, PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RpcClient } from '../../src/protocol/client.js';
-import { serveConnection } from '../../src/protocol/connection.js';
+import { serveConnection } from '../../src/protocol/serve.js';
 import { makeEvent } from '../../src/protocol/events.js';
 import type { WireEvent } from '../../src/protocol/events.js';
+import { duplexPair } from '../support/duplex-pair.js';
 import { demoHandlers } from './harness.js';
-
-/** Two connected in-memory streams: what one writes, the other reads. */
-function duplexPair(): [Duplex, Duplex] {
-  const aToB = new PassThrough();
-  const bToA = new PassThrough();
-  return [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
-}
 
 describe('the protocol over an in-memory stream (no socket involved)', () => {
   it('serves requests and events, and closes cleanly from the server side', async () => {
@@ -35,5 +28,28 @@ describe('the protocol over an in-memory stream (no socket involved)', () => {
     expect(await serverClosed).toBe('test over');
     expect(await closed).toBe('server closed the connection: test over');
     expect(events.map((e) => e.type)).toEqual(['state_change', 'disconnect']);
+  });
+
+  it('checks results only when asked to, whatever the environment says', async () => {
+    // `resize` in the demo handlers answers rows: 0 on purpose, which breaks the method table.
+    const answers: unknown[] = [];
+    for (const validateResults of [undefined, false, true]) {
+      const [serverSide, clientSide] = duplexPair();
+      serveConnection(serverSide, demoHandlers(), validateResults === undefined ? {} : { validateResults });
+      const client = new RpcClient(clientSide, { defaultTimeoutMs: 5000 });
+      answers.push(
+        await client.request('resize', { cols: 100, rows: 30 }).then(
+          (result) => ({ result }),
+          (err: unknown) => ({ error: (err as Error).message }),
+        ),
+      );
+      client.close();
+    }
+    expect(process.env.VITEST).toBeDefined();
+    expect(answers).toEqual([
+      { result: { cols: 100, rows: 0 } },
+      { result: { cols: 100, rows: 0 } },
+      { error: expect.stringMatching(/result of resize does not match the protocol: rows/) as unknown },
+    ]);
   });
 });

@@ -2,7 +2,7 @@
  * A peer that speaks the protocol by hand over a real socket: NDJSON lines, then binary frames once a
  * request for them has succeeded. It records every message and every terminal byte it receives.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { FRAME_MESSAGE, FRAME_TERMINAL, FrameDecoder, encodeFrame } from '../../src/protocol/frames.js';
 import { LineDecoder } from '../../src/protocol/framing.js';
 import { waitFor } from './wait.js';
@@ -20,7 +20,7 @@ export class FramedPeer {
   private frames: FrameDecoder | null = null;
   private switchId: number | null = null;
 
-  constructor(readonly socket: Socket) {
+  constructor(readonly socket: Duplex) {
     this.lines = new LineDecoder({ maxLineBytes: 64 * 1024 * 1024, onLine: (line) => this.onLine(line) });
     socket.on('data', (chunk: Buffer) => {
       if (this.frames) return this.frames.push(chunk);

@@ -30,3 +30,16 @@ export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 2
     clearTimeout(timer);
   }
 }
+
+/**
+ * Lets a producer that writes in a tight loop wait for a reader that is reading: when `conn` has more than
+ * `highBytes` queued, waits (bounded) until it reports that its queue has drained. Over a slower transport
+ * (an overlay) a tight loop otherwise outruns even a reader that keeps up.
+ */
+export async function keepUp(
+  conn: { queuedBytes: number; once(event: 'drain', listener: () => void): unknown },
+  highBytes = 2 * 1024 * 1024,
+): Promise<void> {
+  if (conn.queuedBytes <= highBytes) return;
+  await within(new Promise<void>((resolve) => conn.once('drain', resolve)), 'the reader to catch up');
+}

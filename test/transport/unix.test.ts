@@ -104,6 +104,20 @@ describe('listenUnix', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it('describes each accepted stream with a transport-neutral peer, numbered per listener', async () => {
+    const path = join(dir, 'p.sock');
+    const peers: unknown[] = [];
+    listeners.push(await listenUnix(path, (socket, info) => peers.push(info) && socket.end()));
+    for (let i = 0; i < 2; i++) {
+      const socket = await dialUnix(path);
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()).resume());
+    }
+    expect(peers).toEqual([
+      { label: 'unix#1', peer: { label: 'unix#1', transport: 'unix' } },
+      { label: 'unix#2', peer: { label: 'unix#2', transport: 'unix' } },
+    ]);
+  });
+
   it('close() removes the socket file and ends open connections', async () => {
     const path = join(dir, 'c.sock');
     const listener = await listenUnix(path, () => undefined);

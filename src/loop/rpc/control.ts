@@ -8,7 +8,7 @@ export function guarded<T>(action: () => T): T {
   try {
     return action();
   } catch (err) {
-    if (isRalphError(err) && err.code === 'LOOP_ENDED') throw RpcError.of('LOOP_ENDED', err.message);
+    if (isRalphError(err, 'LOOP_ENDED')) throw RpcError.of('LOOP_ENDED', err.message);
     throw err;
   }
 }

@@ -3,7 +3,14 @@
  * clients fed from the output log. Handlers live one group per file; this file holds the shared state.
  */
 import type { Duplex } from 'node:stream';
-import { makeEvent, serveConnection, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import {
+  attachFramingSwitch,
+  makeEvent,
+  serveConnection,
+  type HandlerTable,
+  type RpcConnection,
+} from '../../protocol/index.js';
+import type { Peer } from '../../transport/stream.js';
 import type { LoopRunner } from '../runner.js';
 import { AttachFeed } from './attach-feed.js';
 import { attachHandlers } from './attach.js';
@@ -18,6 +25,8 @@ import { toWireChange, toWireIteration } from './wire.js';
 export interface LoopServerOptions {
   log?: (line: string) => void;
   maxQueuedBytes?: number;
+  /** Check every result against the method table (tests turn it on). */
+  validateResults?: boolean;
 }
 
 export class LoopServer {
@@ -51,10 +60,13 @@ export class LoopServer {
     runner.on('pty', (offset, chunk) => this.feed.live(offset, chunk));
   }
 
-  accept(stream: Duplex, label: string): RpcConnection {
+  accept(stream: Duplex, label: string, peer?: Peer): RpcConnection {
     const conn = serveConnection(stream, this.handlers, {
       label,
+      ...(peer === undefined ? {} : { peer }),
       logger: (msg) => this.options.log?.(msg),
+      framingSwitch: attachFramingSwitch,
+      validateResults: this.options.validateResults === true,
       onTerminalInput: (data, from) => terminalInput(this, data, from),
       ...(this.options.maxQueuedBytes === undefined ? {} : { maxQueuedBytes: this.options.maxQueuedBytes }),
     });

@@ -34,6 +34,9 @@ export interface EdgeConnOptions {
   crypto?: ConnCrypto;
   /** On hosted connections: the caller id the dialing side asserted. */
   callerId?: string;
+  /** On hosted connections: the dialing identity as the router vouches for it (routers from Ziti 2.0 on). */
+  dialerIdentityId?: string;
+  dialerIdentityName?: string;
   circuitId?: string;
   appData?: Buffer;
   /** Called once when the connection is gone, so the owner can forget its id. */
@@ -46,6 +49,9 @@ export class EdgeConn extends Duplex {
   readonly role: 'dial' | 'host';
   readonly routerName: string;
   readonly callerId: string | undefined;
+  /** Hosted connections: the dialing identity's id and name, set by the router (absent from older routers). */
+  readonly dialerIdentityId: string | undefined;
+  readonly dialerIdentityName: string | undefined;
   readonly circuitId: string | undefined;
   readonly appData: Buffer | undefined;
   readonly encrypted: boolean;
@@ -82,6 +88,8 @@ export class EdgeConn extends Duplex {
     this.crypto = options.crypto;
     this.encrypted = options.crypto !== undefined;
     this.callerId = options.callerId;
+    this.dialerIdentityId = options.dialerIdentityId;
+    this.dialerIdentityName = options.dialerIdentityName;
     this.circuitId = options.circuitId;
     this.appData = options.appData;
     this.onGone = options.onGone;

@@ -155,6 +155,8 @@ export class EdgeListener extends EventEmitter<EdgeListenerEvents> {
       role: 'host',
       crypto,
       callerId: getString(request.headers, EdgeHeader.callerId),
+      dialerIdentityId: getString(request.headers, EdgeHeader.dialerIdentityId),
+      dialerIdentityName: getString(request.headers, EdgeHeader.dialerIdentityName),
       circuitId: getString(request.headers, EdgeHeader.circuitId),
       appData: request.headers.get(EdgeHeader.appData),
       onGone: (gone) => this.host.unregister(connId, gone),

@@ -1,0 +1,50 @@
+/**
+ * Every exit code of the `ralph` command, in one table (documented in docs/cli.md, "Exit codes"; a test keeps
+ * the two in step). General codes first, then how a loop a command followed to its end ended.
+ */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  notFound: 3,
+  conflict: 4,
+  unavailable: 5,
+  agentMissing: 6,
+  invalidTask: 7,
+  connectionLost: 8,
+  timeout: 9,
+  /** Commands that follow a loop (`attach`, `start --attach`/`--foreground`, `demo`): you detached. */
+  detached: 0,
+  /** ... the loop completed: every story passes. */
+  completed: 0,
+  /** ... the iteration limit was reached with stories still failing. */
+  exhausted: 10,
+  /** ... too many failed iterations in a row, or the disk filled up. */
+  failed: 11,
+  /** ... `ralph stop`, or a signal to the runner. */
+  stopped: 12,
+  /** ... the runner died before it recorded an end. */
+  crashed: 13,
+  /** ... a cost or token budget (`--max-cost`, `--max-tokens`) was passed. */
+  budgetExceeded: 14,
+} as const;
+
+export type ExitCodeName = keyof typeof ExitCode;
+
+/** The exit code of a command that followed a loop until it ended with `status`. */
+export function loopEndExitCode(status: string): number {
+  switch (status) {
+    case 'completed':
+      return ExitCode.completed;
+    case 'exhausted':
+      return ExitCode.exhausted;
+    case 'failed':
+      return ExitCode.failed;
+    case 'stopped':
+      return ExitCode.stopped;
+    case 'budget_exceeded':
+      return ExitCode.budgetExceeded;
+    default:
+      return ExitCode.crashed;
+  }
+}
