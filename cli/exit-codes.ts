@@ -1,5 +1,5 @@
 /**
- * Exit codes of commands that follow a loop to its end (`attach`, `start --foreground`, `demo`). Documented in
+ * Exit codes of commands that follow a loop to its end (`attach`, `start --foreground`, `demo`, `wait`). Documented in
  * docs/cli.md; the general codes live in src/errors.ts.
  */
 export const LoopExit = {
@@ -9,6 +9,8 @@ export const LoopExit = {
   failed: 11,
   stopped: 12,
   crashed: 13,
+  stalled: 14,
+  budgetExceeded: 15,
   connectionLost: 8,
 } as const;
 
@@ -22,6 +24,10 @@ export function loopEndExitCode(status: string): number {
       return LoopExit.failed;
     case 'stopped':
       return LoopExit.stopped;
+    case 'stalled':
+      return LoopExit.stalled;
+    case 'budget_exceeded':
+      return LoopExit.budgetExceeded;
     default:
       return LoopExit.crashed;
   }

@@ -68,7 +68,10 @@ export function colorStatus(status: string): string {
       return paint.cyan(status);
     case 'failed':
     case 'crashed':
+    case 'stalled':
+    case 'budget_exceeded':
       return paint.red(status);
+    case 'waiting':
     case 'exhausted':
     case 'paused':
     case 'stopping':

@@ -39,6 +39,7 @@ export function makeSession(overrides: Partial<SessionRecord> = {}): SessionReco
     endedAt: null,
     lastSeen: null,
     exitReason: null,
+    waitingUntil: null,
     ...overrides,
   };
 }

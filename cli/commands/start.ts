@@ -19,6 +19,12 @@ export interface StartArgs {
   'idle-timeout': string;
   'max-failures': number;
   'trust-promise': boolean;
+  'stall-after': number;
+  verify?: string[];
+  'verify-timeout': string;
+  'max-duration': string;
+  notify: boolean;
+  'on-end'?: string;
   foreground: boolean;
   attach: boolean;
   json: boolean;
@@ -69,6 +75,35 @@ export const startCommand: CommandModule<object, StartArgs> = {
         default: false,
         describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
       })
+      .option('stall-after', {
+        type: 'number',
+        default: 3,
+        describe: 'End as stalled after this many iterations that change nothing in the task (0 = never)',
+      })
+      .option('verify', {
+        type: 'string',
+        array: true,
+        describe: 'Acceptance command the runner runs after an iteration that marks stories passing (repeatable)',
+      })
+      .option('verify-timeout', {
+        type: 'string',
+        default: '10m',
+        describe: 'Time limit for each acceptance command',
+      })
+      .option('max-duration', {
+        type: 'string',
+        default: '0',
+        describe: 'End as budget_exceeded once the loop has run this long, e.g. 8h (0 = no limit)',
+      })
+      .option('notify', {
+        type: 'boolean',
+        default: false,
+        describe: 'Desktop notification (notify-send) when the loop ends, waits on a rate limit or needs input',
+      })
+      .option('on-end', {
+        type: 'string',
+        describe: 'Shell command run on the same events, with RALPH_STATUS, RALPH_TASK, ... set',
+      })
       .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
       .option('attach', {
         type: 'boolean',
@@ -94,6 +129,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
       maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
+      stallAfter: nonNegative(args['stall-after'], '--stall-after'),
+      verify: args.verify?.filter((c) => c.trim() !== ''),
+      verifyTimeoutMs: timeout(args['verify-timeout'], '--verify-timeout'),
+      maxDurationMs: timeout(args['max-duration'], '--max-duration'),
+      notify: args.notify,
+      onEnd: args['on-end'] === '' ? undefined : args['on-end'],
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
     };
@@ -138,6 +179,15 @@ function endedText(session: SessionRecord): string {
 /** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
 function timeout(text: string, flag: string): number {
   return checkTimeout(parseDuration(text, flag), flag);
+}
+
+function nonNegative(value: number, flag: string): number {
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number (0 or more), got ${value}`, {
+      exitCode: ExitCode.usage,
+    });
+  }
+  return value;
 }
 
 function positive(value: number, flag: string): number {

@@ -36,6 +36,13 @@ export interface StartOptions {
   cols?: number | undefined;
   rows?: number | undefined;
   env?: Record<string, string> | undefined;
+  /** Iterations in a row without change before the loop ends `stalled` (0 = never; default 3). */
+  stallAfter?: number | undefined;
+  verify?: string[] | undefined;
+  verifyTimeoutMs?: number | undefined;
+  maxDurationMs?: number | undefined;
+  notify?: boolean | undefined;
+  onEnd?: string | undefined;
   /** How long to wait for a detached runner to answer. */
   readyTimeoutMs?: number | undefined;
 }
@@ -76,6 +83,12 @@ export async function prepareLoop(
     cols: options.cols ?? LOOP_DEFAULTS.cols,
     rows: options.rows ?? LOOP_DEFAULTS.rows,
     env: options.env,
+    stallAfter: options.stallAfter,
+    verify: options.verify,
+    verifyTimeoutMs: options.verifyTimeoutMs,
+    maxDurationMs: options.maxDurationMs,
+    notify: options.notify,
+    onEnd: options.onEnd,
   };
   ensurePrivateDir(paths.dataDir);
   const registry = Registry.open(paths.registryFile);

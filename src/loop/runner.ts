@@ -13,6 +13,8 @@ import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
 import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
+import { LoopGuards, type GuardOptions } from './guards.js';
+import type { RateLimitSignal } from './rate-limit.js';
 import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
 import type { OutputLog } from './output-log.js';
@@ -41,7 +43,10 @@ export interface RunnerEvents {
   iteration: [IterationRecord];
   /** A diagnostic for the runner's own log. */
   log: [string];
+  /** Someone may want to know: the loop waits on a rate limit, or a checkpoint paused it for input. */
+  attention: ['waiting' | 'input'];
 }
+
 
 export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly config: LoopConfig;
@@ -59,10 +64,19 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private activeIteration: IterationContext | null = null;
   /** Why the loop must end `failed` (a full disk), once known. */
   private failure: string | null = null;
+  private readonly guards: LoopGuards;
 
-  constructor(config: LoopConfig, dir: string) {
+  constructor(config: LoopConfig, dir: string, options: GuardOptions = {}) {
     super();
     this.config = config;
+    this.guards = new LoopGuards(config, options, {
+      update: (patch) => this.update(patch),
+      note: (text) => this.note(text),
+      attention: () => this.emit('attention', 'waiting'),
+      hold: (wake) => (this.wake = wake),
+      resumeStatus: () => this.statusFor(this.current.interactive, this.current.paused),
+      maxIterations: () => this.current.maxIterations,
+    });
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
@@ -85,6 +99,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       startedAt: now,
       updatedAt: now,
       exitReason: null,
+      waitingUntil: null,
     };
   }
 
@@ -158,6 +173,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     const archived = archiveIfBranchChanged(this.config.taskDir);
     if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
     let failures = 0;
+    await this.guards.start();
     for (;;) {
       if (this.failure !== null) return this.finish('failed', this.failure);
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
@@ -166,14 +182,18 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       if (this.current.iteration >= this.current.maxIterations) {
         return this.finish('exhausted', `reached the limit of ${this.current.maxIterations} iterations`);
       }
+      const overBudget = this.guards.overBudget();
+      if (overBudget !== null) return this.finish('budget_exceeded', overBudget);
       await this.waitWhileHeld();
-      if (this.stopRequest) continue;
+      if (this.stopRequest || (await this.guards.waitOutRateLimit())) continue;
       const record = await this.iterate(adapter, prd);
       if (record.outcome === 'completed') {
         // A completed iteration with a note is a trusted promise: prd.json still has failing stories.
         return this.finish('completed', record.note ?? 'all stories pass');
       }
       if (record.outcome === 'stopped') continue;
+      const stalled = await this.guards.afterIteration(record);
+      if (stalled !== null) return this.finish('stalled', stalled);
       failures = FAILED_OUTCOMES.has(record.outcome as never) ? failures + 1 : 0;
       if (failures >= this.config.maxConsecutiveFailures) {
         return this.finish('failed', `${failures} consecutive failed iterations (last: ${record.outcome})`);
@@ -182,6 +202,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
         this.checkpointRequested = false;
         this.update({ paused: true, status: 'paused' });
         this.note('checkpoint: paused after the iteration; resume to continue');
+        this.emit('attention', 'input');
       }
     }
   }
@@ -229,10 +250,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       reloadPrd: () => this.readPrd(),
       note: (text) => this.note(text),
       timers: null,
+      rateLimit: null,
     };
     this.activeIteration = ctx;
     try {
       const record = await runIteration(ctx);
+      if (ctx.rateLimit !== null) this.guards.rateLimited(ctx.rateLimit, record.outcome === 'rate_limited');
       this.emit('iteration', record);
       return record;
     } finally {
@@ -241,6 +264,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       this.agent = null;
       this.update({ agentPid: null });
     }
+  }
+
+  /** A stream parser's report of a rate-limit event in the running iteration (text detection runs anyway). */
+  reportRateLimit(signal: RateLimitSignal): void {
+    if (this.activeIteration) this.activeIteration.rateLimit ??= signal;
   }
 
   /** Blocks between iterations while paused (also after a checkpoint) or held in interactive mode. */

@@ -54,6 +54,8 @@ export const statusSnapshot = z.object({
   stories_total: z.number().int().min(0),
   stories_passing: z.number().int().min(0),
   exit_reason: z.string().nullable(),
+  /** While `waiting` on a rate limit: when the limit is expected to reset; null otherwise. */
+  waiting_until: isoTimestamp.nullable().optional(),
 });
 export type StatusSnapshot = z.infer<typeof statusSnapshot>;
 

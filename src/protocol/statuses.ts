@@ -8,8 +8,14 @@ export const LOOP_STATUSES = [
   'paused',
   'interactive',
   'stopping',
+  /** Live: holding the next iteration until an agent's rate or usage limit resets. */
+  'waiting',
   'completed',
   'exhausted',
   'failed',
   'stopped',
+  /** Ended: several iterations in a row changed nothing in the task (prd.json, progress.txt, git). */
+  'stalled',
+  /** Ended: a budget of the loop (`--max-duration`) ran out. */
+  'budget_exceeded',
 ] as const;

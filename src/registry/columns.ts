@@ -27,6 +27,7 @@ export const COLUMN_OF = {
   endedAt: 'ended_at',
   lastSeen: 'last_seen',
   exitReason: 'exit_reason',
+  waitingUntil: 'waiting_until',
 } as const satisfies { [K in keyof SessionRecord]: string };
 
 export type SessionField = keyof SessionRecord;

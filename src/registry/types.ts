@@ -16,6 +16,8 @@ export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set<SessionStat
   'exhausted',
   'failed',
   'stopped',
+  'stalled',
+  'budget_exceeded',
   'crashed',
 ]);
 
@@ -60,6 +62,8 @@ export interface SessionRecord {
   endedAt: string | null;
   lastSeen: string | null;
   exitReason: string | null;
+  /** While `waiting` on a rate limit: when it is expected to reset (ISO-8601); null otherwise. */
+  waitingUntil: string | null;
 }
 
 type RequiredOnCreate = 'task' | 'location' | 'transport' | 'address' | 'agent' | 'taskDir' | 'maxIterations';

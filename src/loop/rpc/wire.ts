@@ -23,6 +23,7 @@ const WIRE_NAMES: Partial<Record<StateKey, keyof StatusChange>> = {
   cols: 'cols',
   rows: 'rows',
   exitReason: 'exit_reason',
+  waitingUntil: 'waiting_until',
   updatedAt: 'updated_at',
 };
 
@@ -64,6 +65,7 @@ export function toWireStatus(
     stories_total: state.storiesTotal,
     stories_passing: state.storiesPassing,
     exit_reason: state.exitReason,
+    waiting_until: state.waitingUntil,
   };
 }
 
