@@ -1,0 +1,83 @@
+/**
+ * `ralph wait` blocks until loops end and exits with a code per outcome (docs/cli.md), and `--on-end` runs a
+ * command with the loop's figures in its environment. Detached runners, the built binary, the fake agent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt } from './built.js';
+import { CliSandbox, waitFor } from './harness.js';
+
+let sb: CliSandbox;
+beforeAll(async () => {
+  await ensureCliBuilt();
+  sb = new CliSandbox();
+});
+afterAll(async () => {
+  await sb.dispose();
+});
+
+describe('ralph wait', () => {
+  it('exits 0 only for completed, and with a distinct code for each other ending', async () => {
+    const loops: [string, unknown[], string[], string, number][] = [
+      ['w-completed', [{ passStory: 'current' }], [], 'completed', 0],
+      ['w-exhausted', [{ print: 'hm' }], ['--max-iterations', '2', '--stall-after', '0'], 'exhausted', 10],
+      ['w-failed', [{ exit: 1 }], ['--max-failures', '1'], 'failed', 11],
+      ['w-stalled', [{ print: 'hm' }], ['--stall-after', '2'], 'stalled', 14],
+      ['w-budget', [{ sleep: 1500 }], ['--max-duration', '1s'], 'budget_exceeded', 15],
+    ];
+    for (const [name, script, extra] of loops) {
+      const task = sb.makeTask(name, { script: [{ sleep: 1500 }, ...script] });
+      await sb.start(task, extra);
+    }
+    for (const [name, , , status, code] of loops) {
+      const result = await sb.ralph(['wait', name], { timeoutMs: 60_000 });
+      expect(result.stdout).toContain(`${name} ${status}`);
+      expect([name, result.exitCode]).toEqual([name, code]);
+    }
+    // Several loops: the code of the first one (in the order given) that did not complete.
+    const all = await sb.ralph(['wait', 'w-completed', 'w-stalled', 'w-failed']);
+    expect(all.exitCode).toBe(14);
+    const done = await sb.ralph(['wait', 'w-completed']);
+    expect(done.exitCode).toBe(0);
+  }, 120_000);
+
+  it('gives up after --timeout with exit code 9', async () => {
+    const task = sb.makeTask('w-long', { script: [{ sleep: 20_000 }] });
+    await sb.start(task);
+    const result = await sb.ralph(['wait', 'w-long', '--timeout', '1s']);
+    expect(result.exitCode).toBe(9);
+    expect(result.stderr).toMatch(/still running: w-long \(running\)/);
+    await sb.ralph(['stop', 'w-long', '--force']);
+  }, 60_000);
+
+  it('--on-end runs the command with the documented environment when the loop ends', async () => {
+    const task = sb.makeTask('w-hook', { stories: 2, script: [{ passStory: 'current' }] });
+    const out = join(sb.root, 'on-end.env');
+    const session = await sb.start(task, ['--on-end', `env | grep '^RALPH_' | sort >> '${out}'`]);
+    const result = await sb.ralph(['wait', 'w-hook'], { timeoutMs: 60_000 });
+    expect(result.exitCode).toBe(0);
+    await waitFor(() => existsSync(out), 'the --on-end output');
+    const env = Object.fromEntries(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(env).toMatchObject({
+      RALPH_EVENT: 'ended',
+      RALPH_STATUS: 'completed',
+      RALPH_TASK: 'w-hook',
+      RALPH_TASK_DIR: task.dir,
+      RALPH_REASON: 'all stories pass',
+      RALPH_ITERATIONS: '2',
+      RALPH_STORIES_PASSING: '2',
+      RALPH_STORIES_TOTAL: '2',
+      RALPH_WAITING_UNTIL: '',
+    });
+    expect(env.RALPH_SESSION_DIR).toContain(join('loops', ''));
+    expect(existsSync(join(env.RALPH_SESSION_DIR!, 'output.log'))).toBe(true);
+    expect(session.task).toBe('w-hook');
+    expect(readFileSync(join(env.RALPH_SESSION_DIR!, 'runner.log'), 'utf8')).toContain('--on-end (ended) exit code 0');
+  }, 60_000);
+});
