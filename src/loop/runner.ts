@@ -193,11 +193,13 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       }
       if (record.outcome === 'stopped') continue;
       const stalled = await this.guards.afterIteration(record);
-      if (stalled !== null) return this.finish('stalled', stalled);
       failures = FAILED_OUTCOMES.has(record.outcome as never) ? failures + 1 : 0;
       if (failures >= this.config.maxConsecutiveFailures) {
         return this.finish('failed', `${failures} consecutive failed iterations (last: ${record.outcome})`);
       }
+      // Failures and the iteration limit, when reached at the same time, name the ending first.
+      if (stalled !== null && this.current.iteration < this.current.maxIterations)
+        return this.finish('stalled', stalled);
       if (this.checkpointRequested) {
         this.checkpointRequested = false;
         this.update({ paused: true, status: 'paused' });

@@ -2,11 +2,12 @@
  * `ralph wait` blocks until loops end and exits with a code per outcome (docs/cli.md), and `--on-end` runs a
  * command with the loop's figures in its environment. Detached runners, the built binary, the fake agent.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionDir } from '../../src/config/paths.js';
 import { ensureCliBuilt } from './built.js';
-import { CliSandbox, waitFor } from './harness.js';
+import { CliSandbox, startArgs, waitFor } from './harness.js';
 
 let sb: CliSandbox;
 beforeAll(async () => {
@@ -79,5 +80,43 @@ describe('ralph wait', () => {
     expect(existsSync(join(env.RALPH_SESSION_DIR!, 'output.log'))).toBe(true);
     expect(session.task).toBe('w-hook');
     expect(readFileSync(join(env.RALPH_SESSION_DIR!, 'runner.log'), 'utf8')).toContain('--on-end (ended) exit code 0');
+  }, 60_000);
+
+  it('--notify sends a desktop notice through notify-send, and says once in the runner log when there is none', async () => {
+    const bin = join(sb.root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const notices = join(sb.root, 'notices.txt');
+    writeFileSync(join(bin, 'notify-send'), `#!/bin/sh\nprintf '%s|' "$@" >> '${notices}'\necho >> '${notices}'\n`);
+    chmodSync(join(bin, 'notify-send'), 0o755);
+    const withIt = sb.makeTask('w-notify', { script: [{ passStory: 'current' }] });
+    const started = await sb.ralph(startArgs(withIt, ['--notify']), {
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    expect(started.exitCode).toBe(0);
+    expect((await sb.ralph(['wait', 'w-notify'])).exitCode).toBe(0);
+    await waitFor(() => existsSync(notices), 'the notice');
+    expect(readFileSync(notices, 'utf8')).toMatch(/^--app-name=ralph\|ralph: w-notify completed\|all stories pass \(1\/1 stories, iteration 1\)\|$/m);
+
+    const without = sb.makeTask('w-no-notify', { script: [{ passStory: 'current' }] });
+    const empty = join(sb.root, 'empty-bin');
+    mkdirSync(empty, { recursive: true });
+    const bare = await sb.ralph(startArgs(without, ['--notify']), { env: { PATH: empty } });
+    expect(bare.exitCode).toBe(0);
+    expect((await sb.ralph(['wait', 'w-no-notify'])).exitCode).toBe(0);
+    const session = sb.session('w-no-notify');
+    const runnerLog = readFileSync(join(sessionDir(sb.paths, session), 'runner.log'), 'utf8');
+    expect(runnerLog.match(/notify-send is not on PATH/g)).toHaveLength(1);
+  }, 60_000);
+
+  it('ralph status shows a loop waiting on a rate limit with the time it resumes', async () => {
+    const task = sb.makeTask('w-limited', { script: [{ usageLimit: { resetInMs: 3_600_000 } }, { exit: 1 }] });
+    await sb.start(task);
+    await waitFor(() => sb.session('w-limited').status === 'waiting', 'the loop to wait');
+    const until = new Date(sb.session('w-limited').waitingUntil!);
+    const hm = `${String(until.getHours()).padStart(2, '0')}:${String(until.getMinutes()).padStart(2, '0')}`;
+    const status = await sb.ralph(['status', 'w-limited'], { env: { NO_COLOR: '1' } });
+    expect(status.stdout).toMatch(new RegExp(`w-limited\\s+local\\s+waiting until ${hm}`));
+    await sb.ralph(['stop', 'w-limited']);
+    expect((await sb.ralph(['wait', 'w-limited'])).exitCode).toBe(12);
   }, 60_000);
 });
