@@ -83,7 +83,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('verify', {
         type: 'string',
         array: true,
-        describe: 'Acceptance command the runner runs after an iteration that marks stories passing (repeatable)',
+        describe:
+          'Acceptance command the runner runs after an iteration that marks stories passing (repeatable)',
       })
       .option('verify-timeout', {
         type: 'string',
@@ -98,7 +99,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('notify', {
         type: 'boolean',
         default: false,
-        describe: 'Desktop notification (notify-send) when the loop ends, waits on a rate limit or needs input',
+        describe:
+          'Desktop notification (notify-send) when the loop ends, waits on a rate limit or needs input',
       })
       .option('on-end', {
         type: 'string',

@@ -53,7 +53,9 @@ function row(s: SessionRecord): string[] {
   return [
     s.task,
     s.location === 'local' ? 'local' : (s.remoteName ?? 'remote'),
-    s.status === 'waiting' && s.waitingUntil ? colorStatus(`waiting until ${clock(s.waitingUntil)}`) : colorStatus(s.status),
+    s.status === 'waiting' && s.waitingUntil
+      ? colorStatus(`waiting until ${clock(s.waitingUntil)}`)
+      : colorStatus(s.status),
     `${s.iteration}/${s.maxIterations}`,
     s.currentStory ?? '-',
     s.agent,

@@ -41,7 +41,10 @@ export function noticeEnv(event: NoticeEvent, state: LoopState, sessionDir: stri
 function summary(event: NoticeEvent, state: LoopState): { title: string; body: string } {
   const figures = `${state.storiesPassing}/${state.storiesTotal} stories, iteration ${state.iteration}`;
   if (event === 'waiting')
-    return { title: `ralph: ${state.task} waiting`, body: `rate limit; resumes at ${state.waitingUntil ?? '?'}` };
+    return {
+      title: `ralph: ${state.task} waiting`,
+      body: `rate limit; resumes at ${state.waitingUntil ?? '?'}`,
+    };
   if (event === 'input') return { title: `ralph: ${state.task} needs input`, body: `paused (${figures})` };
   return { title: `ralph: ${state.task} ${state.status}`, body: `${state.exitReason ?? ''} (${figures})` };
 }
@@ -60,7 +63,9 @@ export class Notifier {
   send(event: NoticeEvent, state: LoopState): void {
     if (!this.active) return;
     const snapshot = { ...state };
-    const job = Promise.all([this.desktop(event, snapshot), this.command(event, snapshot)]).then(() => undefined);
+    const job = Promise.all([this.desktop(event, snapshot), this.command(event, snapshot)]).then(
+      () => undefined,
+    );
     this.pending.add(job);
     void job.finally(() => this.pending.delete(job));
   }
@@ -74,7 +79,8 @@ export class Notifier {
     if (!this.options.notify) return;
     const env = this.options.env ?? process.env;
     if (findOnPath('notify-send', env) === null) {
-      if (!this.warnedNoNotifySend) this.options.log('--notify: notify-send is not on PATH; no desktop notices');
+      if (!this.warnedNoNotifySend)
+        this.options.log('--notify: notify-send is not on PATH; no desktop notices');
       this.warnedNoNotifySend = true;
       return;
     }
@@ -85,7 +91,8 @@ export class Notifier {
       stdin: 'ignore',
       timeout: NOTIFY_TIMEOUT_MS,
     });
-    if (result.exitCode !== 0) this.options.log(`notify-send failed: ${result.stderr || result.shortMessage}`);
+    if (result.exitCode !== 0)
+      this.options.log(`notify-send failed: ${result.stderr || result.shortMessage}`);
   }
 
   private async command(event: NoticeEvent, state: LoopState): Promise<void> {
@@ -101,7 +108,8 @@ export class Notifier {
       timeout: NOTIFY_TIMEOUT_MS,
       maxBuffer: 64 * 1024,
     });
-    const output = typeof result.all === 'string' && result.all !== '' ? `: ${result.all.slice(0, 2000)}` : '';
+    const output =
+      typeof result.all === 'string' && result.all !== '' ? `: ${result.all.slice(0, 2000)}` : '';
     const how = result.timedOut ? 'timed out' : `exit code ${result.exitCode ?? 'none'}`;
     this.options.log(`--on-end (${event}) ${how}${output}`);
   }

@@ -39,7 +39,11 @@ const WEAK = [
  * Looks for a limit message in `lines` (the last lines of an iteration, oldest first). `failed` says whether the
  * agent exited with an error; without it only the unmistakable usage-cap messages count.
  */
-export function detectRateLimit(lines: readonly string[], failed: boolean, now = new Date()): RateLimitSignal | null {
+export function detectRateLimit(
+  lines: readonly string[],
+  failed: boolean,
+  now = new Date(),
+): RateLimitSignal | null {
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = (lines[i] ?? '').trim();
     if (line === '') continue;
@@ -71,9 +75,10 @@ export function parseResetTime(text: string, now = new Date()): Date | undefined
   const epoch = /\|\s*(\d{10})(\d{3})?\b/.exec(text);
   if (epoch) return new Date(Number(epoch[1]) * 1000 + Number(epoch[2] ?? 0));
   // "try again in 4 days 3 hours", "retry after 30s", "Please retry in 12.5s".
-  const rel = /\b(?:in|after)\s+((?:\d+(?:\.\d+)?\s*(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)\b[\s,]*(?:and\s+)?)+)/i.exec(
-    text,
-  );
+  const rel =
+    /\b(?:in|after)\s+((?:\d+(?:\.\d+)?\s*(?:seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)\b[\s,]*(?:and\s+)?)+)/i.exec(
+      text,
+    );
   if (rel) {
     let ms = 0;
     for (const part of (rel[1] ?? '').matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/gi)) {
@@ -84,7 +89,8 @@ export function parseResetTime(text: string, now = new Date()): Date | undefined
     if (ms > 0) return new Date(now.getTime() + Math.ceil(ms));
   }
   // "try again at Sep 29th, 2026 12:55 AM": a full date.
-  const dated = /\bagain at ([A-Z][a-z]{2,8} \d{1,2})(?:st|nd|rd|th)?,? (\d{4}),? (\d{1,2}:\d{2}\s*[AP]M)/i.exec(text);
+  const dated =
+    /\bagain at ([A-Z][a-z]{2,8} \d{1,2})(?:st|nd|rd|th)?,? (\d{4}),? (\d{1,2}:\d{2}\s*[AP]M)/i.exec(text);
   if (dated) {
     const at = Date.parse(`${dated[1]} ${dated[2]} ${dated[3]}`);
     if (Number.isFinite(at)) return new Date(at);

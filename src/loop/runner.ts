@@ -47,7 +47,6 @@ export interface RunnerEvents {
   attention: ['waiting' | 'input'];
 }
 
-
 export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly config: LoopConfig;
   readonly files: RunnerFiles;

@@ -34,7 +34,8 @@ async function git(cwd: string, args: string[]): Promise<string | null> {
 
 export async function fingerprint(taskDir: string): Promise<TaskFingerprint> {
   const head = await git(taskDir, ['rev-parse', 'HEAD']);
-  const status = head === null ? null : await git(taskDir, ['status', '--porcelain', '--untracked-files=all']);
+  const status =
+    head === null ? null : await git(taskDir, ['status', '--porcelain', '--untracked-files=all']);
   return {
     prd: hashFile(join(taskDir, 'prd.json')),
     progress: hashFile(join(taskDir, 'progress.txt')),

@@ -93,11 +93,7 @@ export type IterationOutcome =
  * Outcomes that count toward `maxConsecutiveFailures`. A rate-limited iteration does not: the loop waits for
  * the limit to reset and runs the same story again.
  */
-export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set([
-  'error',
-  'timeout',
-  'idle_timeout',
-]);
+export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set(['error', 'timeout', 'idle_timeout']);
 
 export interface IterationRecord {
   number: number;

@@ -71,7 +71,10 @@ export const iterationRecord = z.object({
   signal: z.string().nullable(),
   story_before: z.string().nullable(),
   story_after: z.string().nullable(),
-  /** `running` while in progress, then how it ended (e.g. `story_passed`, `no_progress`, `stopped`, `failed`). */
+  /**
+   * `running` while in progress, then how it ended: `progress`, `no_progress`, `completed`, `error`,
+   * `rate_limited`, `verify_failed`, `timeout`, `idle_timeout`, `stopped` or `crashed`.
+   */
   outcome: z.string(),
   start_offset: byteOffset,
   end_offset: byteOffset.nullable(),

@@ -79,14 +79,19 @@ describe('ralph wait', () => {
     expect(env.RALPH_SESSION_DIR).toContain(join('loops', ''));
     expect(existsSync(join(env.RALPH_SESSION_DIR!, 'output.log'))).toBe(true);
     expect(session.task).toBe('w-hook');
-    expect(readFileSync(join(env.RALPH_SESSION_DIR!, 'runner.log'), 'utf8')).toContain('--on-end (ended) exit code 0');
+    expect(readFileSync(join(env.RALPH_SESSION_DIR!, 'runner.log'), 'utf8')).toContain(
+      '--on-end (ended) exit code 0',
+    );
   }, 60_000);
 
   it('--notify sends a desktop notice through notify-send, and says once in the runner log when there is none', async () => {
     const bin = join(sb.root, 'bin');
     mkdirSync(bin, { recursive: true });
     const notices = join(sb.root, 'notices.txt');
-    writeFileSync(join(bin, 'notify-send'), `#!/bin/sh\nprintf '%s|' "$@" >> '${notices}'\necho >> '${notices}'\n`);
+    writeFileSync(
+      join(bin, 'notify-send'),
+      `#!/bin/sh\nprintf '%s|' "$@" >> '${notices}'\necho >> '${notices}'\n`,
+    );
     chmodSync(join(bin, 'notify-send'), 0o755);
     const withIt = sb.makeTask('w-notify', { script: [{ passStory: 'current' }] });
     const started = await sb.ralph(startArgs(withIt, ['--notify']), {
@@ -95,7 +100,9 @@ describe('ralph wait', () => {
     expect(started.exitCode).toBe(0);
     expect((await sb.ralph(['wait', 'w-notify'])).exitCode).toBe(0);
     await waitFor(() => existsSync(notices), 'the notice');
-    expect(readFileSync(notices, 'utf8')).toMatch(/^--app-name=ralph\|ralph: w-notify completed\|all stories pass \(1\/1 stories, iteration 1\)\|$/m);
+    expect(readFileSync(notices, 'utf8')).toMatch(
+      /^--app-name=ralph\|ralph: w-notify completed\|all stories pass \(1\/1 stories, iteration 1\)\|$/m,
+    );
 
     const without = sb.makeTask('w-no-notify', { script: [{ passStory: 'current' }] });
     const empty = join(sb.root, 'empty-bin');
@@ -109,7 +116,9 @@ describe('ralph wait', () => {
   }, 60_000);
 
   it('ralph status shows a loop waiting on a rate limit with the time it resumes', async () => {
-    const task = sb.makeTask('w-limited', { script: [{ usageLimit: { resetInMs: 3_600_000 } }, { exit: 1 }] });
+    const task = sb.makeTask('w-limited', {
+      script: [{ usageLimit: { resetInMs: 3_600_000 } }, { exit: 1 }],
+    });
     await sb.start(task);
     await waitFor(() => sb.session('w-limited').status === 'waiting', 'the loop to wait');
     const until = new Date(sb.session('w-limited').waitingUntil!);

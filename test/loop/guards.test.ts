@@ -26,7 +26,10 @@ describe('stalls', () => {
     expect(final.exitReason).toMatch(
       /^3 iterations in a row changed nothing \(iterations 1-3: prd\.json, progress\.txt, git HEAD [0-9a-f]{12} and the worktree unchanged\)$/,
     );
-    expect(sb.registryRow(loop.session.id)).toMatchObject({ status: 'stalled', exitReason: final.exitReason });
+    expect(sb.registryRow(loop.session.id)).toMatchObject({
+      status: 'stalled',
+      exitReason: final.exitReason,
+    });
   });
 
   it('counts a change to the git worktree as progress', async () => {
@@ -53,7 +56,7 @@ describe('stalls', () => {
 });
 
 describe('verified completion', () => {
-  it("sets a story whose verify command fails back to failing, and completes once it passes", async () => {
+  it('sets a story whose verify command fails back to failing, and completes once it passes', async () => {
     const task = await makeTask(sb, {
       stories: 1,
       script: {

@@ -163,7 +163,11 @@ describe('loop outcomes', () => {
         ],
       },
     });
-    const loop = await startInProcess(sb, task, { maxIterations: 3, maxConsecutiveFailures: 3, stallAfter: 0 });
+    const loop = await startInProcess(sb, task, {
+      maxIterations: 3,
+      maxConsecutiveFailures: 3,
+      stallAfter: 0,
+    });
     const final = await loop.finished();
     // The rate-limited iteration gave its place back: four iterations ran within a limit of three.
     expect(final).toMatchObject({ status: 'exhausted', iteration: 4, maxIterations: 4 });

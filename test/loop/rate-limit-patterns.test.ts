@@ -16,7 +16,11 @@ describe('detectRateLimit', () => {
       '[API Error: {"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}]',
     ];
     for (const line of strong) expect(detectRateLimit(['working', line], false, NOW)?.message).toBe(line);
-    const weak = ['Error: 429 rate limit exceeded, retry after 30s', 'Quota exceeded for quota metric', 'Too Many Requests'];
+    const weak = [
+      'Error: 429 rate limit exceeded, retry after 30s',
+      'Quota exceeded for quota metric',
+      'Too Many Requests',
+    ];
     for (const line of weak) {
       expect(detectRateLimit([line], true, NOW)?.message).toBe(line);
       // Printed by an agent that succeeded, these are about the code it works on.
@@ -26,7 +30,9 @@ describe('detectRateLimit', () => {
   });
 
   it('reads the reset time', () => {
-    expect(parseResetTime('Claude AI usage limit reached|1773158400', NOW)).toEqual(new Date(1773158400 * 1000));
+    expect(parseResetTime('Claude AI usage limit reached|1773158400', NOW)).toEqual(
+      new Date(1773158400 * 1000),
+    );
     expect(parseResetTime('5-hour limit reached ∙ resets 4am', NOW)).toEqual(new Date(2026, 2, 11, 4, 0, 0));
     expect(parseResetTime('limit reached, resets 4:10pm', NOW)).toEqual(new Date(2026, 2, 10, 16, 10, 0));
     expect(parseResetTime("You've hit your usage limit. Try again at 3:51 PM.", NOW)).toEqual(
@@ -35,12 +41,16 @@ describe('detectRateLimit', () => {
     expect(parseResetTime('try again in 4 days 3 hours.', NOW)).toEqual(
       new Date(NOW.getTime() + (4 * 24 + 3) * 3_600_000),
     );
-    expect(parseResetTime('rate limit exceeded, retry after 30s', NOW)).toEqual(new Date(NOW.getTime() + 30_000));
+    expect(parseResetTime('rate limit exceeded, retry after 30s', NOW)).toEqual(
+      new Date(NOW.getTime() + 30_000),
+    );
     expect(parseResetTime('Please retry in 12.5s.', NOW)).toEqual(new Date(NOW.getTime() + 12_500));
     expect(parseResetTime('Quota exceeded', NOW)).toBeUndefined();
   });
 
   it('backs off exponentially, capped, when no time is given', () => {
-    expect([1, 2, 3, 6, 10].map((n) => backoffMs(n))).toEqual([60_000, 120_000, 240_000, 1_800_000, 1_800_000]);
+    expect([1, 2, 3, 6, 10].map((n) => backoffMs(n))).toEqual([
+      60_000, 120_000, 240_000, 1_800_000, 1_800_000,
+    ]);
   });
 });

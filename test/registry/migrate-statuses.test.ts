@@ -23,9 +23,9 @@ describe('migration to the rate-limit and stall statuses', () => {
          created_at, updated_at, exit_reason)
        VALUES ('old', 'local', 'unix', '/tmp/x.sock', 'exhausted', 5, 'claude', '/tmp/old', 'c', 'u', 'limit')`,
     ).run();
-    expect(() =>
-      db.prepare("UPDATE sessions SET status = 'stalled' WHERE task = 'old'").run(),
-    ).toThrow(/CHECK constraint/);
+    expect(() => db.prepare("UPDATE sessions SET status = 'stalled' WHERE task = 'old'").run()).toThrow(
+      /CHECK constraint/,
+    );
     db.close();
 
     const reg = openIn(home);
