@@ -4,7 +4,7 @@
  * nothing of sockets or the registry; `runner-main.ts` wires those to it.
  */
 import { EventEmitter } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, RalphError } from '../errors.js';
 import { processStartTime } from '../util/proc.js';
@@ -18,7 +18,7 @@ import type { RateLimitSignal } from './rate-limit.js';
 import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
 import type { OutputLog } from './output-log.js';
-import { openSessionFiles, runnerFiles, type RunnerFiles } from './session-files.js';
+import { openSessionFiles, runnerFiles, saveLoopConfig, type RunnerFiles } from './session-files.js';
 
 export { runnerFiles, type RunnerFiles } from './session-files.js';
 import { allPassing, currentStory, loadPrd, storyCounts, type Prd } from './prd.js';
@@ -419,11 +419,6 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
   saveConfig(): void {
-    const file = join(this.files.dir, 'config.json');
-    try {
-      writeFileSync(file, JSON.stringify(this.config, null, 2), { mode: 0o600 });
-    } catch (err) {
-      throw writeError(err, file);
-    }
+    saveLoopConfig(this.files, this.config);
   }
 }

@@ -1,9 +1,11 @@
 /** The files of one session's folder, and opening them for a new session: a folder is never shared. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, RalphError } from '../errors.js';
 import { IterationLog } from './iteration-log.js';
 import { OutputLog } from './output-log.js';
+import { writeError } from './disk-full.js';
+import type { LoopConfig } from './types.js';
 
 export interface RunnerFiles {
   dir: string;
@@ -46,4 +48,14 @@ export function openSessionFiles(files: RunnerFiles): { log: OutputLog; iteratio
     throw err;
   }
   return { log, iterations: new IterationLog(files.iterations) };
+}
+
+/** Writes the loop config next to its logs (`config.json`), for `ralph logs` and post-mortems. */
+export function saveLoopConfig(files: RunnerFiles, config: LoopConfig): void {
+  const file = join(files.dir, 'config.json');
+  try {
+    writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
+  } catch (err) {
+    throw writeError(err, file);
+  }
 }
