@@ -4,7 +4,7 @@
  * affects both alike.
  */
 import { nowMs, summarize } from './lib/common.mjs';
-import { byteCounter, closeStream, connectOnce, echoRtts, echoThroughput, median } from './ziti-measure.mjs';
+import { median } from './ziti-measure.mjs';
 
 const SIDES = ['ours', 'go'];
 const RTT_BLOCKS = 10;
@@ -19,47 +19,56 @@ function log(key, text) {
 }
 
 /**
+ * How one side connects and measures: streamDriver() in ziti-measure.mjs for a Duplex opened in this process,
+ * or the Go dialer process (ziti-go-dialer.mjs), which measures in its own process. Times are milliseconds.
+ * @typedef {{
+ *   connect(): Promise<number>,
+ *   openLink(): Promise<void>,
+ *   rtts(count: number, deadline: number): Promise<number[]>,
+ *   closeLink(): Promise<void>,
+ *   throughput(totalBytes: number, chunkBytes: number, timeoutMs: number): Promise<number>,
+ * }} SideDriver
+ */
+
+/**
  * @param {string} key service key, for progress lines
- * @param {{ ours: () => Promise<import('node:stream').Duplex>, go: () => Promise<import('node:stream').Duplex> }} open
+ * @param {{ ours: SideDriver, go: SideDriver }} sides
  * @param {{ connects: number, warmup: number, rttSamples: number, rttCapMs: number, mib: number, rounds: number }} p
  */
-export async function compareService(key, open, p) {
+export async function compareService(key, sides, p) {
   log(key, 'warming up ...');
-  for (let i = 0; i < 3; i++) for (const side of SIDES) await connectOnce(open[side]);
+  for (let i = 0; i < 3; i++) for (const side of SIDES) await sides[side].connect();
 
   log(key, `connect time, ${p.connects} connections each ...`);
   const connect = { ours: [], go: [] };
   const connectDeadline = nowMs() + 120_000;
   for (let i = 0; i < p.connects && nowMs() < connectDeadline; i++) {
-    for (const side of turns(i)) connect[side].push(await connectOnce(open[side]));
+    for (const side of turns(i)) connect[side].push(await sides[side].connect());
   }
 
   log(key, `echo RTT, ${p.warmup} warm-up + ${p.rttSamples} samples each ...`);
   const rtt = { ours: [], go: [] };
-  const links = {};
+  const opened = [];
   try {
     for (const side of SIDES) {
-      const stream = await open[side]();
-      links[side] = { stream, counter: byteCounter(stream, `${side} RTT connection`) };
-      await echoRtts(stream, links[side].counter, p.warmup, nowMs() + 30_000);
+      await sides[side].openLink();
+      opened.push(side);
+      await sides[side].rtts(p.warmup, nowMs() + 30_000);
     }
     const rttDeadline = nowMs() + 2 * p.rttCapMs;
     const perBlock = Math.ceil(p.rttSamples / RTT_BLOCKS);
     for (let block = 0; block < RTT_BLOCKS && nowMs() < rttDeadline; block++) {
-      for (const side of turns(block)) {
-        const { stream, counter } = links[side];
-        rtt[side].push(...(await echoRtts(stream, counter, perBlock, rttDeadline)));
-      }
+      for (const side of turns(block)) rtt[side].push(...(await sides[side].rtts(perBlock, rttDeadline)));
     }
   } finally {
-    for (const { stream } of Object.values(links)) await closeStream(stream);
+    for (const side of opened) await sides[side].closeLink();
   }
 
   log(key, `throughput, ${p.rounds} round(s) of ${p.mib} MiB each ...`);
   const throughput = { ours: [], go: [] };
   for (let round = 0; round < p.rounds; round++) {
     for (const side of turns(round)) {
-      throughput[side].push(await echoThroughput(open[side], p.mib * 1024 * 1024, 64 * 1024, 120_000));
+      throughput[side].push(await sides[side].throughput(p.mib * 1024 * 1024, 64 * 1024, 120_000));
     }
   }
 

@@ -45,7 +45,10 @@ try {
     const server = await ctx.bind(service, { precedence: 'required' });
     server.on('connection', (conn) => {
       say({ conn: { service: conn.service, caller: conn.callerId ?? null, encrypted: conn.encrypted } });
-      conn.on('error', () => conn.destroy());
+      conn.on('error', (err) => {
+        process.stderr.write(`echo host: ${service}: connection ${conn.connId}: ${err.message}\n`);
+        conn.destroy();
+      });
       conn.pipe(conn);
     });
     server.on('error', (err) => process.stderr.write(`echo host: ${service}: ${err.message}\n`));

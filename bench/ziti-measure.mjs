@@ -122,3 +122,25 @@ export function median(values) {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/**
+ * A side of a comparison (see ziti-compare.mjs) whose connections are Duplex streams in this process.
+ * @param {() => Promise<import('node:stream').Duplex>} open
+ */
+export function streamDriver(open) {
+  let link;
+  return {
+    connect: () => connectOnce(open),
+    async openLink() {
+      const stream = await open();
+      link = { stream, counter: byteCounter(stream, 'RTT connection') };
+    },
+    rtts: (count, deadline) => echoRtts(link.stream, link.counter, count, deadline),
+    async closeLink() {
+      if (link) await closeStream(link.stream);
+      link = undefined;
+    },
+    throughput: (totalBytes, chunkBytes, timeoutMs) =>
+      echoThroughput(open, totalBytes, chunkBytes, timeoutMs),
+  };
+}

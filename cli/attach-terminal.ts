@@ -6,6 +6,7 @@ import { AttachSession, type AttachEnd, type AttachFrom } from '../src/client/at
 import { readLogs } from '../src/client/logs.js';
 import { isRalphError } from '../src/errors.js';
 import { LoopExit, loopEndExitCode } from './exit-codes.js';
+import { statusLine, terminalOutput } from './output.js';
 
 export interface AttachTerminalOptions {
   readOnly: boolean;
@@ -15,8 +16,12 @@ export interface AttachTerminalOptions {
 }
 
 const COMMAND_KEY = 0x1d; // Ctrl-]
-const HELP =
-  '\r\n\x1b[7m ralph \x1b[0m Ctrl-] then: d detach · i take/release the keyboard · Ctrl-] send Ctrl-] \r\n';
+
+/** The key help; a read-only attach cannot take the keyboard, so it does not offer to. */
+function keyHelp(readOnly: boolean): string {
+  const keyboard = readOnly ? '' : ' · i take/release the keyboard';
+  return statusLine(`Ctrl-] then: d detach${keyboard} · Ctrl-] send Ctrl-]`);
+}
 
 export interface AttachTerminalOptionsEnded {
   /** A loop that ended before attach could connect: show its output instead of failing. */
@@ -37,9 +42,12 @@ export async function attachTerminal(
   const stdin = process.stdin;
   const stdout = process.stdout;
   const status = (text: string): void => {
-    stdout.write(`\r\n\x1b[7m ralph \x1b[0m ${text}\r\n`);
+    stdout.write(statusLine(text));
   };
+  const output = terminalOutput();
   let interactive = false;
+  /** Set once this client asked to detach: losing the keyboard then is expected, not news. */
+  let detaching = false;
   let commandPending = false;
   let hinted = false;
 
@@ -64,10 +72,13 @@ export async function attachTerminal(
     for (const byte of typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk) {
       if (commandPending) {
         commandPending = false;
-        if (byte === 0x64 /* d */) return void session.detach();
+        if (byte === 0x64 /* d */) {
+          detaching = true;
+          return void session.detach();
+        }
         if (byte === 0x69 /* i */ && !options.readOnly) void setInteractive(!interactive);
         else if (byte === COMMAND_KEY) out.push(byte);
-        else stdout.write(HELP);
+        else stdout.write(keyHelp(options.readOnly));
         continue;
       }
       if (byte === COMMAND_KEY) commandPending = true;
@@ -95,10 +106,10 @@ export async function attachTerminal(
     }
   };
 
-  session.on('data', (chunk) => stdout.write(chunk));
+  session.on('data', (chunk) => output.write(chunk));
   session.on('state', (change) => {
     // Keys go out without answers; the loop says so when this client no longer has the keyboard.
-    if (change.interactive_mode === false && interactive && !toggling) {
+    if (change.interactive_mode === false && interactive && !toggling && !detaching) {
       interactive = false;
       status('the keyboard was released; watching');
     }
@@ -116,6 +127,7 @@ export async function attachTerminal(
   if (options.interactive && !options.readOnly) await setInteractive(true);
 
   const end = await ended;
+  output.end();
   stdin.off('data', onKeys);
   stdout.off('resize', onResize);
   if (stdin.isTTY) stdin.setRawMode(false);
@@ -135,9 +147,9 @@ export async function attachTerminal(
 
 /** Prints the whole output of a loop that has already ended, and its end, as attach would have. */
 async function replayEnded(task: string): Promise<number> {
-  const ended = await readLogs(task, { write: (chunk) => process.stdout.write(chunk) });
-  process.stdout.write(
-    `\r\n\x1b[7m ralph \x1b[0m loop ${ended.status}${ended.exitReason ? `: ${ended.exitReason}` : ''}\r\n`,
-  );
+  const output = terminalOutput();
+  const ended = await readLogs(task, { write: output.write });
+  output.end();
+  process.stdout.write(statusLine(`loop ${ended.status}${ended.exitReason ? `: ${ended.exitReason}` : ''}`));
   return loopEndExitCode(ended.status);
 }

@@ -3,7 +3,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { isRalphError, ExitCode } from '../src/errors.js';
+import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
+import { withHelpLayout } from './help-layout.js';
 import { paint } from './output.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -13,25 +15,34 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await openTui();
     return;
   }
-  const parser = yargs(argv)
+  const words = prepareArgv(argv);
+  let releaseConsole = (): void => undefined;
+  const parser = yargs(words.argv)
     .scriptName('ralph')
     .usage(
       '$0 <command> [options]\n\nSupervise Ralph loops: coding agents run again and again until every story passes.',
     )
     .command(commands)
+    .middleware((args) => {
+      releaseConsole();
+      words.restore(args);
+    })
     .demandCommand(1, 'name a command (see ralph --help)')
     .recommendCommands()
     .strict()
     .help()
     .alias('h', 'help')
     .version()
-    .wrap(Math.min(110, process.stdout.columns || 80))
+    .wrap(null)
     .epilogue('Exit codes and every command are described in docs/cli.md.')
     .fail((msg, err) => {
       if (err) throw err;
       throw Object.assign(new Error(usageMessage(msg, argv)), { usage: true });
     });
-  await parser.parseAsync();
+  await withHelpLayout(Math.min(110, process.stdout.columns || 80), async (release) => {
+    releaseConsole = release;
+    await parser.parseAsync();
+  });
 }
 
 /** yargs reports an unknown command as "Did you mean …?" or as an unknown argument; say what it is. */
@@ -42,6 +53,14 @@ function usageMessage(msg: string, argv: string[]): string {
   if (msg.startsWith('Did you mean ')) return `unknown command ${first}; did you mean ${msg.slice(13)}`;
   if (msg === `Unknown argument: ${first}`) return `unknown command ${first}`;
   return msg;
+}
+
+// A reader that went away (`ralph start … | head -1`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.destroy();
+  });
 }
 
 try {

@@ -1,7 +1,27 @@
 /** Small rendering helpers shared by the commands: colour that honours NO_COLOR, tables, durations. */
 import { RalphError, ExitCode } from '../src/errors.js';
+import { Uncolored } from '../src/loop/marks.js';
 
-const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+/** Colour only on a terminal and without NO_COLOR (any non-empty value). */
+export const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+
+/**
+ * A loop's terminal bytes to stdout. With colour off, ralph's own banners and `[ralph]` lines lose theirs; the
+ * agent's bytes pass as they are. `end()` writes whatever was held back at the very end.
+ */
+export function terminalOutput(): { write: (chunk: Buffer) => void; end: () => void } {
+  if (useColor()) return { write: (chunk) => void process.stdout.write(chunk), end: () => undefined };
+  const plain = new Uncolored();
+  return {
+    write: (chunk) => void process.stdout.write(plain.push(chunk)),
+    end: () => void process.stdout.write(plain.flush()),
+  };
+}
+
+/** The label of attach's status lines: reverse video with colour, `[ralph]` without. */
+export function statusLine(text: string): string {
+  return `\r\n${useColor() ? '\x1b[7m ralph \x1b[0m' : '[ralph]'} ${text}\r\n`;
+}
 
 export const paint = {
   bold: (s: string) => (useColor() ? `\x1b[1m${s}\x1b[22m` : s),

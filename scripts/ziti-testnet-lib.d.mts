@@ -60,6 +60,22 @@ export interface ZitiProcess {
   stop(): Promise<void>;
 }
 
+/** An edge router added with addRouter(). */
+export interface AddedRouter {
+  name: string;
+  /** Its edge listener on 127.0.0.1 (it also listens for router links on another loopback port). */
+  port: number;
+  /** `tls://127.0.0.1:<port>`, as the controller lists it. */
+  url: string;
+  /** The process group of the running router, or null when stopped. */
+  pid(): number | null;
+  /** Stops it and waits until the controller reports it offline. */
+  stop(): Promise<void>;
+  /** Starts it again (same port) and waits until the controller reports it online. */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+}
+
 export interface TestNetwork extends TestNetworkDescription {
   /** True in the process that started the network; only there does stop() tear it down. */
   owned: boolean;
@@ -79,6 +95,15 @@ export interface TestNetwork extends TestNetworkDescription {
   /** Starts the edge router and waits until the controller reports it online. */
   startRouter(): Promise<void>;
   restartRouter(): Promise<void>;
+  /** The process group of the first edge router while it runs, else null. */
+  routerPid(): number | null;
+  /**
+   * Creates, enrolls and starts another edge router (attribute `public`, so every identity and service may
+   * use it) with its own edge and link listeners on free loopback ports; resolves once the controller reports
+   * it online. It ends with the process that added it. Disturbs other users of a shared network: prefer a
+   * private one (startTestNetwork()).
+   */
+  addRouter(name: string, options?: { timeoutMs?: number }): Promise<AddedRouter>;
   /**
    * Gives an enrolled identity a certificate (same subject and key, signed by the network's CA) that expires
    * `seconds` from now and resolves to its PEM chain, for renewal tests. Stops and starts the controller (owner
@@ -99,6 +124,13 @@ export interface StartOptions {
    * controller's minimum is 1m, its default 30m). Restarts the controller once before provisioning.
    */
   oidcAccessTokenDuration?: string;
+  /**
+   * The controller's `edge.api.sessionTimeout`: how long an API session may go without activity before the
+   * controller deletes it (a Go duration of at least "1m"; the controller's default is "30m"). Activity includes
+   * the router's heartbeats for sessions with an open edge connection. Restarts the controller once before
+   * provisioning, like the other configuration options.
+   */
+  apiSessionTimeout?: string;
   /**
    * Edits of the controller's configuration file (`<home>/quickstart/ctrl.yaml`): each takes the YAML text and
    * returns the new text. Applied after the named options, with one controller restart before provisioning.

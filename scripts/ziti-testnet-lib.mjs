@@ -23,9 +23,10 @@ import {
   spawnZitiDetached,
   stopGroup,
 } from './ziti-testnet/proc.mjs';
+import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
 import { shortenCertificate } from './ziti-testnet/shortcert.mjs';
-import { ROUTER_NAME, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
+import { ROUTER_NAME, routerPid, setupRouter, startRouter, stopRouter } from './ziti-testnet/router.mjs';
 
 export { INSTALL_HINT, TestnetError, addEdgeSubsection, findZitiBinary };
 
@@ -126,11 +127,43 @@ function networkFromDescription(desc, owned) {
     rmSync(desc.home, { recursive: true, force: true });
   };
 
+  /** @type {import('./ziti-testnet-lib.d.mts').TestNetwork['addRouter']} */
+  const addRouter = async (name, options = {}) => {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name) || name === ROUTER_NAME) {
+      throw new TestnetError(
+        'ZITI_BAD_NAME',
+        `router name "${name}" must be lower-case letters, digits and dashes, and not ${ROUTER_NAME}`,
+      );
+    }
+    const [port, linkPort] = await distinctFreePorts(2);
+    // An added router ends with the process that added it, like spawnZiti's processes.
+    const routerCtx = { ...ctx, ownerPid: process.pid };
+    await setupRouter(routerCtx, { name, port, linkPort });
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    await startRouter(routerCtx, timeoutMs, name);
+    return {
+      name,
+      port,
+      url: `tls://127.0.0.1:${port}`,
+      pid: () => routerPid(routerCtx, name),
+      stop: () => stopRouter(routerCtx, timeoutMs, name),
+      start: async () => {
+        await startRouter(routerCtx, timeoutMs, name);
+      },
+      restart: async () => {
+        await stopRouter(routerCtx, timeoutMs, name);
+        await startRouter(routerCtx, timeoutMs, name);
+      },
+    };
+  };
+
   return {
     ...desc,
     owned,
     ziti,
     spawnZiti,
+    addRouter,
+    routerPid: () => routerPid(ctx),
     stopRouter: () => stopRouter(ctx),
     startRouter: async () => {
       await startRouter(ctx);
@@ -175,6 +208,8 @@ function controllerPatches(options) {
     // Only this key: in v1.7.2 idTokenDuration and refreshTokenDuration overwrite the access token duration.
     patches.push((yaml) => addEdgeSubsection(yaml, 'oidc', { accessTokenDuration: duration }));
   }
+  if (options.apiSessionTimeout !== undefined)
+    patches.push(apiSessionTimeoutPatch(options.apiSessionTimeout));
   const extra = options.controllerConfigPatch;
   if (extra !== undefined) patches.push(...(Array.isArray(extra) ? extra : [extra]));
   return patches;

@@ -1,10 +1,11 @@
 import { basename, dirname } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { nonNegativeNumber, wholeNumber } from '../numbers.js';
 import { paint, println } from '../output.js';
 
 interface DemoArgs {
-  speed: number;
-  'max-iterations': number;
+  speed: string | number;
+  'max-iterations': string | number;
 }
 
 export const demoCommand: CommandModule<object, DemoArgs> = {
@@ -13,16 +14,18 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   builder: (y: Argv) =>
     y
       .option('speed', {
-        type: 'number',
+        type: 'string',
         default: 1,
         describe: 'Demo pace: 1 is real pace, higher is faster',
       })
       .option('max-iterations', {
-        type: 'number',
+        type: 'string',
         default: 8,
         describe: 'Iteration limit for the demo loop',
       }),
   handler: async (args) => {
+    const speed = nonNegativeNumber(args.speed, '--speed');
+    const maxIterations = wholeNumber(args['max-iterations'], '--max-iterations');
     const { startLoop } = await import('../../src/client/start.js');
     const { createSampleTask } = await import('../../src/demo/sample-task.js');
     const { loadPrd, storyCounts } = await import('../../src/loop/prd.js');
@@ -36,12 +39,12 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       taskDir,
       name,
       agent: 'demo',
-      maxIterations: args['max-iterations'],
+      maxIterations,
       iterationTimeoutMs: 120_000,
       idleTimeoutMs: 60_000,
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
-      env: { RALPH_DEMO_SPEED: String(args.speed) },
+      env: { RALPH_DEMO_SPEED: String(speed) },
     });
     println(
       `${paint.green('started')} ${paint.bold(session.task)} — attached; Ctrl-] d detaches, the loop keeps going`,

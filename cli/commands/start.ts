@@ -4,8 +4,9 @@ import { validateTaskName } from '../../src/loop/task-name.js';
 import { LOOP_DEFAULTS } from '../../src/loop/defaults.js';
 import { checkTimeout } from '../../src/loop/limits.js';
 import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
-import { colorStatus, parseDuration, paint, printJson, println } from '../output.js';
+import { colorStatus, parseDuration, paint, printJson, println, terminalOutput } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
+import { wholeNumber } from '../numbers.js';
 
 export interface StartArgs {
   'task-dir': string;
@@ -14,12 +15,12 @@ export interface StartArgs {
   model?: string;
   name?: string;
   cwd?: string;
-  'max-iterations': number;
+  'max-iterations': string | number;
   'iteration-timeout': string;
   'idle-timeout': string;
-  'max-failures': number;
+  'max-failures': string | number;
   'trust-promise': boolean;
-  'stall-after': number;
+  'stall-after': string | number;
   verify?: string[];
   'verify-timeout': string;
   'max-duration': string;
@@ -51,7 +52,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
       .option('cwd', { type: 'string', describe: 'Folder the agent runs in (default: the task folder)' })
       .option('max-iterations', {
         alias: 'n',
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxIterations,
         describe: 'Stop as exhausted after this many iterations',
       })
@@ -66,7 +67,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Kill an iteration whose agent prints nothing for this long (0 = never)',
       })
       .option('max-failures', {
-        type: 'number',
+        type: 'string',
         default: LOOP_DEFAULTS.maxConsecutiveFailures,
         describe: 'End as failed after this many failed iterations in a row',
       })
@@ -76,7 +77,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
         describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
       })
       .option('stall-after', {
-        type: 'number',
+        type: 'string',
         default: 3,
         describe: 'End as stalled after this many iterations that change nothing in the task (0 = never)',
       })
@@ -114,6 +115,18 @@ export const startCommand: CommandModule<object, StartArgs> = {
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
+    if (args.foreground && args.attach) {
+      throw new RalphError('INVALID_OPTION', '--foreground and --attach do not go together', {
+        exitCode: ExitCode.usage,
+        hint: '--foreground runs the loop in this terminal; --attach starts it in the background, then attaches',
+      });
+    }
+    if (args['agent-cmd'] !== undefined && args.agent !== 'custom') {
+      throw new RalphError('INVALID_OPTION', `--agent-cmd is for --agent custom, not --agent ${args.agent}`, {
+        exitCode: ExitCode.usage,
+        hint: `to run your own command, add --agent custom; to run ${args.agent}, leave out --agent-cmd`,
+      });
+    }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');
     const { ralphPaths } = await import('../../src/config/paths.js');
     const { runLoopProcess } = await import('../../src/loop/runner-main.js');
@@ -126,12 +139,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       // An explicit --name, even an empty one, is checked; only a missing one falls back to the folder name.
       name: args.name === undefined ? undefined : validateTaskName(args.name),
       cwd: args.cwd,
-      maxIterations: positive(args['max-iterations'], '--max-iterations'),
+      maxIterations: wholeNumber(args['max-iterations'], '--max-iterations'),
       iterationTimeoutMs: timeout(args['iteration-timeout'], '--iteration-timeout'),
       idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
-      maxConsecutiveFailures: positive(args['max-failures'], '--max-failures'),
+      maxConsecutiveFailures: wholeNumber(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
-      stallAfter: nonNegative(args['stall-after'], '--stall-after'),
+      stallAfter: wholeNumber(args['stall-after'], '--stall-after', 0),
       verify: args.verify?.filter((c) => c.trim() !== ''),
       verifyTimeoutMs: timeout(args['verify-timeout'], '--verify-timeout'),
       maxDurationMs: timeout(args['max-duration'], '--max-duration'),
@@ -142,13 +155,13 @@ export const startCommand: CommandModule<object, StartArgs> = {
     };
     if (args.foreground) {
       const prepared = await prepareLoop(options);
+      const output = terminalOutput();
       const final = await runLoopProcess(
         prepared.launch,
-        {
-          onReady: (runner) => runner.on('pty', (_offset, chunk) => process.stdout.write(chunk)),
-        },
+        { onReady: (runner) => runner.on('pty', (_offset, chunk) => output.write(chunk)) },
         ralphPaths(),
       );
+      output.end();
       process.exitCode = loopEndExitCode(final.status);
       return;
     }
@@ -181,22 +194,4 @@ function endedText(session: SessionRecord): string {
 /** A timeout flag: checked before rounding, so a fraction of a millisecond is refused rather than read as 0. */
 function timeout(text: string, flag: string): number {
   return checkTimeout(parseDuration(text, flag), flag);
-}
-
-function nonNegative(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number (0 or more), got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  }
-  return value;
-}
-
-function positive(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RalphError('INVALID_OPTION', `${flag} must be a whole number of at least 1, got ${value}`, {
-      exitCode: ExitCode.usage,
-    });
-  }
-  return value;
 }

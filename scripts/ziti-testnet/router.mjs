@@ -15,31 +15,41 @@ import {
 
 export const ROUTER_NAME = 'ralph-router';
 
-/** @param {string} home */
-function routerPaths(home) {
-  const dir = join(home, 'router');
+/**
+ * Where a router's files live. The first router keeps the original names (router/, router.log,
+ * router.pid); routers added later get router-<name>/, router-<name>.log and router-<name>.pid.
+ * @param {string} home
+ * @param {string} [name]
+ */
+function routerPaths(home, name = ROUTER_NAME) {
+  const first = name === ROUTER_NAME;
+  const dir = join(home, first ? 'router' : `router-${name}`);
   return {
     dir,
-    jwt: join(dir, `${ROUTER_NAME}.jwt`),
-    config: join(dir, `${ROUTER_NAME}.yaml`),
-    log: join(home, 'router.log'),
-    pid: join(home, 'router.pid'),
+    jwt: join(dir, `${name}.jwt`),
+    config: join(dir, `${name}.yaml`),
+    log: join(home, first ? 'router.log' : `router-${name}.log`),
+    pid: join(home, first ? 'router.pid' : `router-${name}.pid`),
   };
 }
 
 /**
- * Creates the edge router in the controller, writes its configuration (edge listener on loopback,
- * no link listener, no tunneler) and enrolls it.
+ * Creates an edge router in the controller, writes its configuration (edge listener on loopback, no
+ * tunneler) and enrolls it. The first router has no link listener; a router given `linkPort` listens
+ * for router links on 127.0.0.1 there, so that routers can carry circuits between each other.
  * @param {{ bin: string, home: string, ctrlPort: number, routerPort: number }} ctx
+ * @param {{ name?: string, port?: number, linkPort?: number }} [router]
  */
-export async function setupRouter(ctx) {
-  const paths = routerPaths(ctx.home);
+export async function setupRouter(ctx, router = {}) {
+  const name = router.name ?? ROUTER_NAME;
+  const port = router.port ?? ctx.routerPort;
+  const paths = routerPaths(ctx.home, name);
   mkdirSync(paths.dir, { recursive: true });
   await runZiti(ctx, [
     'edge',
     'create',
     'edge-router',
-    ROUTER_NAME,
+    name,
     '--jwt-output-file',
     paths.jwt,
     '--role-attributes',
@@ -50,8 +60,9 @@ export async function setupRouter(ctx) {
     ZITI_CTRL_ADVERTISED_ADDRESS: '127.0.0.1',
     ZITI_CTRL_ADVERTISED_PORT: String(ctx.ctrlPort),
     ZITI_ROUTER_ADVERTISED_ADDRESS: '127.0.0.1',
-    ZITI_ROUTER_PORT: String(ctx.routerPort),
+    ZITI_ROUTER_PORT: String(port),
     ZITI_ROUTER_IP_OVERRIDE: '127.0.0.1',
+    ...(router.linkPort === undefined ? {} : { ZITI_ROUTER_LISTENER_BIND_PORT: String(router.linkPort) }),
   };
   await runZiti(
     ctx,
@@ -61,10 +72,10 @@ export async function setupRouter(ctx) {
       'router',
       'edge',
       '--routerName',
-      ROUTER_NAME,
+      name,
       '--output',
       paths.config,
-      '--private',
+      ...(router.linkPort === undefined ? ['--private'] : []),
       '--tunnelerMode',
       'none',
     ],
@@ -72,11 +83,14 @@ export async function setupRouter(ctx) {
   );
   const config = readFileSync(paths.config, 'utf8');
   const loopbackOnly = config.replaceAll('tls:0.0.0.0:', 'tls:127.0.0.1:');
-  if (!loopbackOnly.includes(`tls:127.0.0.1:${ctx.routerPort}`)) {
+  if (!loopbackOnly.includes(`tls:127.0.0.1:${port}`)) {
     throw new TestnetError(
       'ZITI_ROUTER_CONFIG',
-      `router config ${paths.config} has no edge listener on port ${ctx.routerPort}`,
+      `router config ${paths.config} has no edge listener on port ${port}`,
     );
+  }
+  if (loopbackOnly.includes('0.0.0.0')) {
+    throw new TestnetError('ZITI_ROUTER_CONFIG', `router config ${paths.config} listens on 0.0.0.0`);
   }
   writeFileSync(paths.config, loopbackOnly);
   await runZiti(ctx, ['router', 'enroll', paths.config, '--jwt', paths.jwt], { env });
@@ -86,8 +100,8 @@ export async function setupRouter(ctx) {
  * @param {{ bin: string, home: string }} ctx
  * @returns {Promise<boolean>} the controller's view of whether the router is connected
  */
-export async function routerOnline(ctx) {
-  const out = await runZiti(ctx, ['edge', 'list', 'edge-routers', `name="${ROUTER_NAME}"`, '--output-json']);
+export async function routerOnline(ctx, name = ROUTER_NAME) {
+  const out = await runZiti(ctx, ['edge', 'list', 'edge-routers', `name="${name}"`, '--output-json']);
   /** @type {{ data?: Array<{ isOnline?: boolean }> }} */
   const parsed = JSON.parse(out);
   return parsed.data?.[0]?.isOnline === true;
@@ -97,13 +111,13 @@ export async function routerOnline(ctx) {
  * Starts the router process and waits until the controller reports it online.
  * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number }} ctx
  */
-export async function startRouter(ctx, timeoutMs = 60_000) {
-  const paths = routerPaths(ctx.home);
+export async function startRouter(ctx, timeoutMs = 60_000, name = ROUTER_NAME) {
+  const paths = routerPaths(ctx.home, name);
   const running = readPid(paths.pid);
   if (running !== null && isAlive(running)) {
     throw new TestnetError(
       'ZITI_ROUTER_RUNNING',
-      `the edge router is already running (process group ${running})`,
+      `the edge router ${name} is already running (process group ${running})`,
     );
   }
   const pid = spawnZitiDetached(ctx, ['router', 'run', paths.config, '--cliagent=false'], {
@@ -115,12 +129,12 @@ export async function startRouter(ctx, timeoutMs = 60_000) {
       if (!isAlive(pid)) {
         throw new TestnetError('ZITI_PROCESS_EXITED', `ziti router run exited early:\n${logTail(paths.log)}`);
       }
-      return routerOnline(ctx);
+      return routerOnline(ctx, name);
     },
     {
       timeoutMs,
       intervalMs: 500,
-      what: `edge router ${ROUTER_NAME} to come online`,
+      what: `edge router ${name} to come online`,
       onTimeout: () => `router log tail:\n${logTail(paths.log)}`,
     },
   );
@@ -131,13 +145,22 @@ export async function startRouter(ctx, timeoutMs = 60_000) {
  * Stops the router process and waits until the controller reports it offline.
  * @param {{ bin: string, home: string }} ctx
  */
-export async function stopRouter(ctx, timeoutMs = 60_000) {
-  const paths = routerPaths(ctx.home);
+export async function stopRouter(ctx, timeoutMs = 60_000, name = ROUTER_NAME) {
+  const paths = routerPaths(ctx.home, name);
   const pid = readPid(paths.pid);
   if (pid !== null) await stopGroup(pid);
-  await waitFor(async () => !(await routerOnline(ctx)), {
+  await waitFor(async () => !(await routerOnline(ctx, name)), {
     timeoutMs,
     intervalMs: 500,
-    what: `edge router ${ROUTER_NAME} to be reported offline`,
+    what: `edge router ${name} to be reported offline`,
   });
+}
+
+/**
+ * The process group of a running router, or null.
+ * @param {{ home: string }} ctx
+ */
+export function routerPid(ctx, name = ROUTER_NAME) {
+  const pid = readPid(routerPaths(ctx.home, name).pid);
+  return pid !== null && isAlive(pid) ? pid : null;
 }

@@ -6,6 +6,7 @@
  * counted from the attach offset); `framing: 'ndjson'` keeps base64 `pty` events and `write_pty` requests.
  */
 import { EventEmitter } from 'node:events';
+import { readlinkSync } from 'node:fs';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import { RalphError, ExitCode } from '../errors.js';
 import {
@@ -28,6 +29,8 @@ export interface AttachOpenOptions {
   watchState?: boolean;
   /** How terminal bytes travel: raw in binary frames (the default), or base64 in NDJSON events. */
   framing?: Framing;
+  /** Who this client is, for people (the keyboard's holder is shown so); defaults to pid and terminal. */
+  about?: string;
 }
 
 export type AttachEnd =
@@ -68,6 +71,20 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   ): Promise<AttachSession> {
     const session = findLiveSession(task, paths);
     const client = await connectSession(session, { requestTimeoutMs: 10_000 });
+    try {
+      return await AttachSession.begin(session, client, options);
+    } catch (err) {
+      // A refused start (an offset past the end, say) must not leave the connection holding the process open.
+      client.close();
+      throw err;
+    }
+  }
+
+  private static async begin(
+    session: SessionRecord,
+    client: RpcClient,
+    options: AttachOpenOptions,
+  ): Promise<AttachSession> {
     const status = await client.request('get_status');
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
     const attach = new AttachSession(session, client, status, from);
@@ -78,7 +95,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     });
     client.on('close', (reason) => attach.whenOpen(() => attach.finish({ kind: 'lost', reason })));
     if (options.watchState !== false) await client.request('subscribe', { events: ['state_change'] });
-    await attachStream(client, from, options.framing ?? 'binary');
+    await attachStream(client, from, options.framing ?? 'binary', options.about ?? describeThisClient());
     // Replay may arrive with the attach response; hold it until the caller has had a turn to listen.
     setImmediate(() => attach.release());
     return attach;
@@ -173,31 +190,51 @@ export class AttachSession extends EventEmitter<AttachEvents> {
 }
 
 /**
- * Sends `attach`. A runner started by an older ralph refuses the `framing` field as unknown (its connection
- * stays NDJSON); then it attaches again without it, over `pty` events. Returns the framing in use.
+ * Sends `attach`, saying who this client is (`about`, shown to others as the keyboard's holder). A runner
+ * started by an older ralph refuses fields it does not know (`framing`, `client`): then it attaches again
+ * without them, over `pty` events if `framing` was one. Returns the framing in use.
  */
-export async function attachStream(client: RpcClient, from: number, framing: Framing): Promise<Framing> {
-  if (framing === 'ndjson') {
-    await client.request('attach', { from_offset: from });
-    return 'ndjson';
-  }
+export async function attachStream(
+  client: RpcClient,
+  from: number,
+  framing: Framing,
+  about?: string,
+): Promise<Framing> {
+  const params: { from_offset: number; framing?: Framing; client?: string } = { from_offset: from };
+  if (framing === 'binary') params.framing = framing;
+  if (about !== undefined) params.client = about;
   try {
-    await client.request('attach', { from_offset: from, framing });
-    return 'binary';
+    await client.request('attach', params);
   } catch (err) {
-    if (!refusesFraming(err)) throw err;
-    await client.request('attach', { from_offset: from });
-    return 'ndjson';
+    const unknown = unknownFields(err);
+    if (unknown.length === 0 || !unknown.every((f) => f === 'framing' || f === 'client')) throw err;
+    if (unknown.includes('framing')) delete params.framing;
+    if (unknown.includes('client')) delete params.client;
+    await client.request('attach', params);
   }
+  return params.framing ?? 'ndjson';
 }
 
-function refusesFraming(err: unknown): boolean {
-  if (!(err instanceof RpcError) || err.kind !== 'INVALID_PARAMS') return false;
+/** The fields an INVALID_PARAMS error names as unknown. */
+function unknownFields(err: unknown): string[] {
+  if (!(err instanceof RpcError) || err.kind !== 'INVALID_PARAMS') return [];
   const issues = (err.data as { issues?: { path?: unknown; message?: unknown }[] } | undefined)?.issues;
-  return (
-    Array.isArray(issues) &&
-    issues.some((issue) => issue.path === 'framing' && issue.message === 'unknown field')
-  );
+  if (!Array.isArray(issues)) return [];
+  return issues
+    .filter((issue) => issue.message === 'unknown field' && typeof issue.path === 'string')
+    .map((issue) => issue.path as string);
+}
+
+/** How this process names itself to a loop: its pid and, when it has one, its terminal. */
+export function describeThisClient(): string {
+  let tty: string | null = null;
+  try {
+    const link = readlinkSync('/proc/self/fd/0');
+    if (/^\/dev\/(pts\/\d+|tty\w*)$/.test(link)) tty = link;
+  } catch {
+    // No /proc (macOS, BSD): the pid alone.
+  }
+  return tty === null ? `pid ${process.pid}` : `pid ${process.pid} on ${tty}`;
 }
 
 async function resolveFrom(client: RpcClient, from: AttachFrom, end: number): Promise<number> {

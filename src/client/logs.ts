@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ralphPaths, sessionLogDir, type RalphPaths } from '../config/paths.js';
 import { RalphError, ExitCode } from '../errors.js';
 import { IterationLog } from '../loop/iteration-log.js';
+import { bannerLength } from '../loop/marks.js';
 import { OutputLog } from '../loop/output-log.js';
 import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { findSession } from './find.js';
@@ -47,8 +48,8 @@ export async function readLogs(
           exitCode: ExitCode.notFound,
         });
       }
-      from = record.startOffset;
       to = record.endOffset ?? Number.POSITIVE_INFINITY;
+      from = record.startOffset + bannerAt(file, record.startOffset, to);
     }
     let offset = from;
     for (;;) {
@@ -74,5 +75,15 @@ export async function readLogs(
     }
   } finally {
     registry.close();
+  }
+}
+
+/** Bytes of the banner ralph wrote at `offset`, before an iteration's own output (0 when there is none). */
+function bannerAt(file: string, offset: number, to: number): number {
+  const log = OutputLog.open(file);
+  try {
+    return bannerLength(log.read(offset, Math.max(0, Math.min(512, log.end - offset, to - offset))));
+  } finally {
+    log.close();
   }
 }

@@ -10,6 +10,7 @@ import {
   type RalphPaths,
 } from '../config/paths.js';
 import { ensurePrivateDir } from '../config/paths.js';
+import { readStartFailure } from '../loop/start-failure.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
 import { checkTimeout } from '../loop/limits.js';
@@ -63,7 +64,6 @@ export async function prepareLoop(
   const prd = loadPrd(files.prdFile);
   await resolveAgent(options.agent, options.agentCommand ? { template: options.agentCommand } : {});
   const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
-  ensurePrivateDir(paths.runDir);
   const config: LoopConfig = {
     task,
     taskDir: files.taskDir,
@@ -90,9 +90,11 @@ export async function prepareLoop(
     notify: options.notify,
     onEnd: options.onEnd,
   };
-  ensurePrivateDir(paths.dataDir);
+  // Opening the registry first turns a data folder that cannot be used (a file in the way) into one clear error.
   const registry = Registry.open(paths.registryFile);
   try {
+    ensurePrivateDir(paths.dataDir);
+    ensurePrivateDir(paths.runDir);
     const session = registry.create({
       task,
       location: 'local',
@@ -193,12 +195,16 @@ export async function launchDetached(
         }
       }
       if (exited !== null || Date.now() > deadline) {
-        const why = exited
-          ? `the runner exited (${exited})`
-          : `the runner did not answer within ${readyTimeoutMs} ms`;
+        const failure = exited === null ? null : readStartFailure(launch.dir);
+        const why =
+          failure?.message ??
+          (exited
+            ? `the runner exited (${exited})`
+            : `the runner did not answer within ${readyTimeoutMs} ms`);
         if (session && session.status === 'starting') {
           registry.update(session.id, { status: 'crashed', exitReason: why });
         }
+        if (failure) throw failure;
         throw new RalphError('START_FAILED', `loop ${launch.config.task} did not start: ${why}`, {
           exitCode: ExitCode.failure,
           hint: tail(logFile),

@@ -91,8 +91,12 @@ export function utf8SafeLength(buf: Buffer): number {
   for (let back = 1; back <= Math.min(4, n); back++) {
     const byte = buf[n - back]!;
     if ((byte & 0xc0) === 0x80) continue; // continuation byte
-    const need = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return need > back ? n - back : n;
+    return utf8SequenceLength(byte) > back ? n - back : n;
   }
   return n;
+}
+
+/** Bytes of the UTF-8 sequence a lead byte starts (1 for ASCII and for bytes that start none). */
+export function utf8SequenceLength(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
 }

@@ -4,7 +4,9 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isRalphError } from '../errors.js';
 import { readLaunchFile, runLoopProcess } from './runner-main.js';
+import { writeStartFailure } from './start-failure.js';
 
 const launchFile = process.argv[2];
 if (!launchFile) {
@@ -31,6 +33,12 @@ process.on('unhandledRejection', (reason) => {
 });
 
 log(`runner ${process.pid} starting loop ${launch.config.task} (session ${launch.sessionId})`);
-const final = await runLoopProcess(launch, { log });
+const final = await runLoopProcess(launch, { log }).catch((err: unknown) => {
+  if (!isRalphError(err)) throw err;
+  // A known failure (the socket path taken, say): `ralph start` reports it as its own error.
+  log(`runner failed: ${err.message}`);
+  writeStartFailure(launch.dir, err);
+  process.exit(err.exitCode);
+});
 log(`loop ended: ${final.status} (${final.exitReason ?? 'no reason'})`);
 process.exit(0);

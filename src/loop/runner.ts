@@ -32,6 +32,7 @@ import {
   type LoopState,
   type LoopStatus,
 } from './types.js';
+import { bannerBytes, noteBytes } from './marks.js';
 
 export interface RunnerEvents {
   /** Changed state fields (only those that changed). */
@@ -179,7 +180,8 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
       if (this.current.iteration >= this.current.maxIterations) {
-        return this.finish('exhausted', `reached the limit of ${this.current.maxIterations} iterations`);
+        const limit = this.current.maxIterations;
+        return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
       }
       const overBudget = this.guards.overBudget();
       if (overBudget !== null) return this.finish('budget_exceeded', overBudget);
@@ -309,12 +311,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   /** Writes a line of ralph's own into the terminal stream (dim), so attached users see loop events. */
   private note(text: string): void {
     this.emit('log', text);
-    this.output(Buffer.from(`\r\n\x1b[2m[ralph] ${text}\x1b[0m\r\n`));
+    this.output(noteBytes(text));
   }
 
   private banner(title: string, story: string | null): void {
     const label = story ? `${title} · ${story}` : title;
-    this.output(Buffer.from(`\r\n\x1b[1;36m── ralph: ${label} ──\x1b[0m\r\n`));
+    this.output(bannerBytes(label));
   }
 
   private update(patch: Partial<LoopState>): void {

@@ -20,12 +20,21 @@ import type { HandlerTable, Logger } from './dispatch.js';
 
 export type { HandlerTable, Handler, Logger } from './dispatch.js';
 
+export const DEFAULT_MAX_IN_FLIGHT = 16;
+export const DEFAULT_PAUSE_QUEUED_BYTES = 1024 * 1024;
+
 export interface ServeOptions {
   /** Who is on the other end, for logs and lease holder names; defaults to the connection id. */
   label?: string;
   maxLineBytes?: number;
   /** Bytes allowed to wait for a slow reader before the connection is dropped. */
   maxQueuedBytes?: number;
+  /**
+   * Requests answered at once on this connection (a batch counts each member). Past it, or while more than
+   * `pauseQueuedBytes` of answers wait to be read, nothing more is read from the client until it catches up.
+   */
+  maxInFlight?: number;
+  pauseQueuedBytes?: number;
   logger?: Logger;
   /** Check results against the method table; defaults to on under tests (NODE_ENV=test or VITEST). */
   validateResults?: boolean;
@@ -46,6 +55,8 @@ let nextId = 0;
 export class RpcConnection extends EventEmitter<ConnectionEvents> {
   readonly id: string;
   readonly label: string;
+  /** What the client said it is (`attach`'s `client`), for people; null until it says. */
+  about: string | null = null;
   /** Event types this connection subscribed to (`*` for all). */
   readonly subscriptions = new Set<string>();
   /** Free slots for per-connection state kept by the handlers (attach state, lease, ...). */
@@ -74,6 +85,11 @@ export class RpcConnection extends EventEmitter<ConnectionEvents> {
       (queued) => this.drop(queued, limit),
       () => this.emit('drain'),
     );
+  }
+
+  /** The name people see for this client (as the keyboard's holder): what it said it is, and the label. */
+  get name(): string {
+    return this.about === null ? this.label : `${this.about} (${this.label})`;
   }
 
   get closed(): boolean {
@@ -184,12 +200,35 @@ export function serveConnection(
   const server = createDispatcher(handlers, { logger: log, validateResults });
   let inFlight = 0;
   let peerEnded = false;
+  const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+  const pauseQueuedBytes = options.pauseQueuedBytes ?? DEFAULT_PAUSE_QUEUED_BYTES;
+  /** True while reading is paused because this client has too much in flight or not yet read. */
+  let throttled = false;
 
   const maybeFinishAfterEnd = (): void => {
-    if (!peerEnded || inFlight > 0) return;
+    if (!peerEnded || inFlight > 0 || throttled) return;
     conn.finish('peer closed');
     conn.endStream();
   };
+
+  // Reading stops while the client has asked for more than it has read back: its requests wait in its own
+  // socket buffer, not in this process, so a client that pipelines without reading costs a bounded amount.
+  const overloaded = (): boolean => inFlight >= maxInFlight || conn.queuedBytes > pauseQueuedBytes;
+  const throttle = (): void => {
+    if (throttled || conn.closed || !overloaded()) return;
+    throttled = true;
+    (frames ?? decoder).pause();
+    stream.pause();
+  };
+  const unthrottle = (): void => {
+    if (!throttled || overloaded()) return;
+    throttled = false;
+    if (conn.closed) return;
+    stream.resume();
+    if (!conn.switching) (frames ?? decoder).resume();
+    maybeFinishAfterEnd();
+  };
+  conn.on('drain', unthrottle);
 
   const tooLong = (what: string, limit: number): void => {
     conn.send(
@@ -242,7 +281,10 @@ export function serveConnection(
   function settleSwitch(response: unknown): void {
     conn.switching = false;
     const ok = typeof response === 'object' && response !== null && 'result' in response;
-    if (!ok || conn.closed) return decoder.resume();
+    if (!ok || conn.closed) {
+      if (!throttled) decoder.resume();
+      return;
+    }
     conn.useFrames();
     frames = new FrameDecoder({
       maxFrameBytes: decoder.maxLineBytes,
@@ -260,6 +302,7 @@ export function serveConnection(
         });
       },
     });
+    if (throttled) frames.pause();
     for (const chunk of decoder.release()) frames.push(chunk);
     if (peerEnded) frames.end();
   }
@@ -282,8 +325,10 @@ export function serveConnection(
       conn.switching = true;
       decoder.pause();
     }
-    inFlight += 1;
-    answer(server, value, conn)
+    const weight = Array.isArray(value) ? Math.min(maxInFlight, Math.max(1, value.length)) : 1;
+    inFlight += weight;
+    throttle();
+    answer(server, value, conn, maxInFlight)
       .then(
         (response) => {
           if (response !== null) conn.send(response);
@@ -295,7 +340,8 @@ export function serveConnection(
         },
       )
       .finally(() => {
-        inFlight -= 1;
+        inFlight -= weight;
+        unthrottle();
         maybeFinishAfterEnd();
       });
   }

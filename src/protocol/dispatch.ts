@@ -114,10 +114,19 @@ export async function answer(
   server: JSONRPCServer<RpcConnection>,
   value: unknown,
   conn: RpcConnection,
+  maxBatch = Infinity,
 ): Promise<JSONRPCResponse | JSONRPCResponse[] | null> {
   if (!Array.isArray(value)) return answerOne(server, value, conn);
   if (value.length === 0) {
     return createJSONRPCErrorResponse(null, errorCodes.INVALID_REQUEST.code, 'invalid request: empty batch');
+  }
+  if (value.length > maxBatch) {
+    return createJSONRPCErrorResponse(
+      null,
+      errorCodes.INVALID_REQUEST.code,
+      `invalid request: a batch of ${value.length} messages; at most ${maxBatch}`,
+      { limit: maxBatch },
+    );
   }
   const responses = await Promise.all(value.map((item) => answerOne(server, item, conn)));
   const sent = responses.filter((r): r is JSONRPCResponse => r !== null);

@@ -6,6 +6,8 @@
  * framing.ts, this module knows bytes and frames only.
  */
 
+import { PausableDecoder } from './pausable.js';
+
 export const FRAME_HEADER_BYTES = 5;
 /** Raw terminal bytes: output from the loop, keystrokes from the client. */
 export const FRAME_TERMINAL = 0;
@@ -42,7 +44,7 @@ export interface FrameDecoderOptions {
 }
 
 /** Splits a byte stream into frames. Memory held never exceeds one frame of at most `maxFrameBytes`. */
-export class FrameDecoder {
+export class FrameDecoder extends PausableDecoder {
   private readonly options: FrameDecoderOptions;
   private header = Buffer.alloc(FRAME_HEADER_BYTES);
   private headerBytes = 0;
@@ -56,13 +58,22 @@ export class FrameDecoder {
   private ended = false;
 
   constructor(options: FrameDecoderOptions) {
+    super();
     this.options = options;
   }
 
   push(chunk: Buffer): void {
     if (this.ended) return;
+    if (this.paused) {
+      this.held.push(chunk);
+      return;
+    }
     let at = 0;
     while (at < chunk.length) {
+      if (this.paused) {
+        this.held.push(chunk.subarray(at));
+        return;
+      }
       if (this.remaining < 0) {
         // The common case, a whole frame inside the chunk, needs no copy.
         if (this.headerBytes === 0 && chunk.length - at >= FRAME_HEADER_BYTES) {
@@ -96,8 +107,8 @@ export class FrameDecoder {
     }
   }
 
-  /** Marks the end of the stream; a partial last frame is reported through `onTruncated`. */
-  end(): void {
+  /** The end of the stream; a partial last frame is reported through `onTruncated`. */
+  protected finish(): void {
     if (this.ended) return;
     this.ended = true;
     const pending = this.remaining < 0 ? this.headerBytes : FRAME_HEADER_BYTES + this.length - this.remaining;

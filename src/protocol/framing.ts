@@ -17,6 +17,8 @@ export interface LineDecoderOptions {
   maxLineBytes?: number;
 }
 
+import { PausableDecoder } from './pausable.js';
+
 const NEWLINE = 0x0a;
 const CR = 0x0d;
 
@@ -24,7 +26,7 @@ const CR = 0x0d;
  * Splits a byte stream into lines. Bytes are buffered until `\n`, so a multi-byte UTF-8 character split
  * across chunks is decoded whole. Memory held never exceeds `maxLineBytes` plus one chunk.
  */
-export class LineDecoder {
+export class LineDecoder extends PausableDecoder {
   readonly maxLineBytes: number;
   private readonly options: LineDecoderOptions;
   private parts: Buffer[] = [];
@@ -32,13 +34,9 @@ export class LineDecoder {
   /** Bytes of the current over-long line seen so far; -1 when not discarding. */
   private discarding = -1;
   private ended = false;
-  private paused = false;
-  /** Chunks (and the rest of a chunk) received while paused, in order. */
-  private held: Buffer[] = [];
-  /** `end()` came while paused: it takes effect once the held bytes have been decoded. */
-  private endWhenResumed = false;
 
   constructor(options: LineDecoderOptions) {
+    super();
     this.options = options;
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
   }
@@ -67,30 +65,6 @@ export class LineDecoder {
     }
   }
 
-  /**
-   * Stops decoding after the current line (call it from `onLine`): what follows is held, undecoded, until
-   * `resume()` decodes it as lines or `release()` hands it over to be read some other way.
-   */
-  pause(): void {
-    this.paused = true;
-  }
-
-  resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    const held = this.held;
-    this.held = [];
-    for (let i = 0; i < held.length; i++) {
-      this.push(held[i]!);
-      if (this.paused) {
-        // Paused again by a line inside: the rest stays held behind what `push` kept.
-        this.held.push(...held.slice(i + 1));
-        return;
-      }
-    }
-    if (this.endWhenResumed) this.end();
-  }
-
   /** Ends line decoding and returns the bytes held since `pause()`, for another decoder to read. */
   release(): Buffer[] {
     const held = this.held;
@@ -100,13 +74,9 @@ export class LineDecoder {
     return held;
   }
 
-  /** Marks the end of the stream; a partial last line is reported through `onTruncated`. */
-  end(): void {
+  /** The end of the stream; a partial last line is reported through `onTruncated`. */
+  protected finish(): void {
     if (this.ended) return;
-    if (this.paused) {
-      this.endWhenResumed = true;
-      return;
-    }
     this.ended = true;
     const pending = this.discarding >= 0 ? this.discarding : this.partsBytes;
     this.reset();

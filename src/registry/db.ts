@@ -20,7 +20,11 @@ export interface OpenDatabaseOptions {
 /** Opens (creating if needed) and migrates the registry database at `file`. */
 export function openDatabase(file: string, options: OpenDatabaseOptions = {}): BetterSqlite3.Database {
   const path = resolve(file);
-  prepareDirectory(path, options.env ?? process.env);
+  try {
+    prepareDirectory(path, options.env ?? process.env);
+  } catch (err) {
+    throw folderError(err, dirname(path));
+  }
   let db: BetterSqlite3.Database;
   try {
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
@@ -52,6 +56,33 @@ function prepareDirectory(path: string, env: NodeJS.ProcessEnv): void {
   } else if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
+}
+
+/** A registry folder that cannot be made or used (a file in the way, another user's folder): one clear line. */
+function folderError(err: unknown, dir: string): unknown {
+  if (err instanceof RalphError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOTDIR' || code === 'EEXIST'
+      ? 'a file is in the way of this folder'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'the file system is read-only'
+          : undefined;
+  if (why === undefined && code === undefined) return err;
+  return new RalphError(
+    'REGISTRY_UNAVAILABLE',
+    `cannot use registry folder ${dir}: ${why ?? (err as Error).message}`,
+    {
+      exitCode: ExitCode.unavailable,
+      hint:
+        code === 'ENOTDIR' || code === 'EEXIST'
+          ? 'RALPH_HOME (or XDG_DATA_HOME) must name a folder, not a file'
+          : 'the folder must belong to you and be readable and writable by you',
+      cause: err,
+    },
+  );
 }
 
 /** The database holds socket paths and identity file names: owner-only. WAL and SHM files inherit this mode. */

@@ -5,14 +5,14 @@
 import { ControllerClient, type ControllerClientOptions } from './controller/index.js';
 import type { ZitiService, ZitiSession } from './controller/types.js';
 import { newKeyPair } from './crypto/e2ee.js';
-import { ConnectionClosedByRouterError } from './errors.js';
+import { ChannelTimeoutError, HelloRejectedError } from './channel/errors.js';
+import { AuthenticationFailedError, ConnectionClosedByRouterError, NoEdgeRouterError } from './errors.js';
 import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
-import { DialFailedError, ZitiClosedError } from './edge/errors.js';
+import { BindFailedError, DialFailedError, ZitiClosedError } from './edge/errors.js';
 import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
 import { updateRouterTokens } from './edge/token.js';
-import type { EdgeRouter } from './edge/router.js';
 import { ZitiServer, type RebindPolicy } from './edge/server.js';
 
 export interface ZitiContextOptions {
@@ -24,6 +24,10 @@ export interface ZitiContextOptions {
   /** Idle-link probe interval and timeout for router channels. */
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
+  /** Age after which a cached Dial/Bind session (and its router list) is fetched again (default 60 s). */
+  sessionRefreshMs?: number;
+  /** A dial or bind unanswered this long makes the context check its API session (default 1 s). */
+  slowRequestMs?: number;
   /** Most bytes one connection may hold unread before it is closed (default 4 MiB; see docs/ziti.md). */
   connReceiveBufferBytes?: number;
 }
@@ -46,13 +50,39 @@ export interface BindOptions {
   /** 'required' hosts are chosen before 'default' ones, 'failed' ones last. */
   precedence?: Precedence;
   rebind?: RebindPolicy;
+  /** Binds to hold at once, each on a different edge router (default 2). */
+  terminators?: number;
+  /** How often to look for a router for a missing terminator (default 10 s). */
+  refillIntervalMs?: number;
+  /** Bound on server.close() per router before its channel is destroyed (default 5 s). */
+  closeTimeoutMs?: number;
 }
 
-const INVALID_SESSION = /invalid session|session.*not found/i;
+const INVALID_SESSION = /invalid session|session.*not found|api session|unauthori[sz]ed|not authorized/i;
+const DIAL_ATTEMPTS = 3;
 
 interface CachedSession {
   service: ZitiService;
   session: ZitiSession;
+  fetchedAt: number;
+}
+
+/**
+ * Whether a router's answer may mean that the controller dropped our API session: a refused hello, a link
+ * the router ended, an "invalid session" refusal, no router reachable, or no answer. The controller decides.
+ */
+function maySignalLostApiSession(err: unknown): boolean {
+  if (
+    err instanceof HelloRejectedError ||
+    err instanceof ConnectionClosedByRouterError ||
+    err instanceof NoEdgeRouterError ||
+    err instanceof ChannelTimeoutError
+  ) {
+    return true;
+  }
+  return (
+    (err instanceof DialFailedError || err instanceof BindFailedError) && INVALID_SESSION.test(err.message)
+  );
 }
 
 export class ZitiContext {
@@ -63,6 +93,7 @@ export class ZitiContext {
   /** Sessions by "type service": the controller hands out one valid session per API session, service and type. */
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private readonly servers = new Set<ZitiServer>();
+  private readonly expired = new WeakSet<Promise<CachedSession>>();
   private readonly ownsController: boolean;
   private closed = false;
 
@@ -84,6 +115,13 @@ export class ZitiContext {
     });
     // Sessions belong to an API session: a new API session needs new ones.
     this.controller.on('apiSession', () => this.sessions.clear());
+    // The controller dropped the API session: its sessions and every channel opened with it are dead.
+    this.controller.on('apiSessionLost', () => {
+      this.sessions.clear();
+      this.pool.retireAll(
+        new ConnectionClosedByRouterError('(all)', 'the controller ended the API session; logging in again'),
+      );
+    });
     // OIDC: open channels need each refreshed access token; a renewed certificate needs fresh channels.
     this.controller.on('tokenRefreshed', (s) => void updateRouterTokens(this.pool.list(), s.token));
     this.controller.on('identity', (next) => {
@@ -113,27 +151,34 @@ export class ZitiContext {
   /** Connects to a service. Fails with ServiceNotFoundError, NoDialPermissionError, NoEdgeRouterError, DialFailedError… */
   async dial(service: string, options: DialOptions = {}): Promise<EdgeConn> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
-    const tried = new Set<EdgeRouter>();
+    const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       this.assertOpen();
       const { service: svc, session } = await this.session(service, 'Dial');
-      const router = await this.pool.pick(service, session.edgeRouters, tried);
+      if (session.edgeRouters.every((r) => !r.urls.tls || tried.has(r.name))) tried.clear();
+      let routerName: string | undefined;
       try {
-        return await router.dial({
-          service,
-          sessionToken: session.token,
-          encrypted: svc.encryptionRequired,
-          callerId:
-            options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
-          appData: options.appData,
-          terminatorIdentity: options.terminatorIdentity,
-          timeoutMs,
-        });
+        const router = await this.pool.pick(service, session.edgeRouters, tried);
+        routerName = router.name;
+        return await this.watched(
+          router.dial({
+            service,
+            sessionToken: session.token,
+            encrypted: svc.encryptionRequired,
+            callerId:
+              options.callerId ?? this.controller.currentApiSession()?.identityName ?? this.identity.name,
+            appData: options.appData,
+            terminatorIdentity: options.terminatorIdentity,
+            timeoutMs,
+          }),
+        );
       } catch (err) {
-        const retry = attempt < 3 && this.retryableDialError(err);
+        const retry = attempt < DIAL_ATTEMPTS && this.retryableDialError(err);
         if (!retry) throw err;
-        tried.add(router);
-        if (err instanceof DialFailedError) this.forgetSession(service, 'Dial');
+        const sessionTrouble = err instanceof DialFailedError && INVALID_SESSION.test(err.message);
+        if (routerName !== undefined && !sessionTrouble) tried.add(routerName);
+        if (!(err instanceof ConnectionClosedByRouterError)) this.forgetSession(service, 'Dial');
+        await this.recover(err);
       }
     }
   }
@@ -142,23 +187,36 @@ export class ZitiContext {
   async bind(service: string, options: BindOptions = {}): Promise<ZitiServer> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
-    const binder = async (cause?: Error) => {
+    const binder = async (exclude: ReadonlySet<string>, cause?: Error) => {
       this.assertOpen();
-      if (cause && INVALID_SESSION.test(cause.message)) this.forgetSession(service, 'Bind');
+      // Something ended a bind or an attempt: read the router list again, and log in again if needed. Not
+      // when the last attempt only found no router besides those already carrying a bind: the session's
+      // refresh age covers that.
+      if (cause && !(cause instanceof NoEdgeRouterError && exclude.size > 0)) {
+        this.forgetSession(service, 'Bind');
+        await this.recover(cause);
+      }
       const { service: svc, session } = await this.session(service, 'Bind');
-      const router = await this.pool.pick(service, session.edgeRouters);
+      const router = await this.pool.pick(service, session.edgeRouters, exclude);
       const keyPair = svc.encryptionRequired ? await newKeyPair() : undefined;
-      return router.bind({
-        service,
-        sessionToken: session.token,
-        keyPair,
-        terminatorIdentity: options.terminatorIdentity,
-        cost: options.cost,
-        precedence: options.precedence,
-        timeoutMs,
-      });
+      return this.watched(
+        router.bind({
+          service,
+          sessionToken: session.token,
+          keyPair,
+          terminatorIdentity: options.terminatorIdentity,
+          cost: options.cost,
+          precedence: options.precedence,
+          timeoutMs,
+        }),
+      );
     };
-    const server = new ZitiServer(service, binder, options.rebind);
+    const server = new ZitiServer(service, binder, {
+      rebind: options.rebind,
+      terminators: options.terminators,
+      refillIntervalMs: options.refillIntervalMs,
+      closeTimeoutMs: options.closeTimeoutMs,
+    });
     await server.start();
     this.servers.add(server);
     server.once('close', () => this.servers.delete(server));
@@ -182,12 +240,29 @@ export class ZitiContext {
   private session(service: string, type: 'Dial' | 'Bind'): Promise<CachedSession> {
     const key = `${type} ${service}`;
     let cached = this.sessions.get(key);
+    const stale = cached && this.expired.has(cached) ? cached : undefined;
+    if (stale) cached = undefined;
     if (!cached) {
+      const refreshMs = this.options.sessionRefreshMs ?? 60_000;
       cached = (async () => {
+        // A stale session keeps its token (the controller hands out one per API session, service and type,
+        // and routers accept only the token it first issued); only its router list is read again. A new
+        // session is created when the controller no longer has it.
+        const old = await stale?.catch(() => undefined);
+        if (old) {
+          const refreshed = await this.controller.refreshSession(old.session).catch((err: unknown) => {
+            if (err instanceof AuthenticationFailedError) throw err;
+            return old.session;
+          });
+          if (refreshed) return { service: old.service, session: refreshed, fetchedAt: Date.now() };
+        }
         const svc = await this.controller.getService(service);
         const session = await this.controller.createSession(svc, type);
-        return { service: svc, session };
+        return { service: svc, session, fetchedAt: Date.now() };
       })();
+      const fresh = cached;
+      // Router lists change: a session older than refreshMs is fetched again on its next use.
+      setTimeout(() => this.expired.add(fresh), refreshMs).unref();
       this.sessions.set(key, cached);
       const entry = cached;
       void entry.catch(() => this.forgetSession(service, type, entry));
@@ -195,13 +270,49 @@ export class ZitiContext {
     return cached;
   }
 
+  /**
+   * Marks the cached session stale, so that its next use reads its router list again (or creates a new one
+   * if the controller dropped it). `only`: a fetch that failed, dropped if it is still the cached entry.
+   */
   private forgetSession(service: string, type: 'Dial' | 'Bind', only?: Promise<CachedSession>): void {
     const key = `${type} ${service}`;
-    if (only === undefined || this.sessions.get(key) === only) this.sessions.delete(key);
+    const entry = this.sessions.get(key);
+    if (entry === undefined) return;
+    if (only === undefined) this.expired.add(entry);
+    else if (entry === only) this.sessions.delete(key);
   }
 
   private retryableDialError(err: unknown): boolean {
-    if (err instanceof ConnectionClosedByRouterError) return true;
-    return err instanceof DialFailedError && INVALID_SESSION.test(err.message);
+    return maySignalLostApiSession(err) || err instanceof DialFailedError;
+  }
+
+  /**
+   * A router that holds a dial or bind unanswered may be waiting for an API session the controller already
+   * dropped. After `slowRequestMs` the controller is asked; if it dropped the session, the channels opened
+   * with it are closed, which fails the request at once instead of after its timeout.
+   */
+  private async watched<T>(request: Promise<T>): Promise<T> {
+    const timer = setTimeout(() => {
+      this.controller.revalidate().catch(() => undefined);
+    }, this.options.slowRequestMs ?? 1_000);
+    try {
+      return await request;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * After a failure that may mean the controller dropped our API session, ask the controller: it logs in
+   * again when the session is gone (and rejects with AuthenticationFailedError when the identity is refused).
+   */
+  private async recover(err: unknown): Promise<void> {
+    if (!maySignalLostApiSession(err) || this.closed) return;
+    try {
+      await this.controller.revalidate();
+    } catch (check) {
+      if (check instanceof AuthenticationFailedError) throw check;
+      // The controller could not be asked (unreachable): the caller's own retry handles it.
+    }
   }
 }

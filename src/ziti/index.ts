@@ -16,7 +16,14 @@ export { CertificateRenewer, DEFAULT_RENEW_MARGIN_MS, RenewalFailedError, backup
 export * from './controller/index.js';
 // Edge-router side: channels, edge connections, end-to-end encryption, the context.
 export { ZitiContext, type ZitiContextOptions, type DialOptions, type BindOptions } from './context.js';
-export { ZitiServer, type RebindPolicy, type RebindEvent, type ZitiServerEvents } from './edge/server.js';
+export {
+  ZitiServer,
+  type RebindPolicy,
+  type RebindEvent,
+  type ServerState,
+  type ZitiServerEvents,
+  type ZitiServerOptions,
+} from './edge/server.js';
 export { EdgeConn } from './edge/conn.js';
 export { EdgeListener } from './edge/listener.js';
 export { EdgeRouter } from './edge/router.js';

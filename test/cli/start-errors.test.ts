@@ -95,7 +95,10 @@ describe('start with a missing agent exits 6', () => {
       'no-such-program-xyz {prompt}',
     ]);
     expect(result.exitCode).toBe(6);
-    expect(firstLine(result.stderr)).toMatch(/program 'no-such-program-xyz' is not installed/);
+    expect(result.stderr).toBe(
+      "ralph: program 'no-such-program-xyz' of the --agent-cmd template is not installed\n" +
+        'check the program name, or give its full path in the template\n',
+    );
   });
 
   it('an unknown agent name is a usage error', async () => {
@@ -156,7 +159,11 @@ describe('hostile task names exit 2 and create nothing outside RALPH_HOME', () =
     );
     const result = await sb.ralph(['start', dir, ...custom(good)]);
     expect(result.exitCode).toBe(2);
-    expect(firstLine(result.stderr)).toContain('invalid task name "my task"');
+    // The name came from the folder, not from --name: the error says so and how to name the task instead.
+    expect(result.stderr).toBe(
+      "ralph: the folder name \"my task\" cannot be a task name: use 1-64 letters, digits, '.', '_' or " +
+        "'-', starting with a letter or digit\nname the task with --name, e.g. --name my-task\n",
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

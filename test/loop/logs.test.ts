@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLogs } from '../../src/client/logs.js';
+import { bannerLength } from '../../src/loop/marks.js';
 import { RpcError, type RpcClient } from '../../src/protocol/index.js';
 import { gate, makeTask, Sandbox, seenLines, startInProcess, Watcher } from './helpers.js';
 
@@ -93,6 +94,26 @@ describe('logs and iterations of a live loop', () => {
     const cut = await w.client.request('get_logs', { offset: at - 5, limit: 6 });
     expect(cut).toMatchObject({ next_offset: at, content: log.subarray(at - 5, at).toString('utf8') });
     expect((await w.client.request('get_logs', { offset: at, limit: 2 })).content).toBe('ü');
+    // A limit smaller than a character returns that whole character, never a piece of one (U+FFFD).
+    expect(await w.client.request('get_logs', { offset: at, limit: 1 })).toMatchObject({
+      content: 'ü',
+      next_offset: at + 2,
+    });
+    const check = log.indexOf('✓');
+    for (const limit of [1, 2]) {
+      const page = await w.client.request('get_logs', { offset: check, limit });
+      expect(page).toMatchObject({ content: '✓', next_offset: check + 3 });
+    }
+    // Paged one byte at a time across the whole unicode line, the text comes out intact.
+    const line = log.indexOf('output of one');
+    let text = '';
+    for (let offset = line, n = 0; offset < line + 40 && n < 100; n++) {
+      const page = await w.client.request('get_logs', { offset, limit: 1 });
+      text += page.content;
+      offset = page.next_offset;
+    }
+    expect(text).toContain('output of one — ünïcödé ✓');
+    expect(text).not.toContain('\uFFFD');
     const utf8 = await readPaged(w.client, 'utf8', 97);
     expect(utf8.bytes.equals(log)).toBe(true);
     const base64 = await readPaged(w.client, 'base64', 1000);
@@ -114,7 +135,12 @@ describe('logs and iterations of a live loop', () => {
     expect(Buffer.concat(whole).subarray(0, end).equals(log)).toBe(true);
     const second: Buffer[] = [];
     await readLogs(task.name, { iteration: 2, write: (c) => second.push(c) }, sb.paths);
-    expect(Buffer.concat(second).equals(log.subarray(two.start_offset, two.end_offset!))).toBe(true);
+    // An iteration's output as `logs --iteration` prints it: after the banner ralph wrote before it.
+    const banner = bannerLength(log.subarray(two.start_offset));
+    expect(log.subarray(two.start_offset, two.start_offset + banner).toString()).toContain(
+      'ralph: iteration 2/',
+    );
+    expect(Buffer.concat(second).equals(log.subarray(two.start_offset + banner, two.end_offset!))).toBe(true);
 
     await w.client.request('stop', { force: true });
     expect(await loop.finished()).toMatchObject({ status: 'stopped' });

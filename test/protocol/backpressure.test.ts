@@ -2,7 +2,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEvent } from '../../src/protocol/events.js';
 import type { WireEvent } from '../../src/protocol/events.js';
-import { demoHandlers, startServer } from './harness.js';
+import { demoHandlers, sampleStatus, startServer } from './harness.js';
 import type { TestServer } from './harness.js';
 
 let server: TestServer | undefined;
@@ -97,5 +97,47 @@ describe('events and backpressure', () => {
       message: 'connection closed: server closed the connection: loop finished',
     });
     await expect(client.request('get_status')).rejects.toMatchObject({ kind: 'CONNECTION_CLOSED' });
+  });
+
+  it('answers a pipelined burst a few requests at a time, every one of them, in order', async () => {
+    let active = 0;
+    let peak = 0;
+    server = await startServer(
+      {
+        ...demoHandlers(),
+        get_status: async () => {
+          active += 1;
+          peak = Math.max(peak, active);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          active -= 1;
+          return sampleStatus();
+        },
+      },
+      { maxInFlight: 4 },
+    );
+    const peer = await server.raw();
+    let burst = '';
+    for (let id = 1; id <= 100; id++) burst += `{"jsonrpc":"2.0","id":${id},"method":"get_status"}\n`;
+    peer.send(burst);
+    const ids: unknown[] = [];
+    for (let i = 0; i < 100; i++) ids.push((await peer.next()).id);
+    expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(peak).toBeLessThanOrEqual(4);
+    expect(peak).toBeGreaterThan(0);
+
+    // A batch counts as many requests as it has members; one larger than the bound is refused whole.
+    const batch = JSON.stringify(
+      Array.from({ length: 5 }, (_, i) => ({ jsonrpc: '2.0', id: 200 + i, method: 'get_status' })),
+    );
+    const refused = await peer.ask(batch);
+    expect(refused).toMatchObject({
+      id: null,
+      error: {
+        code: -32600,
+        message: 'invalid request: a batch of 5 messages; at most 4',
+        data: { limit: 4 },
+      },
+    });
+    expect(await peer.ask('{"jsonrpc":"2.0","id":300,"method":"get_status"}')).toMatchObject({ id: 300 });
   });
 });

@@ -26,6 +26,7 @@ export {
   startTestNetwork,
 } from '../../scripts/ziti-testnet-lib.mjs';
 export type {
+  AddedRouter,
   ControllerConfigPatch,
   EnrolledIdentity,
   StartOptions,

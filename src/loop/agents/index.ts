@@ -59,13 +59,23 @@ export async function resolveAgent(
     adapter.name === 'custom' ? detectTemplate(opts.template, env) : await adapter.detect(env);
   if (detection.installed) return { adapter, detection };
 
-  const installed = (await detectAll(env)).filter((d) => d.detection.installed).map((d) => d.name);
-  const what = adapter.name === 'custom' ? `program '${templateProgram(opts.template)}'` : `agent '${name}'`;
   const problem = detection.error !== undefined && detection.path !== null ? ` (${detection.error})` : '';
-  const fix =
-    adapter.name === 'custom'
-      ? 'check the --agent-cmd template'
-      : `install ${name} with: ${adapter.installCommand}`;
+  if (adapter.name === 'custom') {
+    // The template names its own program: other agents being installed says nothing about it.
+    const program = templateProgram(opts.template);
+    throw new RalphError(
+      'AGENT_MISSING',
+      `program '${program}' of the --agent-cmd template is not installed${problem}`,
+      {
+        exitCode: ExitCode.agentMissing,
+        hint: 'check the program name, or give its full path in the template',
+        data: { agent: name, program, installCommand: adapter.installCommand },
+      },
+    );
+  }
+  const installed = (await detectAll(env)).filter((d) => d.detection.installed).map((d) => d.name);
+  const what = `agent '${name}'`;
+  const fix = `install ${name} with: ${adapter.installCommand}`;
   throw new RalphError(
     'AGENT_MISSING',
     `${what} is not installed${problem}; installed agents: ${installed.join(', ') || 'none'} (${fix})`,

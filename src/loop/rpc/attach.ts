@@ -5,8 +5,9 @@ import type { LoopServer } from './server.js';
 export function attachHandlers(server: LoopServer): HandlerTable {
   const { runner, feed } = server;
   return {
-    attach: ({ from_offset, framing }, conn) => {
+    attach: ({ from_offset, framing, client }, conn) => {
       checkFraming(framing, conn);
+      if (client !== undefined) conn.about = client;
       const end = runner.log.end;
       const from = from_offset ?? defaultReplayStart(server);
       if (from > end) {

@@ -8,16 +8,16 @@ import { guarded } from './control.js';
 import type { LoopServer } from './server.js';
 
 function leaseHeld(holder: RpcConnection): RpcError {
-  return RpcError.of('LEASE_HELD', `the keyboard is held by ${holder.label}`, { holder: holder.label });
+  return RpcError.of('LEASE_HELD', `the keyboard is held by ${holder.name}`, { holder: holder.name });
 }
 
 /**
- * Hands keystrokes from `conn` to the agent. Returns null when forwarded, else why they were dropped; throws
- * LEASE_HELD when another connection holds the keyboard.
+ * Hands keystrokes from `conn` to the agent. Returns null when forwarded, else why they were dropped (as
+ * ralph-uv answers: keys from a client without the keyboard are ignored, not an error).
  */
 function forwardKeys(server: LoopServer, conn: RpcConnection, data: string | Buffer): string | null {
   if (!server.runner.state.interactive) return 'not in interactive mode';
-  if (server.writer && server.writer !== conn) throw leaseHeld(server.writer);
+  if (server.writer && server.writer !== conn) return `the keyboard is held by ${server.writer.name}`;
   return server.runner.writePty(data);
 }
 
@@ -45,13 +45,7 @@ const DROPPED = 'input-dropped';
  * answer; a dropped one is reported with an `input_dropped` event, once per reason until a frame gets through.
  */
 export function terminalInput(server: LoopServer, data: Buffer, conn: RpcConnection): void {
-  let reason: string | null;
-  try {
-    reason = forwardKeys(server, conn, data);
-  } catch (err) {
-    if (!(err instanceof RpcError)) throw err;
-    reason = err.message;
-  }
+  const reason = forwardKeys(server, conn, data);
   if (reason === null) {
     conn.data.delete(DROPPED);
     return;

@@ -1,6 +1,6 @@
 /** get_logs: the output log by byte offset. */
 import { RpcError, type HandlerTable } from '../../protocol/index.js';
-import { utf8SafeLength } from '../output-log.js';
+import { utf8SafeLength, utf8SequenceLength } from '../output-log.js';
 import type { LoopServer } from './server.js';
 
 export function logHandlers(server: LoopServer): HandlerTable {
@@ -17,8 +17,10 @@ export function logHandlers(server: LoopServer): HandlerTable {
       let chunk = runner.log.read(offset, limit);
       if (encoding === 'utf8') {
         const keep = utf8SafeLength(chunk);
-        // A chunk that is one partial character long still advances, or the reader would never move.
         if (keep > 0) chunk = chunk.subarray(0, keep);
+        // `limit` is shorter than the character at `offset`: that whole character (at most 4 bytes) comes
+        // instead. Only a character the log ends in the middle of is handed out partial, so readers move on.
+        else if (chunk.length > 0) chunk = runner.log.read(offset, utf8SequenceLength(chunk[0]!));
       }
       return {
         content: chunk.toString(encoding),

@@ -73,7 +73,7 @@ export class LoopServer {
     if (this.writer !== conn) return;
     this.writer = null;
     if (!this.runner.ended) this.runner.setInteractive(false);
-    this.options.log?.(`writer ${conn.label} released the keyboard (${why}); interactive mode off`);
+    this.options.log?.(`writer ${conn.name} released the keyboard (${why}); interactive mode off`);
   }
 
   /** Called when a connection's subscriptions change or it leaves: lines are split only while wanted. */

@@ -13,7 +13,7 @@ export function statusHandlers(server: LoopServer): HandlerTable {
       toWireStatus(runner.state, {
         recentOutput: runner.recentOutput(),
         logEnd: runner.log.end,
-        writer: server.writer?.label ?? null,
+        writer: server.writer?.name ?? null,
       }),
     get_iterations: () => ({ iterations: runner.iterations.all().map(toWireIteration) }),
     get_stories: () => {

@@ -1,7 +1,10 @@
 /** Watching the loop: event subscriptions, raw terminal attach with replay, size and rendered screen. */
 import { z } from 'zod';
 import { defineMethod } from '../spec.js';
-import { byteOffset, noParams, subscribableEvent, terminalSize } from '../schemas.js';
+import { boundedString, byteOffset, noParams, subscribableEvent, terminalSize } from '../schemas.js';
+
+/** Longest `client` description an `attach` may carry. */
+export const MAX_CLIENT_NAME_BYTES = 200;
 
 const eventList = z.strictObject({ events: z.array(subscribableEvent) });
 /** How the connection carries messages: NDJSON lines, or binary frames after an `attach` asked for them. */
@@ -32,8 +35,13 @@ export const attachMethods = {
       '`replay_end`, then live output, with no gap and no duplicate. Without `from_offset` the server picks ' +
       'where replay starts (at most the last 1 MiB); the result says where. With `"framing": "binary"` the ' +
       'connection switches to binary frames right after this response, and output comes as terminal frames ' +
-      'instead (see Binary frames).',
-    params: z.strictObject({ from_offset: byteOffset.optional(), framing: framing.optional() }),
+      'instead (see Binary frames). `client` says who is attaching, for people (ralph sends ' +
+      '`pid <pid> on <terminal>`); the keyboard holder is shown with it, e.g. in LEASE_HELD.',
+    params: z.strictObject({
+      from_offset: byteOffset.optional(),
+      framing: framing.optional(),
+      client: boundedString(MAX_CLIENT_NAME_BYTES).optional(),
+    }),
     result: z.object({
       from_offset: byteOffset,
       replay_end: byteOffset,

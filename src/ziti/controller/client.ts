@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import type { ZitiIdentity } from '../identity.js';
 import { CertificateRenewer } from '../renew.js';
-import { apiError, envelopeData, errorDetail } from './envelope.js';
+import { apiError, envelopeData, errorDetail, isRecord } from './envelope.js';
 import { DEFAULT_TIMEOUT_MS, httpsRequest, type HttpRequest, type HttpResponse } from './http.js';
 import { clientApiUrl, defaultEnvInfo, defaultSdkInfo } from './info.js';
 import { legacyLogin } from './legacy.js';
@@ -51,6 +51,11 @@ interface CallOptions {
   auth?: boolean;
 }
 
+/** Wait before another login after `failures` failed ones in a row: 0 after the first, then 1 s doubling to 30 s. */
+export function loginBackoffMs(failures: number): number {
+  return failures <= 1 ? 0 : Math.min(1_000 * 2 ** (failures - 2), 30_000);
+}
+
 const PAGE_LIMIT = 500;
 const MAX_PAGES = 100;
 
@@ -69,6 +74,9 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private refreshToken: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** The identity's name as the controller last told it, kept for errors after the API session is gone. */
+  private knownName: string | undefined;
+  private loginFailure: { error: Error; count: number; until: number } | undefined;
   private closed = false;
   private readonly renewer: CertificateRenewer | undefined;
 
@@ -101,12 +109,52 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     return this.session && { ...this.session };
   }
 
-  /** Authenticates with the identity's certificate; concurrent callers share one attempt. */
+  /**
+   * Authenticates with the identity's certificate; concurrent callers share one attempt. After a failed
+   * attempt the next one waits out a backoff (see `loginBackoffMs`): callers meanwhile get the same error.
+   */
   authenticate(): Promise<ApiSessionDetail> {
-    this.authenticating ??= this.doAuthenticate().finally(() => {
-      this.authenticating = undefined;
-    });
+    const failed = this.loginFailure;
+    if (failed && Date.now() < failed.until) return Promise.reject(failed.error);
+    this.authenticating ??= this.doAuthenticate().then(
+      (session) => {
+        this.authenticating = undefined;
+        this.loginFailure = undefined;
+        return session;
+      },
+      (err: unknown) => {
+        this.authenticating = undefined;
+        const count = (this.loginFailure?.count ?? 0) + 1;
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.loginFailure = { error, count, until: Date.now() + loginBackoffMs(count) };
+        throw error;
+      },
+    );
     return this.authenticating;
+  }
+
+  /**
+   * Checks the API session with the controller (a refresh, shared by concurrent callers) and, when the
+   * controller no longer knows it, drops it and logs in again. Use it when a router refuses the session: the
+   * answer tells a router's own trouble from a deleted or expired API session.
+   */
+  revalidate(): Promise<ApiSessionDetail> {
+    return this.refresh();
+  }
+
+  /** Forgets `stale` (if it is still the current API session), tells listeners, and logs in again. */
+  private dropAndLogin(stale: ApiSessionDetail): Promise<ApiSessionDetail> {
+    if (this.session?.token === stale.token) {
+      this.session = undefined;
+      this.stopTimer();
+      this.emit('apiSessionLost', {
+        id: stale.id,
+        token: stale.token,
+        identityId: stale.identityId,
+        identityName: stale.identityName,
+      });
+    }
+    return this.authenticate();
   }
 
   /** Forgets the current API session and logs in again (e.g. with a renewed certificate). */
@@ -114,6 +162,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     await this.authenticating?.catch(() => undefined);
     this.session = undefined;
     this.refreshToken = undefined;
+    this.loginFailure = undefined;
     return this.authenticate();
   }
 
@@ -137,13 +186,13 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       try {
         tokens = await oidcRefresh(this.oidcSend(), this.oidc, this.identityLabel(), this.refreshToken);
       } catch (err) {
-        if (err instanceof AuthenticationFailedError) return this.authenticate();
+        if (err instanceof AuthenticationFailedError) return this.dropAndLogin(current);
         throw err;
       }
       return this.adoptTokens(tokens);
     }
     const res = await this.send('GET', '/current-api-session', {}, current);
-    if (res.status === 401) return this.authenticate();
+    if (res.status === 401) return this.dropAndLogin(current);
     if (res.status !== 200) throw apiError(res, this.where('/current-api-session'));
     const next = toApiSession(envelopeData(res, this.where('/current-api-session')), this.apiUrl.origin);
     this.adopt(next);
@@ -205,6 +254,21 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
       });
     }
     throw apiError(res, this.where('/sessions'));
+  }
+
+  /**
+   * The current state of a Dial/Bind session (`GET /sessions/<id>`), chiefly its edge router list; the token
+   * stays the same. Undefined when the controller no longer has it.
+   */
+  async refreshSession(session: ZitiSession): Promise<ZitiSession | undefined> {
+    const path = `/sessions/${encodeURIComponent(session.id)}`;
+    const res = await this.call('GET', path, {});
+    if (res.status === 404) return undefined;
+    if (res.status !== 200) throw apiError(res, this.where(path));
+    const data = envelopeData(res, this.where(path));
+    if (!isRecord(data)) return undefined;
+    const fresh = toSession({ type: session.type, ...data, token: session.token }, this.apiUrl.origin);
+    return { ...session, edgeRouters: fresh.edgeRouters };
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -312,6 +376,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   private adopt(session: ApiSessionDetail): void {
     const previous = this.session;
     this.session = session;
+    this.knownName = session.identityName || this.knownName;
     this.failures = 0;
     this.schedule(refreshDelayMs(session.expirationSeconds, session.expiresAt));
     if (previous?.token !== session.token) {
@@ -361,7 +426,7 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
     const fresh =
       this.session !== undefined && this.session.token !== session.token
         ? this.session
-        : await this.authenticate();
+        : await this.dropAndLogin(session);
     return this.send(method, path, opts, fresh);
   }
 
@@ -404,7 +469,8 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   }
 
   private identityLabel(): string {
-    return this.session?.identityName ?? `${this.current.name} (${this.current.file})`;
+    const name = this.session?.identityName ?? this.knownName;
+    return name ?? `${this.current.name} (${this.current.file})`;
   }
 }
 

@@ -125,6 +125,8 @@ export interface RenewedInfo {
 export interface ControllerClientEvents {
   /** A new API session (first authentication or re-authentication): its token changed. */
   apiSession: [ApiSessionInfo];
+  /** The controller no longer knows this API session (it answered 401); it was dropped and a login follows. */
+  apiSessionLost: [ApiSessionInfo];
   /** A background refresh failed; it will be retried. */
   refreshFailed: [Error];
   /** OIDC: the access token was refreshed within the same API session (routers need the new token). */

@@ -108,6 +108,12 @@ export class EdgeListener extends EventEmitter<EdgeListenerEvents> {
     ]);
   }
 
+  /** Gives up on a bind whose close stalled: ends it here and destroys the channel that carries it. */
+  abort(reason: Error): void {
+    this.finish(undefined);
+    this.host.channel.close(reason);
+  }
+
   private finish(err: Error | undefined): void {
     if (this.closed) return;
     this.closed = true;

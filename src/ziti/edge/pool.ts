@@ -66,16 +66,20 @@ export class RouterPool {
   async pick(
     service: string,
     candidates: RouterAddressInfo[],
-    exclude: ReadonlySet<EdgeRouter> = new Set(),
+    exclude: ReadonlySet<string> = new Set(),
   ): Promise<EdgeRouter> {
     if (this.closed) throw new ZitiClosedError('the Ziti context');
-    const usable = candidates
+    const offered = candidates
       .map((c) => ({ name: c.name, url: c.urls.tls }))
       .filter((c): c is { name: string; url: string } => typeof c.url === 'string' && c.url !== '');
-    if (usable.length === 0) throw new NoEdgeRouterError(service, 'no edge router offers a tls:// address');
+    if (offered.length === 0) throw new NoEdgeRouterError(service, 'no edge router offers a tls:// address');
+    const usable = offered.filter((c) => !exclude.has(c.name));
+    if (usable.length === 0) {
+      throw new NoEdgeRouterError(service, `no edge router other than ${[...exclude].join(', ')}`);
+    }
     const open = usable
       .map((c) => this.routers.get(c.url))
-      .filter((r): r is EdgeRouter => r !== undefined && !r.closed && !exclude.has(r))
+      .filter((r): r is EdgeRouter => r !== undefined && !r.closed)
       .sort((a, b) => (a.channel.latencyMs ?? Infinity) - (b.channel.latencyMs ?? Infinity));
     if (open[0]) return open[0];
     const attempts = usable.map((c) => this.connect(c.name, c.url));
@@ -98,6 +102,14 @@ export class RouterPool {
       this.connecting.set(url, pending);
     }
     return pending;
+  }
+
+  /**
+   * Closes every open channel, the pool staying usable: the controller dropped the API session they were
+   * opened with, so the routers no longer serve them. Their connections and binds end with `reason`.
+   */
+  retireAll(reason: Error): void {
+    for (const router of [...this.routers.values()]) router.close(reason);
   }
 
   closeAll(): void {

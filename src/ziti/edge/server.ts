@@ -1,7 +1,9 @@
 /**
- * A hosted service: keeps one bind alive and emits every incoming connection. When the router ends the
- * bind or the channel to it dies (for example the router restarts), it binds again with exponential
- * backoff, bounded in attempts and time, emitting 'rebind' on success and 'error' when it gives up.
+ * A hosted service: holds binds (terminators) on up to `terminators` edge routers at once, each on a
+ * different router, and emits every incoming connection. When a bind ends (the router ends it, or the
+ * channel to it dies, e.g. a router restart) it binds again, on any router the controller offers: at once
+ * while other binds still carry the service, with exponential backoff when none does. The backoff is bounded
+ * in attempts and time unless the policy says `forever`. `state` events tell a daemon what is going on.
  */
 import { EventEmitter } from 'node:events';
 import { ChannelTimeoutError } from '../channel/errors.js';
@@ -10,6 +12,8 @@ import { RebindFailedError, ZitiClosedError } from './errors.js';
 import type { EdgeListener } from './listener.js';
 
 export interface RebindPolicy {
+  /** Never give up: re-bind until the server is closed (maxAttempts and maxOutageMs are ignored). */
+  forever?: boolean;
   /** Attempts per outage before giving up (default 30). */
   maxAttempts?: number;
   /** Time per outage before giving up, in ms (default 5 minutes). */
@@ -20,6 +24,16 @@ export interface RebindPolicy {
   maxDelayMs?: number;
 }
 
+export interface ZitiServerOptions {
+  rebind?: RebindPolicy;
+  /** Binds to hold at once, each on a different edge router (default 2; fewer when fewer routers exist). */
+  terminators?: number;
+  /** How often to look for a router for a missing terminator while at least one bind is up (default 10 s). */
+  refillIntervalMs?: number;
+  /** close() waits this long for the routers to take the Unbind, then destroys the channel (default 5 s). */
+  closeTimeoutMs?: number;
+}
+
 export interface RebindEvent {
   router: string;
   attempts: number;
@@ -27,55 +41,85 @@ export interface RebindEvent {
   cause: Error;
 }
 
+/** What a daemon logs: the first bind, each attempt while no bind is up, and the end of such an outage. */
+export type ServerState =
+  | { state: 'bound'; router: string }
+  | { state: 'rebinding'; attempt: number; reason: Error; delayMs: number }
+  | { state: 'bound-again'; router: string; attempts: number; outageMs: number };
+
 export interface ZitiServerEvents {
   connection: [EdgeConn];
-  /** The router confirmed the terminator exists (clients can now reach this server). */
+  /** The router confirmed a terminator exists (clients can now reach this server). */
   listening: [];
+  /** Bound again after an outage (no bind was up in between). */
   rebind: [RebindEvent];
+  state: [ServerState];
   /** Rebinding gave up; the server is closed afterwards. Also: a client's dial could not be completed. */
   error: [Error];
   close: [];
 }
 
-/** Binds once; `cause` is what ended the previous bind, when rebinding. */
-export type Binder = (cause?: Error) => Promise<EdgeListener>;
+/** Binds once on a router whose name is not in `exclude`; `cause` is what ended a previous bind. */
+export type Binder = (exclude: ReadonlySet<string>, cause?: Error) => Promise<EdgeListener>;
+
+interface Outage {
+  start: number;
+  attempt: number;
+  cause: Error;
+}
 
 export class ZitiServer extends EventEmitter<ZitiServerEvents> {
   readonly service: string;
   private readonly binder: Binder;
   private readonly policy: Required<RebindPolicy>;
-  private listener: EdgeListener | undefined;
+  private readonly target: number;
+  private readonly refillIntervalMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly binds = new Set<EdgeListener>();
   private closed = false;
+  private filling = false;
+  private outage: Outage | undefined;
+  private lastCause: Error | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private refillTimer: NodeJS.Timeout | undefined;
 
-  constructor(service: string, binder: Binder, policy: RebindPolicy = {}) {
+  constructor(service: string, binder: Binder, options: ZitiServerOptions = {}) {
     super();
     this.service = service;
     this.binder = binder;
+    const policy = options.rebind ?? {};
     this.policy = {
+      forever: policy.forever ?? false,
       maxAttempts: policy.maxAttempts ?? 30,
       maxOutageMs: policy.maxOutageMs ?? 5 * 60_000,
       initialDelayMs: policy.initialDelayMs ?? 250,
       maxDelayMs: policy.maxDelayMs ?? 10_000,
     };
+    this.target = Math.max(1, Math.floor(options.terminators ?? 2));
+    this.refillIntervalMs = options.refillIntervalMs ?? 10_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   }
 
-  /** The edge router currently carrying the bind, if bound. */
+  /** An edge router currently carrying a bind, if bound (the first of `routerNames`). */
   get routerName(): string | undefined {
-    return this.listener && !this.listener.isClosed ? this.listener.routerName : undefined;
+    return this.routerNames[0];
+  }
+
+  /** The edge routers currently carrying a bind of this server. */
+  get routerNames(): string[] {
+    return [...this.binds].filter((l) => !l.isClosed).map((l) => l.routerName);
   }
 
   get listening(): boolean {
-    return this.listener !== undefined && !this.listener.isClosed;
+    return [...this.binds].some((l) => !l.isClosed);
   }
 
-  /** True once the router confirmed the current bind (a 'listening' event was emitted for it). */
+  /** True once a router confirmed a current bind (a 'listening' event was emitted for it). */
   get established(): boolean {
-    const listener = this.listener;
-    return listener !== undefined && !listener.isClosed && listener.established;
+    return [...this.binds].some((l) => !l.isClosed && l.established);
   }
 
-  /** Resolves once clients can reach this server (the router confirmed the bind); rejects after timeoutMs or on close. */
+  /** Resolves once clients can reach this server (a router confirmed a bind); rejects after timeoutMs or on close. */
   ready(timeoutMs = 30_000): Promise<void> {
     if (this.established) return Promise.resolve();
     if (this.closed) return Promise.reject(new ZitiClosedError(`server for service "${this.service}"`));
@@ -98,20 +142,49 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
     });
   }
 
-  /** First bind; rejects with the binder's typed error. */
+  /** First bind; rejects with the binder's typed error. Further terminators are added in the background. */
   async start(): Promise<void> {
-    this.attach(await this.binder());
+    const listener = await this.binder(new Set());
+    this.attach(listener);
+    this.emit('state', { state: 'bound', router: listener.routerName });
+    this.refillTimer = setInterval(() => this.refill(), this.refillIntervalMs);
+    this.refillTimer.unref();
+    this.refill();
   }
 
-  /** Stops hosting (Unbind). Connections already accepted stay open. */
+  /**
+   * Stops hosting (Unbind on every router). Connections already accepted stay open. Bounded: a router that
+   * does not take the Unbind within `closeTimeoutMs` (a stalled link) has its channel destroyed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) await listener.close();
+    this.stopTimers();
+    const listeners = [...this.binds];
+    this.binds.clear();
+    await Promise.all(listeners.map((l) => this.closeBounded(l)));
     this.emit('close');
+  }
+
+  private async closeBounded(listener: EdgeListener): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.closeTimeoutMs);
+    });
+    const stalled = await Promise.race([listener.close().then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (stalled) {
+      listener.abort(
+        new ChannelTimeoutError(`unbind of service "${this.service}" (link stalled)`, this.closeTimeoutMs),
+      );
+    }
+  }
+
+  private stopTimers(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.refillTimer) clearInterval(this.refillTimer);
+    this.retryTimer = undefined;
+    this.refillTimer = undefined;
   }
 
   private attach(listener: EdgeListener): void {
@@ -119,46 +192,101 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
       void listener.close();
       throw new ZitiClosedError(`server for service "${this.service}"`);
     }
-    this.listener = listener;
+    this.binds.add(listener);
     listener.on('connection', (conn) => this.emit('connection', conn));
     listener.on('dialError', (err) => {
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
-    listener.on('established', () => this.emit('listening'));
-    if (listener.established) queueMicrotask(() => this.emit('listening'));
-    listener.once('close', (err) => {
-      if (this.listener === listener) this.listener = undefined;
-      if (err !== undefined && !this.closed) this.rebind(err, Date.now(), 1);
-    });
+    const established = (): void => {
+      if ([...this.binds].filter((l) => !l.isClosed && l.established).length === 1) this.emit('listening');
+    };
+    listener.on('established', established);
+    if (listener.established) queueMicrotask(established);
+    listener.once('close', (err) => this.lost(listener, err));
   }
 
-  private rebind(cause: Error, outageStart: number, attempt: number): void {
-    const delay = Math.min(this.policy.initialDelayMs * 2 ** (attempt - 1), this.policy.maxDelayMs);
+  /** A bind ended: replace it, at once if others still carry the service, else with backoff. */
+  private lost(listener: EdgeListener, err: Error | undefined): void {
+    this.binds.delete(listener);
+    if (this.closed || err === undefined) return;
+    this.lastCause = err;
+    if (this.listening || this.outage) {
+      this.schedule(0);
+      return;
+    }
+    this.outage = { start: Date.now(), attempt: 1, cause: err };
+    this.emit('state', { state: 'rebinding', attempt: 1, reason: err, delayMs: this.policy.initialDelayMs });
+    this.schedule(this.policy.initialDelayMs);
+  }
+
+  private refill(): void {
+    if (!this.outage && !this.retryTimer) void this.fill();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.closed) return;
-      this.binder(cause).then(
-        (listener) => {
-          if (this.closed) {
-            void listener.close();
-            return;
-          }
-          this.attach(listener);
-          this.emit('rebind', { router: listener.routerName, attempts: attempt, cause });
-        },
-        (err: unknown) => {
-          if (this.closed) return;
-          const elapsed = Date.now() - outageStart;
-          if (attempt >= this.policy.maxAttempts || elapsed >= this.policy.maxOutageMs) {
-            const last = err instanceof Error ? err : new Error(String(err));
-            this.closed = true;
-            this.emit('error', new RebindFailedError(this.service, attempt, elapsed, last));
-            this.emit('close');
-            return;
-          }
-          this.rebind(cause, outageStart, attempt + 1);
-        },
-      );
-    }, delay);
+      void this.fill();
+    }, delayMs);
+  }
+
+  /** One bind attempt on a router that carries none of ours yet. */
+  private async fill(): Promise<void> {
+    if (this.closed || this.filling || this.binds.size >= this.target) return;
+    this.filling = true;
+    const exclude = new Set(this.routerNames);
+    let listener: EdgeListener;
+    try {
+      listener = await this.binder(exclude, this.lastCause);
+    } catch (err) {
+      this.filling = false;
+      this.failed(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.filling = false;
+    if (this.closed) {
+      void listener.close();
+      return;
+    }
+    this.attach(listener);
+    this.lastCause = undefined;
+    const outage = this.outage;
+    if (outage) {
+      this.outage = undefined;
+      const outageMs = Date.now() - outage.start;
+      this.emit('state', {
+        state: 'bound-again',
+        router: listener.routerName,
+        attempts: outage.attempt,
+        outageMs,
+      });
+      this.emit('rebind', { router: listener.routerName, attempts: outage.attempt, cause: outage.cause });
+    }
+    if (this.binds.size < this.target) this.schedule(0);
+  }
+
+  private failed(err: Error): void {
+    if (this.closed) return;
+    this.lastCause = err;
+    const outage = this.outage;
+    if (!outage) {
+      // Other binds still carry the service: look for another router on the next refill.
+      return;
+    }
+    const elapsed = Date.now() - outage.start;
+    const policy = this.policy;
+    if (!policy.forever && (outage.attempt >= policy.maxAttempts || elapsed >= policy.maxOutageMs)) {
+      this.closed = true;
+      this.stopTimers();
+      this.emit('error', new RebindFailedError(this.service, outage.attempt, elapsed, err));
+      this.emit('close');
+      return;
+    }
+    const delayMs = Math.min(policy.initialDelayMs * 2 ** outage.attempt, policy.maxDelayMs);
+    outage.attempt += 1;
+    this.emit('state', { state: 'rebinding', attempt: outage.attempt, reason: err, delayMs });
+    this.schedule(delayMs);
   }
 }
