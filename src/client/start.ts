@@ -22,7 +22,13 @@ import { ENDED_STATUSES, LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js
 import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 
-export interface StartOptions {
+/** Loop settings passed through to the runner unchanged (see `LoopConfig`). */
+type GuardSettings = Pick<
+  LoopConfig,
+  'stallAfter' | 'verify' | 'verifyTimeoutMs' | 'maxDurationMs' | 'notify' | 'onEnd'
+>;
+
+export interface StartOptions extends GuardSettings {
   taskDir: string;
   name?: string | undefined;
   agent: string;
@@ -37,13 +43,6 @@ export interface StartOptions {
   cols?: number | undefined;
   rows?: number | undefined;
   env?: Record<string, string> | undefined;
-  /** Iterations in a row without change before the loop ends `stalled` (0 = never; default 3). */
-  stallAfter?: number | undefined;
-  verify?: string[] | undefined;
-  verifyTimeoutMs?: number | undefined;
-  maxDurationMs?: number | undefined;
-  notify?: boolean | undefined;
-  onEnd?: string | undefined;
   /** How long to wait for a detached runner to answer. */
   readyTimeoutMs?: number | undefined;
 }

@@ -2,8 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IterationLog } from '../../src/loop/iteration-log.js';
-import { makeTask, Sandbox, startInProcess, storyPasses } from './helpers.js';
+import { makeTask, Sandbox, startInProcess, storyPasses, iterationOutcomes } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -13,8 +12,7 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-const outcomes = (dir: string): string[] =>
-  IterationLog.read(join(dir, 'iterations.json')).map((r) => r.outcome);
+const outcomes = iterationOutcomes;
 
 describe('stalls', () => {
   it('ends the loop stalled after 3 iterations that change nothing, with the evidence', async () => {

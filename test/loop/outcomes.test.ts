@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IterationLog } from '../../src/loop/iteration-log.js';
-import { makeTask, Sandbox, startInProcess, storyPasses, Watcher } from './helpers.js';
+import { makeTask, Sandbox, startInProcess, storyPasses, Watcher, iterationOutcomes } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -13,8 +13,7 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-const outcomes = (dir: string): string[] =>
-  IterationLog.read(join(dir, 'iterations.json')).map((r) => r.outcome);
+const outcomes = iterationOutcomes;
 
 describe('loop outcomes', () => {
   it('completes when the agent passes one story per iteration', async () => {
