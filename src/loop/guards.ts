@@ -70,7 +70,7 @@ export class LoopGuards {
     private readonly host: WaitHost,
   ) {
     this.notes = options.rateLimitDir === undefined ? null : new RateLimitNotes(options.rateLimitDir);
-    this.stall = new StallWatch(config.taskDir, config.stallAfter ?? DEFAULT_STALL_AFTER);
+    this.stall = new StallWatch(config.taskDir, config.cwd, config.stallAfter ?? DEFAULT_STALL_AFTER);
   }
 
   start(): Promise<void> {

@@ -32,15 +32,25 @@ async function git(cwd: string, args: string[]): Promise<string | null> {
   return result.exitCode === 0 ? result.stdout : null;
 }
 
-export async function fingerprint(taskDir: string): Promise<TaskFingerprint> {
-  const head = await git(taskDir, ['rev-parse', 'HEAD']);
-  const status =
-    head === null ? null : await git(taskDir, ['status', '--porcelain', '--untracked-files=all']);
+/**
+ * Takes the fingerprint of the task folder and, when the agent works elsewhere (`--cwd`), of that folder's git
+ * repository too.
+ */
+export async function fingerprint(taskDir: string, cwd = taskDir): Promise<TaskFingerprint> {
+  const heads: string[] = [];
+  const statuses: string[] = [];
+  for (const dir of cwd === taskDir ? [taskDir] : [taskDir, cwd]) {
+    const status = await git(dir, ['status', '--porcelain', '--untracked-files=all']);
+    if (status === null) continue; // not in a git repository
+    // A repository without commits has no HEAD yet; its worktree still counts.
+    heads.push((await git(dir, ['rev-parse', 'HEAD']))?.trim() || 'no-commits');
+    statuses.push(status);
+  }
   return {
     prd: hashFile(join(taskDir, 'prd.json')),
     progress: hashFile(join(taskDir, 'progress.txt')),
-    head: head?.trim() ?? null,
-    worktree: status === null ? null : createHash('sha256').update(status).digest('hex'),
+    head: heads.length === 0 ? null : heads.join(' '),
+    worktree: heads.length === 0 ? null : createHash('sha256').update(statuses.join('\0')).digest('hex'),
   };
 }
 
@@ -51,6 +61,7 @@ export class StallWatch {
 
   constructor(
     private readonly taskDir: string,
+    private readonly cwd: string,
     private readonly limit: number,
   ) {}
 
@@ -60,13 +71,13 @@ export class StallWatch {
 
   /** Takes the fingerprint the first iteration is compared with. */
   async start(): Promise<void> {
-    if (this.enabled) this.last = await fingerprint(this.taskDir);
+    if (this.enabled) this.last = await fingerprint(this.taskDir, this.cwd);
   }
 
   /** Records iteration `number`'s result; returns the evidence once the loop has stalled, else null. */
   async observe(number: number): Promise<string | null> {
     if (!this.enabled) return null;
-    const now = await fingerprint(this.taskDir);
+    const now = await fingerprint(this.taskDir, this.cwd);
     const same = this.last !== null && sameFingerprint(this.last, now);
     this.last = now;
     this.unchanged = same ? [...this.unchanged, number] : [];
@@ -83,6 +94,7 @@ function evidence(iterations: number[], now: TaskFingerprint): string {
   const first = iterations[0];
   const last = iterations[iterations.length - 1];
   const range = first === last ? `iteration ${first}` : `iterations ${first}-${last}`;
-  const git = now.head === null ? '' : `, git HEAD ${now.head.slice(0, 12)} and the worktree`;
+  const heads = now.head?.split(' ').map((h) => h.slice(0, 12)) ?? [];
+  const git = heads.length === 0 ? '' : `, git HEAD ${heads.join(' and ')} and the worktree`;
   return `${iterations.length} iterations in a row changed nothing (${range}: prd.json, progress.txt${git} unchanged)`;
 }

@@ -1,6 +1,7 @@
 /** Stalls, verified completion and the loop's time budget, with the real runner and the fake agent in a PTY. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTask, Sandbox, startInProcess, storyPasses, iterationOutcomes } from './helpers.js';
 
@@ -44,6 +45,21 @@ describe('stalls', () => {
     // Iterations 1-2 change nothing, 3 changes the worktree (the count starts again), 4-6 change nothing.
     expect(final).toMatchObject({ status: 'stalled', iteration: 6 });
     expect(final.exitReason).toMatch(/iterations 4-6/);
+  });
+
+  it('watches the git repository of --cwd when the agent works outside the task folder', async () => {
+    const repo = join(sb.root, 'repo');
+    mkdirSync(repo);
+    await execa('git', ['init', '-q'], { cwd: repo });
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: { iterations: [[], [{ writeFile: { path: 'code.ts', content: 'x' } }]], steps: [] },
+    });
+    const loop = await startInProcess(sb, task, { maxIterations: 10, stallAfter: 2, cwd: repo });
+    const final = await loop.finished();
+    // Iteration 2 changed the repository the agent works in; 3-4 changed nothing.
+    expect(final).toMatchObject({ status: 'stalled', iteration: 4 });
+    expect(final.exitReason).toMatch(/iterations 3-4/);
   });
 
   it('is off with stallAfter 0', async () => {
