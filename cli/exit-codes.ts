@@ -9,8 +9,8 @@ export const LoopExit = {
   failed: 11,
   stopped: 12,
   crashed: 13,
-  stalled: 14,
-  budgetExceeded: 15,
+  budgetExceeded: 14,
+  stalled: 15,
   connectionLost: 8,
 } as const;
 

@@ -89,10 +89,10 @@ export function colorStatus(status: string): string {
     case 'failed':
     case 'crashed':
     case 'stalled':
-    case 'budget_exceeded':
       return paint.red(status);
     case 'waiting':
     case 'exhausted':
+    case 'budget_exceeded':
     case 'paused':
     case 'stopping':
     case 'unreachable':

@@ -6,7 +6,7 @@ import { checkTimeout } from '../../src/loop/limits.js';
 import { isTerminal, type SessionRecord } from '../../src/registry/types.js';
 import { colorStatus, parseDuration, paint, printJson, println, terminalOutput } from '../output.js';
 import { loopEndExitCode } from '../exit-codes.js';
-import { wholeNumber } from '../numbers.js';
+import { nonNegativeNumber, wholeNumber } from '../numbers.js';
 
 export interface StartArgs {
   'task-dir': string;
@@ -26,6 +26,10 @@ export interface StartArgs {
   'max-duration': string;
   notify: boolean;
   'on-end'?: string;
+  output?: string;
+  'stream-format'?: string;
+  'max-cost'?: string;
+  'max-tokens'?: string;
   foreground: boolean;
   attach: boolean;
   json: boolean;
@@ -107,6 +111,25 @@ export const startCommand: CommandModule<object, StartArgs> = {
         type: 'string',
         describe: 'Shell command run on the same events, with RALPH_STATUS, RALPH_TASK, ... set',
       })
+      .option('output', {
+        type: 'string',
+        choices: ['text', 'json'],
+        describe:
+          "json (default): the agent's machine-readable mode where it has one (claude, codex), for " +
+          'transcripts, tokens, cost and budgets; text: a plain terminal program',
+      })
+      .option('stream-format', {
+        type: 'string',
+        describe: 'For --agent custom: the stream format its command prints (claude, codex)',
+      })
+      .option('max-cost', {
+        type: 'string',
+        describe: 'End the loop budget_exceeded once the reported cost passes this many US dollars',
+      })
+      .option('max-tokens', {
+        type: 'string',
+        describe: 'End the loop budget_exceeded once input plus output tokens pass this many',
+      })
       .option('foreground', { type: 'boolean', default: false, describe: 'Run the loop in this terminal' })
       .option('attach', {
         type: 'boolean',
@@ -150,6 +173,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       maxDurationMs: timeout(args['max-duration'], '--max-duration'),
       notify: args.notify,
       onEnd: args['on-end'] === '' ? undefined : args['on-end'],
+      output: args.output,
+      streamFormat: args['stream-format'],
+      maxCostUsd:
+        args['max-cost'] === undefined ? undefined : nonNegativeNumber(args['max-cost'], '--max-cost'),
+      maxTokens:
+        args['max-tokens'] === undefined ? undefined : wholeNumber(args['max-tokens'], '--max-tokens'),
       cols: process.stdout.columns || undefined,
       rows: process.stdout.rows || undefined,
     };

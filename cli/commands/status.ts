@@ -1,4 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
+import type { Usage } from '../../src/loop/usage.js';
+import { formatCost, formatTokens, totalTokens } from '../../src/loop/usage.js';
 import type { SessionRecord } from '../../src/registry/index.js';
 import { colorStatus, formatAge, paint, printJson, println, table } from '../output.js';
 
@@ -45,11 +47,16 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       );
       return;
     }
-    println(table(['TASK', 'WHERE', 'STATUS', 'ITER', 'STORY', 'AGENT', 'AGE', 'NOTE'], sessions.map(row)));
+    println(
+      table(
+        ['TASK', 'WHERE', 'STATUS', 'ITER', 'STORY', 'AGENT', 'COST', 'TOKENS', 'AGE', 'NOTE'],
+        sessions.map(row),
+      ),
+    );
   },
 };
 
-function row(s: SessionRecord): string[] {
+function row(s: SessionRecord & { usage: Usage | null }): string[] {
   return [
     s.task,
     s.location === 'local' ? 'local' : (s.remoteName ?? 'remote'),
@@ -59,6 +66,8 @@ function row(s: SessionRecord): string[] {
     `${s.iteration}/${s.maxIterations}`,
     s.currentStory ?? '-',
     s.agent,
+    s.usage ? formatCost(s.usage.costUsd) : '-',
+    s.usage ? formatTokens(totalTokens(s.usage)) : '-',
     formatAge(s.startedAt ?? s.createdAt),
     s.exitReason ? paint.dim(s.exitReason) : '',
   ];

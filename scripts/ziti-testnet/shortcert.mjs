@@ -36,25 +36,49 @@ function shortcertBinary() {
   try {
     writeFileSync(join(work, 'go.mod'), GO_MOD);
     writeFileSync(join(work, 'main.go'), readFileSync(SOURCE));
-    const env = { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GONOSUMDB: 'github.com/openziti' };
-    for (const args of [
-      ['mod', 'tidy'],
-      ['build', '-o', join(work, 'shortcert'), '.'],
-    ]) {
-      const run = spawnSync('go', args, { cwd: work, env, encoding: 'utf8', timeout: 600_000 });
-      if (run.error || run.status !== 0) {
-        throw new TestnetError(
-          'ZITI_SHORTCERT_BUILD',
-          `go ${args.join(' ')} failed for the short-certificate tool (needs Go and the module cache of the ` +
-            `ziti v1.7.2 build): ${run.error?.message ?? ''}${run.stderr ?? ''}`.trim(),
-        );
+    // Offline first (the module cache that built the ziti CLI has everything); then through the configured
+    // Go module proxy, for a machine whose ziti CLI was installed some other way.
+    const offline = { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GONOSUMDB: 'github.com/openziti' };
+    const online = { ...process.env, GOFLAGS: '-mod=mod' };
+    const failures = [];
+    for (const env of [offline, online]) {
+      const failure = buildShortcert(work, env);
+      if (failure === undefined) {
+        failures.length = 0;
+        break;
       }
+      failures.push(failure);
+    }
+    if (failures.length > 0) {
+      throw new TestnetError(
+        'ZITI_SHORTCERT_BUILD',
+        `building the short-certificate tool failed (needs Go and the ziti v1.7.2 modules): ${failures.join(' / ')}`,
+      );
     }
     renameSync(join(work, 'shortcert'), bin);
     return bin;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs `go mod tidy` and `go build` in `work` with `env`; returns why it failed, or undefined.
+ * @param {string} work
+ * @param {NodeJS.ProcessEnv} env
+ * @returns {string | undefined}
+ */
+function buildShortcert(work, env) {
+  for (const args of [
+    ['mod', 'tidy'],
+    ['build', '-o', join(work, 'shortcert'), '.'],
+  ]) {
+    const run = spawnSync('go', args, { cwd: work, env, encoding: 'utf8', timeout: 600_000 });
+    if (run.error || run.status !== 0) {
+      return `go ${args.join(' ')} (GOPROXY=${env.GOPROXY ?? 'default'}): ${run.error?.message ?? ''}${run.stderr ?? ''}`.trim();
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import { readStartFailure } from '../loop/start-failure.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import { resolveAgent } from '../loop/agents/index.js';
 import { checkTimeout } from '../loop/limits.js';
+import { checkOutputOptions } from '../loop/output-options.js';
 import { loadPrd } from '../loop/prd.js';
 import { validateTaskDir } from '../loop/prompt.js';
 import { writeLaunchFile, type RunnerLaunch } from '../loop/runner-main.js';
@@ -43,6 +44,12 @@ export interface StartOptions extends GuardSettings {
   cols?: number | undefined;
   rows?: number | undefined;
   env?: Record<string, string> | undefined;
+  /** `text`, or `json` (the default): the agent's machine-readable mode where it has one. */
+  output?: string | undefined;
+  /** For `custom`: the stream format its command prints (claude, codex). */
+  streamFormat?: string | undefined;
+  maxCostUsd?: number | undefined;
+  maxTokens?: number | undefined;
   /** How long to wait for a detached runner to answer. */
   readyTimeoutMs?: number | undefined;
 }
@@ -88,6 +95,7 @@ export async function prepareLoop(
     maxDurationMs: options.maxDurationMs,
     notify: options.notify,
     onEnd: options.onEnd,
+    ...checkOutputOptions(options),
   };
   // Opening the registry first turns a data folder that cannot be used (a file in the way) into one clear error.
   const registry = Registry.open(paths.registryFile);

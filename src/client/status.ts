@@ -1,5 +1,7 @@
 /** `ralph status`: reconcile, then list. */
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
+import type { Usage } from '../loop/usage.js';
+import { sessionUsage } from './usage.js';
 import { Registry, reconcile, type ReconcileReport, type SessionRecord } from '../registry/index.js';
 
 export interface StatusOptions {
@@ -8,7 +10,8 @@ export interface StatusOptions {
 }
 
 export interface StatusResult {
-  sessions: SessionRecord[];
+  /** Each with the tokens and cost its iterations reported so far (null: none, or a remote loop). */
+  sessions: (SessionRecord & { usage: Usage | null })[];
   reconciled: ReconcileReport;
 }
 
@@ -23,7 +26,7 @@ export async function loopStatus(
       ...(options.task === undefined ? {} : { task: options.task }),
       ...(options.all ? { all: true } : {}),
     });
-    return { sessions, reconciled };
+    return { sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })), reconciled };
   } finally {
     registry.close();
   }

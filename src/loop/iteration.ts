@@ -9,6 +9,7 @@ import type { IterationLog } from './iteration-log.js';
 import type { OutputLog } from './output-log.js';
 import { allPassing, currentStory, storyCounts, type Prd } from './prd.js';
 import { buildPrompt } from './prompt.js';
+import { streamFormatFor } from './budget.js';
 import { writeError } from './disk-full.js';
 import { LongTimer } from '../util/long-timer.js';
 import { rateLimitAtEnd } from './guards.js';
@@ -73,6 +74,7 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
     cwd: config.cwd,
     model: config.model,
     template: config.agentCommand,
+    structured: streamFormatFor(config, ctx.adapter) !== null,
   });
   ctx.iterations.begin({
     number: ctx.number,

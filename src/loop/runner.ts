@@ -11,6 +11,7 @@ import { processStartTime } from '../util/proc.js';
 import { AgentProcess } from './agent-process.js';
 import { getAgent } from './agents/index.js';
 import { archiveIfBranchChanged } from './archive.js';
+import { LoopMeter } from './budget.js';
 import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
 import { LoopGuards, type GuardOptions } from './guards.js';
@@ -54,6 +55,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   readonly log: OutputLog;
   readonly iterations: IterationLog;
   private readonly screen: ScreenModel;
+  readonly meter: LoopMeter;
   private readonly lines = new OutputLines(50);
   private readonly injected: string[] = [];
   private readonly current: LoopState;
@@ -80,6 +82,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
+    // The meter renders structured agent output and stops the agent (the loop going on) once over a budget.
+    this.meter = new LoopMeter(config, this.files.dir, this.iterations, {
+      write: (bytes) => this.output(bytes),
+      stop: () => this.activeIteration?.timers?.terminate('SIGTERM'),
+      log: (text) => this.emit('log', text),
+    });
     const now = new Date().toISOString();
     this.current = {
       task: config.task,
@@ -179,12 +187,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
+      const overBudget = this.meter.exceeded() ?? this.guards.overBudget();
+      if (overBudget) return this.finish('budget_exceeded', overBudget);
       if (this.current.iteration >= this.current.maxIterations) {
         const limit = this.current.maxIterations;
         return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
       }
-      const overBudget = this.guards.overBudget();
-      if (overBudget !== null) return this.finish('budget_exceeded', overBudget);
       await this.waitWhileHeld();
       if (this.stopRequest || (await this.guards.waitOutRateLimit())) continue;
       const record = await this.iterate(adapter, prd);
@@ -244,7 +252,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
         const begun = this.iterations.update({ agentPid: pid, agentStartTime: processStartTime(pid) });
         // Watchers learn of the iteration as it starts, then again as it ends.
         this.emit('iteration', begun);
-        this.agent.on('data', (chunk) => this.output(chunk));
+        this.meter.begin(number, adapter, this.agent);
         this.update({ agentPid: this.agent.pid });
         return this.agent;
       },
@@ -257,7 +265,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     };
     this.activeIteration = ctx;
     try {
-      const record = await runIteration(ctx);
+      const record = this.meter.finish(await runIteration(ctx));
       if (ctx.rateLimit !== null) this.guards.rateLimited(ctx.rateLimit, record.outcome === 'rate_limited');
       this.emit('iteration', record);
       return record;
@@ -421,6 +429,6 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   /** Writes the loop config next to its logs, for `ralph logs` and post-mortems. */
   saveConfig(): void {
-    saveLoopConfig(this.files, this.config);
+    saveLoopConfig(this.files.dir, this.config);
   }
 }

@@ -2,10 +2,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, RalphError } from '../errors.js';
-import { IterationLog } from './iteration-log.js';
-import { OutputLog } from './output-log.js';
 import { writeError } from './disk-full.js';
+import { IterationLog } from './iteration-log.js';
 import type { LoopConfig } from './types.js';
+import { OutputLog } from './output-log.js';
 
 export interface RunnerFiles {
   dir: string;
@@ -50,9 +50,9 @@ export function openSessionFiles(files: RunnerFiles): { log: OutputLog; iteratio
   return { log, iterations: new IterationLog(files.iterations) };
 }
 
-/** Writes the loop config next to its logs (`config.json`), for `ralph logs` and post-mortems. */
-export function saveLoopConfig(files: RunnerFiles, config: LoopConfig): void {
-  const file = join(files.dir, 'config.json');
+/** Writes a loop's config.json into its session folder. */
+export function saveLoopConfig(dir: string, config: LoopConfig): void {
+  const file = join(dir, 'config.json');
   try {
     writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
   } catch (err) {

@@ -1,6 +1,8 @@
 /** The loop's own vocabulary: configuration, live state and iteration records. */
 
 import type { LoopStatus } from '../protocol/index.js';
+import type { StreamFormat } from './stream/types.js';
+import type { Usage } from './usage.js';
 
 export { LOOP_STATUSES } from '../protocol/index.js';
 export type { LoopStatus };
@@ -49,6 +51,17 @@ export interface LoopConfig {
   notify?: boolean | undefined;
   /** Shell command run on the same events, with the loop's figures in RALPH_* variables. */
   onEnd?: string | undefined;
+  /**
+   * `json` (the default) runs the agent in its machine-readable mode where it has one, for transcripts, usage
+   * and budgets; `text` runs it as a plain terminal program.
+   */
+  output?: 'text' | 'json' | undefined;
+  /** The stream format a `custom` agent's command prints in `json` output (none: plain text). */
+  streamFormat?: StreamFormat | undefined;
+  /** End the loop `budget_exceeded` once the reported cost passes this many US dollars. */
+  maxCostUsd?: number | undefined;
+  /** End the loop `budget_exceeded` once input plus output tokens pass this many. */
+  maxTokens?: number | undefined;
 }
 
 export { LOOP_DEFAULTS } from './defaults.js';
@@ -111,4 +124,7 @@ export interface IterationRecord {
   /** The agent's pid and kernel start time (from /proc; null where unknown), so a surviving agent can be found. */
   agentPid?: number | null;
   agentStartTime?: string | null;
+  /** The agent stream format the iteration ran with (null: plain text), and the usage it reported so far. */
+  stream?: StreamFormat | null;
+  usage?: Usage | null;
 }

@@ -79,6 +79,11 @@ export const errorCodes = {
     summary:
       "The task folder's prd.json cannot be read or parsed; the message names the file and the problem.",
   },
+  NO_SUCH_ITERATION: {
+    code: 1012,
+    summary: 'The loop has no iteration with that number.',
+    data: '{ iteration: number; last: number }',
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',

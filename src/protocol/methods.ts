@@ -5,6 +5,7 @@ import { controlMethods } from './methods/control.js';
 import { interactiveMethods } from './methods/interactive.js';
 import { logMethods } from './methods/logs.js';
 import { statusMethods } from './methods/status.js';
+import { transcriptMethods } from './methods/transcript.js';
 import type { MethodSpec } from './spec.js';
 
 export const methods = {
@@ -13,6 +14,7 @@ export const methods = {
   ...interactiveMethods,
   ...attachMethods,
   ...logMethods,
+  ...transcriptMethods,
 } satisfies Record<string, MethodSpec>;
 
 export type Methods = typeof methods;

@@ -21,6 +21,7 @@ export const isoTimestamp = z.iso.datetime({ offset: true });
 export const byteOffset = z.number().int().min(0);
 
 import { LOOP_STATUSES } from './statuses.js';
+import { usageSchema } from './usage-schema.js';
 
 export { LOOP_STATUSES };
 export const loopStatus = z.enum(LOOP_STATUSES);
@@ -78,6 +79,10 @@ export const iterationRecord = z.object({
   outcome: z.string(),
   start_offset: byteOffset,
   end_offset: byteOffset.nullable(),
+  /** The agent stream format the iteration ran with (`claude`, `codex`), null in plain text mode. */
+  stream: z.string().nullable().optional(),
+  /** Tokens and cost the agent reported, kept current while the iteration runs; null when none. */
+  usage: usageSchema.nullable().optional(),
 });
 export type IterationRecord = z.infer<typeof iterationRecord>;
 

@@ -80,9 +80,10 @@ describe('a detached loop', () => {
     const table = await sb.ralph(['status']);
     expect(table.exitCode).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TASK\s+WHERE\s+STATUS\s+ITER\s+STORY\s+AGENT\s+AGE\s+NOTE$/);
+    expect(lines[0]).toMatch(/^TASK\s+WHERE\s+STATUS\s+ITER\s+STORY\s+AGENT\s+COST\s+TOKENS\s+AGE\s+NOTE$/);
+    // A plain-text agent reports no usage: cost and tokens show as '-'.
     expect(lines).toContainEqual(
-      expect.stringMatching(/^life\s+local\s+running\s+1\/10\s+US-001\s+custom\s+\d+[smhd]/),
+      expect.stringMatching(/^life\s+local\s+running\s+1\/10\s+US-001\s+custom\s+-\s+-\s+\d+[smhd]/),
     );
     expect(lines).toContainEqual(
       expect.stringMatching(/^second\s+local\s+running\s+\d+\/10\s+US-001\s+custom/),

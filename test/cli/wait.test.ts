@@ -24,8 +24,8 @@ describe('ralph wait', () => {
       ['w-completed', [{ passStory: 'current' }], [], 'completed', 0],
       ['w-exhausted', [{ print: 'hm' }], ['--max-iterations', '2', '--stall-after', '0'], 'exhausted', 10],
       ['w-failed', [{ exit: 1 }], ['--max-failures', '1'], 'failed', 11],
-      ['w-stalled', [{ print: 'hm' }], ['--stall-after', '2'], 'stalled', 14],
-      ['w-budget', [{ sleep: 1500 }], ['--max-duration', '1s'], 'budget_exceeded', 15],
+      ['w-stalled', [{ print: 'hm' }], ['--stall-after', '2'], 'stalled', 15],
+      ['w-budget', [{ sleep: 1500 }], ['--max-duration', '1s'], 'budget_exceeded', 14],
     ];
     for (const [name, script, extra] of loops) {
       const task = sb.makeTask(name, { script: [{ sleep: 1500 }, ...script] });
@@ -38,7 +38,7 @@ describe('ralph wait', () => {
     }
     // Several loops: the code of the first one (in the order given) that did not complete.
     const all = await sb.ralph(['wait', 'w-completed', 'w-stalled', 'w-failed']);
-    expect(all.exitCode).toBe(14);
+    expect(all.exitCode).toBe(15);
     const done = await sb.ralph(['wait', 'w-completed']);
     expect(done.exitCode).toBe(0);
   }, 120_000);

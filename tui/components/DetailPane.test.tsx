@@ -99,10 +99,24 @@ describe('DetailPane', () => {
     expect(frame).not.toContain('lines below');
   });
 
-  it('shows the iterations as a table', () => {
+  it('shows the iterations as a table, with the cost of each and the total', () => {
+    const usage = (cost: number, tokens: number) => ({
+      input_tokens: tokens,
+      output_tokens: 500,
+      cached_input_tokens: 0,
+      cache_write_tokens: 0,
+      cost_usd: cost,
+      model: 'claude-sonnet-4-5',
+    });
     const iterations = [
-      makeIteration(1),
-      makeIteration(2, { exit_code: 1, outcome: 'no_progress', story_before: 'S2', story_after: 'S2' }),
+      makeIteration(1, { usage: usage(0.02, 12_000) }),
+      makeIteration(2, {
+        exit_code: 1,
+        outcome: 'no_progress',
+        story_before: 'S2',
+        story_after: 'S2',
+        usage: usage(0.0213, 20_000),
+      }),
       makeIteration(3, {
         ended_at: null,
         exit_code: null,
@@ -113,10 +127,17 @@ describe('DetailPane', () => {
     ];
     const frame = show({ row: alpha, detail: makeDetail({ iterations }), tab: 'iterations' });
     const plain = lines(frame);
-    expect(plain.find((l) => l.includes('STARTED'))).toMatch(/#\s+STARTED\s+TOOK\s+EXIT\s+STORY\s+OUTCOME/);
-    expect(plain.find((l) => /│1 /.test(l))).toMatch(/1\s+10:00:00\s+1m30s\s+0\s+S1→S2\s+story_passed/);
-    expect(plain.find((l) => /│2 /.test(l))).toMatch(/2\s+10:00:00\s+1m30s\s+1\s+S2→S2\s+no_progress/);
-    expect(plain.find((l) => /│3 /.test(l))).toMatch(/3\s+10:00:00\s+…\s+-\s+S2→…\s+running/);
+    expect(plain.find((l) => l.includes('STARTED'))).toMatch(
+      /#\s+STARTED\s+TOOK\s+EXIT\s+STORY\s+COST\s+OUTCOME/,
+    );
+    expect(plain.find((l) => /│1 /.test(l))).toMatch(
+      /1\s+10:00:00\s+1m30s\s+0\s+S1→S2\s+\$0\.0200\s+story_passed/,
+    );
+    expect(plain.find((l) => /│2 /.test(l))).toMatch(
+      /2\s+10:00:00\s+1m30s\s+1\s+S2→S2\s+\$0\.0213\s+no_progress/,
+    );
+    expect(plain.find((l) => /│3 /.test(l))).toMatch(/3\s+10:00:00\s+…\s+-\s+S2→…\s+-\s+running/);
+    expect(plain.find((l) => l.includes('total'))).toMatch(/total \$0\.0413 · 33\.0k tokens/);
   });
 
   it('says when there is no iteration history', () => {

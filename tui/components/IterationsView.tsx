@@ -2,6 +2,7 @@
 import { Text } from 'ink';
 import type { ReactNode } from 'react';
 import type { IterationRecord } from '../../src/protocol/index.js';
+import { formatCost, formatTokens } from '../../src/loop/usage.js';
 import { clip, fit } from '../format.js';
 
 export interface IterationsViewProps {
@@ -13,8 +14,9 @@ export interface IterationsViewProps {
 export function IterationsView({ iterations, width, height }: IterationsViewProps): ReactNode {
   if (!iterations) return <Text dimColor>no iteration history to show</Text>;
   if (iterations.length === 0) return <Text dimColor>no iteration has started yet</Text>;
-  const header = `${fit('#', 4)} ${fit('STARTED', 8)} ${fit('TOOK', 6)} ${fit('EXIT', 6)} ${fit('STORY', 17)} OUTCOME`;
-  const shown = iterations.slice(-Math.max(1, height - 1));
+  const header = `${fit('#', 4)} ${fit('STARTED', 8)} ${fit('TOOK', 6)} ${fit('EXIT', 6)} ${fit('STORY', 17)} ${fit('COST', 8)} OUTCOME`;
+  const total = totalLine(iterations);
+  const shown = iterations.slice(-Math.max(1, height - 1 - (total ? 1 : 0)));
   return (
     <>
       <Text bold>{clip(header, width)}</Text>
@@ -27,14 +29,26 @@ export function IterationsView({ iterations, width, height }: IterationsViewProp
               fit(took(it.started_at, it.ended_at), 6),
               fit(it.signal ?? (it.exit_code === null ? '-' : String(it.exit_code)), 6),
               fit(`${it.story_before ?? '-'}→${it.story_after ?? '…'}`, 17),
+              fit(it.usage ? formatCost(it.usage.cost_usd) : '-', 8),
               it.outcome,
             ].join(' '),
             width,
           )}
         </Text>
       ))}
+      {total ? <Text dimColor>{clip(total, width)}</Text> : null}
     </>
   );
+}
+
+/** `total $0.0600 · 70.2k tokens`, when any iteration reported usage. */
+function totalLine(iterations: IterationRecord[]): string | null {
+  const used = iterations.flatMap((it) => (it.usage ? [it.usage] : []));
+  if (used.length === 0) return null;
+  const costs = used.flatMap((u) => (u.cost_usd === null ? [] : [u.cost_usd]));
+  const cost = costs.length > 0 ? `${formatCost(costs.reduce((a, b) => a + b, 0))} · ` : '';
+  const tokens = used.reduce((n, u) => n + u.input_tokens + u.output_tokens, 0);
+  return `total ${cost}${formatTokens(tokens)} tokens`;
 }
 
 function took(start: string, end: string | null): string {

@@ -1,3 +1,5 @@
+import type { StreamFormat } from '../stream/types.js';
+
 /** The shape every agent adapter has: how to find it, and the command line one iteration runs. */
 export interface AgentCommand {
   file: string;
@@ -25,6 +27,8 @@ export interface BuildCommandInput {
   extraArgs?: string[];
   /** Command template, for the `custom` agent only. */
   template?: string;
+  /** Run the agent in its machine-readable output mode (see `AgentAdapter.streamFormat`). */
+  structured?: boolean;
 }
 
 export type AgentName = 'claude' | 'codex' | 'opencode' | 'amp' | 'gemini' | 'custom' | 'demo';
@@ -36,6 +40,8 @@ export interface AgentAdapter {
   binary: string;
   /** Shell command that installs the agent. */
   installCommand: string;
+  /** The format of its machine-readable output mode, if it has one. */
+  streamFormat?: StreamFormat;
   detect(env?: NodeJS.ProcessEnv): Promise<AgentDetection>;
   buildCommand(input: BuildCommandInput): AgentCommand;
 }

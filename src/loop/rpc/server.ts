@@ -12,6 +12,7 @@ import { interactiveHandlers, terminalInput } from './interactive.js';
 import { logHandlers } from './logs.js';
 import { statusHandlers } from './status.js';
 import { subscribeHandlers } from './subscribe.js';
+import { transcriptHandlers } from './transcript.js';
 import { toWireChange, toWireIteration } from './wire.js';
 
 export interface LoopServerOptions {
@@ -40,6 +41,7 @@ export class LoopServer {
       ...attachHandlers(this),
       ...logHandlers(this),
       ...subscribeHandlers(this),
+      ...transcriptHandlers(this),
     };
     runner.on('state', (changed) => {
       const wire = toWireChange(changed);

@@ -6,6 +6,7 @@ import type {
   IterationRecord as WireIteration,
 } from '../../protocol/index.js';
 import { currentStory, type Prd } from '../prd.js';
+import { toWireUsage } from './wire-usage.js';
 import type { IterationRecord, LoopState } from '../types.js';
 
 type StateKey = keyof LoopState;
@@ -81,6 +82,8 @@ export function toWireIteration(r: IterationRecord): WireIteration {
     outcome: r.outcome,
     start_offset: r.startOffset,
     end_offset: r.endOffset,
+    stream: r.stream ?? null,
+    usage: r.usage ? toWireUsage(r.usage) : null,
   };
 }
 

@@ -41,7 +41,9 @@ export const statusMethods = {
     },
   }),
   get_iterations: defineMethod({
-    summary: 'Every iteration so far, oldest first, with where its output lies in the log.',
+    summary:
+      'Every iteration so far, oldest first, with where its output lies in the log and, for agents run in ' +
+      'their machine-readable mode, the tokens and cost they reported (kept current while one runs).',
     params: noParams,
     result: z.object({ iterations: z.array(iterationRecord) }),
     example: {
@@ -59,6 +61,15 @@ export const statusMethods = {
             outcome: 'story_passed',
             start_offset: 0,
             end_offset: 65210,
+            stream: 'claude',
+            usage: {
+              input_tokens: 48211,
+              output_tokens: 2304,
+              cached_input_tokens: 40112,
+              cache_write_tokens: 6120,
+              cost_usd: 0.1873,
+              model: 'claude-sonnet-4-5',
+            },
           },
           {
             number: 2,
@@ -71,6 +82,8 @@ export const statusMethods = {
             outcome: 'running',
             start_offset: 65210,
             end_offset: null,
+            stream: 'claude',
+            usage: null,
           },
         ],
       },
