@@ -87,6 +87,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       write: (bytes) => this.output(bytes),
       stop: () => this.activeIteration?.timers?.terminate('SIGTERM'),
       log: (text) => this.emit('log', text),
+      rateLimit: (signal) => this.reportRateLimit(signal),
     });
     const now = new Date().toISOString();
     this.current = {

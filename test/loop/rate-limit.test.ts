@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IterationLog } from '../../src/loop/iteration-log.js';
-import { makeTask, Sandbox, startInProcess, storyPasses, waitFor } from './helpers.js';
+import { iterationOutcomes, makeTask, Sandbox, startInProcess, storyPasses, waitFor } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -96,6 +96,28 @@ describe('rate limits', () => {
     expect(secondRuns[0]![0]).toBeGreaterThanOrEqual(resetAt);
     const statuses = b.states.flatMap((s) => (s.status === undefined ? [] : [s.status]));
     expect(statuses).toEqual(['running', 'waiting', 'running', 'completed']);
+  }, 60_000);
+
+  it("takes the reset time from the agent's structured stream when it reports one", async () => {
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: {
+        iterations: [[{ replay: { file: 'claude-rate-limit.ndjson', resetsInS: 3 } }, { exit: 1 }]],
+        steps: [{ passStory: 'current' }],
+      },
+    });
+    const loop = await startInProcess(sb, task, { streamFormat: 'claude', maxIterations: 2 });
+    await waitFor(() => loop.runner.state.status === 'waiting', 'the loop to wait', 15_000);
+    // The stream's resetsAt (3 s ahead), not the "resets 2pm (UTC)" of the result text, which is hours away
+    // unless the test runs just before 2pm UTC.
+    const until = Date.parse(loop.runner.state.waitingUntil!);
+    expect(until).toBeLessThan(Date.now() + 60_000);
+    const final = await loop.finished(30_000);
+    expect(final.status).toBe('completed');
+    expect(iterationOutcomes(loop.dir)).toEqual(['rate_limited', 'completed']);
+    expect(readFileSync(join(loop.dir, 'output.log'), 'utf8')).toContain(
+      'rate limit reached: rate limit rejected (five_hour)',
+    );
   }, 60_000);
 
   it('stops at once when asked while waiting', async () => {
