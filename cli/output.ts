@@ -88,7 +88,9 @@ export function colorStatus(status: string): string {
       return paint.cyan(status);
     case 'failed':
     case 'crashed':
+    case 'stalled':
       return paint.red(status);
+    case 'waiting':
     case 'exhausted':
     case 'budget_exceeded':
     case 'paused':

@@ -64,6 +64,7 @@ export const localErrors = {
     summary: 'a loop reached over a transport not built yet',
   },
   UNTRUSTED_SOCKET: { exitCode: ExitCode.conflict, summary: 'a socket other users could control' },
+  WAIT_TIMEOUT: { exitCode: ExitCode.timeout, summary: '`ralph wait` gave up before the loops ended' },
 } as const satisfies Record<string, LocalErrorSpec>;
 
 export type LocalErrorCode = keyof typeof localErrors;

@@ -25,8 +25,10 @@ export const ExitCode = {
   stopped: 12,
   /** ... the runner died before it recorded an end. */
   crashed: 13,
-  /** ... a cost or token budget (`--max-cost`, `--max-tokens`) was passed. */
+  /** ... a budget (`--max-cost`, `--max-tokens`, `--max-duration`) was passed. */
   budgetExceeded: 14,
+  /** ... iterations in a row changed nothing (`--stall-after`). */
+  stalled: 15,
 } as const;
 
 export type ExitCodeName = keyof typeof ExitCode;
@@ -44,6 +46,8 @@ export function loopEndExitCode(status: string): number {
       return ExitCode.stopped;
     case 'budget_exceeded':
       return ExitCode.budgetExceeded;
+    case 'stalled':
+      return ExitCode.stalled;
     default:
       return ExitCode.crashed;
   }

@@ -11,6 +11,7 @@ import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { tuiCommand } from './tui.js';
+import { waitCommand } from './wait.js';
 
 // Each module is typed with its own argument shape; yargs takes them as a list of modules.
 export const commands = [
@@ -18,6 +19,7 @@ export const commands = [
   statusCommand,
   attachCommand,
   stopCommand,
+  waitCommand,
   logsCommand,
   peekCommand,
   injectCommand,

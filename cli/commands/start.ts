@@ -20,6 +20,12 @@ export interface StartArgs {
   'idle-timeout': string;
   'max-failures': string | number;
   'trust-promise': boolean;
+  'stall-after': string | number;
+  verify?: string[];
+  'verify-timeout': string;
+  'max-duration': string;
+  notify: boolean;
+  'on-end'?: string;
   output?: string;
   'stream-format'?: string;
   'max-cost'?: string;
@@ -73,6 +79,37 @@ export const startCommand: CommandModule<object, StartArgs> = {
         type: 'boolean',
         default: false,
         describe: 'Accept <promise>COMPLETE</promise> even when prd.json still has failing stories',
+      })
+      .option('stall-after', {
+        type: 'string',
+        default: 3,
+        describe: 'End as stalled after this many iterations that change nothing in the task (0 = never)',
+      })
+      .option('verify', {
+        type: 'string',
+        array: true,
+        describe:
+          'Acceptance command the runner runs after an iteration that marks stories passing (repeatable)',
+      })
+      .option('verify-timeout', {
+        type: 'string',
+        default: '10m',
+        describe: 'Time limit for each acceptance command',
+      })
+      .option('max-duration', {
+        type: 'string',
+        default: '0',
+        describe: 'End as budget_exceeded once the loop has run this long, e.g. 8h (0 = no limit)',
+      })
+      .option('notify', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Desktop notification (notify-send) when the loop ends, waits on a rate limit or needs input',
+      })
+      .option('on-end', {
+        type: 'string',
+        describe: 'Shell command run on the same events, with RALPH_STATUS, RALPH_TASK, ... set',
       })
       .option('output', {
         type: 'string',
@@ -130,6 +167,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       idleTimeoutMs: timeout(args['idle-timeout'], '--idle-timeout'),
       maxConsecutiveFailures: wholeNumber(args['max-failures'], '--max-failures'),
       trustPromise: args['trust-promise'],
+      stallAfter: wholeNumber(args['stall-after'], '--stall-after', 0),
+      verify: args.verify?.filter((c) => c.trim() !== ''),
+      verifyTimeoutMs: timeout(args['verify-timeout'], '--verify-timeout'),
+      maxDurationMs: timeout(args['max-duration'], '--max-duration'),
+      notify: args.notify,
+      onEnd: args['on-end'] === '' ? undefined : args['on-end'],
       output: args.output,
       streamFormat: args['stream-format'],
       maxCostUsd:

@@ -60,7 +60,9 @@ function row(s: SessionRecord & { usage: Usage | null }): string[] {
   return [
     s.task,
     s.location === 'local' ? 'local' : (s.remoteName ?? 'remote'),
-    colorStatus(s.status),
+    s.status === 'waiting' && s.waitingUntil
+      ? colorStatus(`waiting until ${clock(s.waitingUntil)}`)
+      : colorStatus(s.status),
     `${s.iteration}/${s.maxIterations}`,
     s.currentStory ?? '-',
     s.agent,
@@ -69,4 +71,11 @@ function row(s: SessionRecord & { usage: Usage | null }): string[] {
     formatAge(s.startedAt ?? s.createdAt),
     s.exitReason ? paint.dim(s.exitReason) : '',
   ];
+}
+
+/** "04:10" (local time); the date too when it is not today. */
+function clock(iso: string): string {
+  const at = new Date(iso);
+  const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
+  return at.toDateString() === new Date().toDateString() ? hm : `${at.toISOString().slice(0, 10)} ${hm}`;
 }

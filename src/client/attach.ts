@@ -140,7 +140,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
       this.emit('dropped', event.data.reason);
     } else if (isEventOf(event, 'disconnect')) {
       const status = this.status.status;
-      if (['completed', 'exhausted', 'failed', 'stopped'].includes(status)) {
+      if (['completed', 'exhausted', 'failed', 'stopped', 'stalled', 'budget_exceeded'].includes(status)) {
         this.finish({ kind: 'ended', status, reason: this.status.exit_reason });
       } else {
         this.finish({ kind: 'lost', reason: event.data.reason });

@@ -23,7 +23,13 @@ import { ENDED_STATUSES, LOOP_DEFAULTS, type LoopConfig } from '../loop/types.js
 import { isTerminal, Registry, type SessionRecord } from '../registry/index.js';
 import { connectSession } from './connect.js';
 
-export interface StartOptions {
+/** Loop settings passed through to the runner unchanged (see `LoopConfig`). */
+type GuardSettings = Pick<
+  LoopConfig,
+  'stallAfter' | 'verify' | 'verifyTimeoutMs' | 'maxDurationMs' | 'notify' | 'onEnd'
+>;
+
+export interface StartOptions extends GuardSettings {
   taskDir: string;
   name?: string | undefined;
   agent: string;
@@ -83,6 +89,12 @@ export async function prepareLoop(
     cols: options.cols ?? LOOP_DEFAULTS.cols,
     rows: options.rows ?? LOOP_DEFAULTS.rows,
     env: options.env,
+    stallAfter: options.stallAfter,
+    verify: options.verify,
+    verifyTimeoutMs: options.verifyTimeoutMs,
+    maxDurationMs: options.maxDurationMs,
+    notify: options.notify,
+    onEnd: options.onEnd,
     ...checkOutputOptions(options),
   };
   // Opening the registry first turns a data folder that cannot be used (a file in the way) into one clear error.

@@ -3,6 +3,7 @@
  * records' usage current, and checks the loop's cost and token budgets after each iteration and live during
  * one, stopping the agent as soon as a budget is passed.
  */
+import type { RateLimitSignal } from './rate-limit.js';
 import type { AgentProcess } from './agent-process.js';
 import type { AgentAdapter } from './agents/index.js';
 import type { IterationLog } from './iteration-log.js';
@@ -44,6 +45,8 @@ export interface MeterHooks {
   stop: () => void;
   /** A diagnostic for the runner's log. */
   log: (text: string) => void;
+  /** A limit the agent's stream reported (see `LoopRunner.reportRateLimit`). */
+  rateLimit?: (signal: RateLimitSignal) => void;
 }
 
 export class LoopMeter {
@@ -82,6 +85,7 @@ export class LoopMeter {
           format,
           write,
           log,
+          onRateLimit: (signal) => this.hooks.rateLimit?.(signal),
           onUsage: (usage) => {
             this.iterations.update({ usage });
             const over = this.exceeded();

@@ -12,14 +12,13 @@ import { buildPrompt } from './prompt.js';
 import { streamFormatFor } from './budget.js';
 import { writeError } from './disk-full.js';
 import { LongTimer } from '../util/long-timer.js';
+import { rateLimitAtEnd } from './guards.js';
+import type { RateLimitSignal } from './rate-limit.js';
 import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
+import { describeVerify, verifyNewlyPassing, VERIFY_TIMEOUT_MS } from './verify.js';
 
 export const PROMISE_MARKER = '<promise>COMPLETE</promise>';
 const PROMISE_BYTES = Buffer.from(PROMISE_MARKER);
-/** How much of a failed iteration's last output is searched for rate-limit messages. */
-const RATE_LIMIT_WINDOW_BYTES = 64 * 1024;
-const RATE_LIMIT_PATTERN =
-  /\b(rate[ -]?limit(ed)?|429 too many requests|usage limit reached|quota exceeded|too many requests)\b/i;
 
 export interface IterationTimers {
   /** Output or keystrokes were seen: restart the idle clock. */
@@ -49,6 +48,8 @@ export interface IterationContext {
   reloadPrd(): Prd;
   note(text: string): void;
   timers: IterationTimers | null;
+  /** A rate or usage limit the agent hit in this iteration: set by a stream parser, or from the output's end. */
+  rateLimit: RateLimitSignal | null;
 }
 
 export async function runIteration(ctx: IterationContext): Promise<IterationRecord> {
@@ -125,13 +126,31 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
   const exit = await exited;
   ctx.timers.suspend();
 
-  const prd = ctx.reloadPrd();
+  let prd = ctx.reloadPrd();
+  const verified = killed.reason
+    ? null
+    : await verifyNewlyPassing({
+        iteration: ctx.number,
+        taskDir: config.taskDir,
+        cwd: config.cwd,
+        before: ctx.prd,
+        after: prd,
+        commands: config.verify ?? [],
+        timeoutMs: config.verifyTimeoutMs ?? VERIFY_TIMEOUT_MS,
+        env: { ...process.env, ...config.env },
+      });
+  if (verified !== null && verified.reverted.length > 0) {
+    ctx.note(describeVerify(verified));
+    prd = ctx.reloadPrd();
+  }
+  ctx.rateLimit ??= rateLimitAtEnd(ctx.log, ctx.startOffset, exit.exitCode !== 0);
   const storyAfter = currentStory(prd);
   let outcome: IterationOutcome;
   let note: string | null = null;
   if (killed.reason) outcome = killed.reason;
+  else if (verified !== null && verified.reverted.length > 0) outcome = 'verify_failed';
   else if (allPassing(prd)) outcome = 'completed';
-  else if (exit.exitCode !== 0 && rateLimitedAtEnd(ctx.log, ctx.startOffset)) outcome = 'rate_limited';
+  else if (ctx.rateLimit !== null && storyCounts(prd).passing <= passingBefore) outcome = 'rate_limited';
   else if (exit.exitCode !== 0) outcome = 'error';
   else if (storyCounts(prd).passing > passingBefore || storyAfter?.id !== storyBefore?.id)
     outcome = 'progress';
@@ -220,10 +239,4 @@ function armTimers(
   });
   arm();
   return timers;
-}
-
-/** Whether the last output of an iteration that failed reads like a rate limit or exhausted quota. */
-function rateLimitedAtEnd(log: OutputLog, startOffset: number): boolean {
-  const from = Math.max(startOffset, log.end - RATE_LIMIT_WINDOW_BYTES);
-  return RATE_LIMIT_PATTERN.test(log.read(from, log.end - from).toString('utf8'));
 }

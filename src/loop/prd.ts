@@ -10,7 +10,7 @@ import { readErrorText, readRegularFile } from '../util/read-file.js';
 export type { AcceptanceCriterion, Prd, PrdSchemaName, Story } from './prd/model.js';
 export type { PrdProblem } from './prd/issues.js';
 export { parsePrd } from './prd/parse.js';
-export { markStoryPassing } from './prd/write.js';
+export { markStoryPassing, setStoryPasses } from './prd/write.js';
 
 export function loadPrd(file: string): Prd {
   let text: string;

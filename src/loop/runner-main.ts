@@ -11,6 +11,7 @@ import { listenUnix } from '../transport/unix.js';
 import { processStartTime } from '../util/proc.js';
 import { LoopServer } from './rpc/server.js';
 import { LoopRunner } from './runner.js';
+import { Notifier } from './notify.js';
 import type { LoopConfig, LoopState } from './types.js';
 
 export interface RunnerLaunch {
@@ -50,7 +51,7 @@ export async function runLoopProcess(
   const registry = Registry.open(launch.registryFile ?? paths.registryFile);
   let runner: LoopRunner;
   try {
-    runner = new LoopRunner(launch.config, launch.dir);
+    runner = new LoopRunner(launch.config, launch.dir, { rateLimitDir: join(paths.dataDir, 'rate-limits') });
     runner.saveConfig();
   } catch (err) {
     // The loop never ran: say why in its registry row rather than leave it `starting`.
@@ -82,8 +83,16 @@ export async function runLoopProcess(
     if (changed.maxIterations !== undefined) patch.maxIterations = changed.maxIterations;
     if (changed.currentStory !== undefined) patch.currentStory = changed.currentStory;
     if (changed.exitReason !== undefined) patch.exitReason = changed.exitReason;
+    if (changed.waitingUntil !== undefined) patch.waitingUntil = changed.waitingUntil;
     if (Object.keys(patch).length > 0) record(patch);
   });
+  const notifier = new Notifier({
+    notify: launch.config.notify,
+    onEnd: launch.config.onEnd,
+    sessionDir: launch.dir,
+    log,
+  });
+  runner.on('attention', (event) => notifier.send(event, runner.state));
 
   const onSignal = (sig: NodeJS.Signals): void => {
     log(`received ${sig}; stopping the loop`);
@@ -107,6 +116,8 @@ export async function runLoopProcess(
     { status: final.status, exitReason: final.exitReason, iteration: final.iteration },
     log,
   );
+  notifier.send('ended', final);
+  await notifier.settled();
   await server.close('loop ended');
   await listener.close();
   runner.close();

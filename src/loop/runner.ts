@@ -14,6 +14,8 @@ import { archiveIfBranchChanged } from './archive.js';
 import { LoopMeter } from './budget.js';
 import { isDiskFull, writeError } from './disk-full.js';
 import { runIteration, type IterationContext } from './iteration.js';
+import { LoopGuards, type GuardOptions } from './guards.js';
+import type { RateLimitSignal } from './rate-limit.js';
 import type { IterationLog } from './iteration-log.js';
 import { OutputLines } from './lines.js';
 import type { OutputLog } from './output-log.js';
@@ -43,6 +45,8 @@ export interface RunnerEvents {
   iteration: [IterationRecord];
   /** A diagnostic for the runner's own log. */
   log: [string];
+  /** Someone may want to know: the loop waits on a rate limit, or a checkpoint paused it for input. */
+  attention: ['waiting' | 'input'];
 }
 
 export class LoopRunner extends EventEmitter<RunnerEvents> {
@@ -62,10 +66,19 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   private activeIteration: IterationContext | null = null;
   /** Why the loop must end `failed` (a full disk), once known. */
   private failure: string | null = null;
+  private readonly guards: LoopGuards;
 
-  constructor(config: LoopConfig, dir: string) {
+  constructor(config: LoopConfig, dir: string, options: GuardOptions = {}) {
     super();
     this.config = config;
+    this.guards = new LoopGuards(config, options, {
+      update: (patch) => this.update(patch),
+      note: (text) => this.note(text),
+      attention: () => this.emit('attention', 'waiting'),
+      hold: (wake) => (this.wake = wake),
+      resumeStatus: () => this.statusFor(this.current.interactive, this.current.paused),
+      maxIterations: () => this.current.maxIterations,
+    });
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
     this.screen = createScreenModel(config.cols, config.rows);
@@ -74,6 +87,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       write: (bytes) => this.output(bytes),
       stop: () => this.activeIteration?.timers?.terminate('SIGTERM'),
       log: (text) => this.emit('log', text),
+      rateLimit: (signal) => this.reportRateLimit(signal),
     });
     const now = new Date().toISOString();
     this.current = {
@@ -94,6 +108,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       startedAt: now,
       updatedAt: now,
       exitReason: null,
+      waitingUntil: null,
     };
   }
 
@@ -167,33 +182,39 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     const archived = archiveIfBranchChanged(this.config.taskDir);
     if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
     let failures = 0;
+    await this.guards.start();
     for (;;) {
       if (this.failure !== null) return this.finish('failed', this.failure);
       if (this.stopRequest) return this.finish('stopped', 'stopped on request');
       const prd = this.readPrd();
       if (allPassing(prd)) return this.finish('completed', 'all stories pass');
-      const overBudget = this.meter.exceeded();
+      const overBudget = this.meter.exceeded() ?? this.guards.overBudget();
       if (overBudget) return this.finish('budget_exceeded', overBudget);
       if (this.current.iteration >= this.current.maxIterations) {
         const limit = this.current.maxIterations;
         return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
       }
       await this.waitWhileHeld();
-      if (this.stopRequest) continue;
+      if (this.stopRequest || (await this.guards.waitOutRateLimit())) continue;
       const record = await this.iterate(adapter, prd);
       if (record.outcome === 'completed') {
         // A completed iteration with a note is a trusted promise: prd.json still has failing stories.
         return this.finish('completed', record.note ?? 'all stories pass');
       }
       if (record.outcome === 'stopped') continue;
+      const stalled = await this.guards.afterIteration(record);
       failures = FAILED_OUTCOMES.has(record.outcome as never) ? failures + 1 : 0;
       if (failures >= this.config.maxConsecutiveFailures) {
         return this.finish('failed', `${failures} consecutive failed iterations (last: ${record.outcome})`);
       }
+      // Failures and the iteration limit, when reached at the same time, name the ending first.
+      if (stalled !== null && this.current.iteration < this.current.maxIterations)
+        return this.finish('stalled', stalled);
       if (this.checkpointRequested) {
         this.checkpointRequested = false;
         this.update({ paused: true, status: 'paused' });
         this.note('checkpoint: paused after the iteration; resume to continue');
+        this.emit('attention', 'input');
       }
     }
   }
@@ -241,10 +262,12 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       reloadPrd: () => this.readPrd(),
       note: (text) => this.note(text),
       timers: null,
+      rateLimit: null,
     };
     this.activeIteration = ctx;
     try {
       const record = this.meter.finish(await runIteration(ctx));
+      if (ctx.rateLimit !== null) this.guards.rateLimited(ctx.rateLimit, record.outcome === 'rate_limited');
       this.emit('iteration', record);
       return record;
     } finally {
@@ -253,6 +276,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       this.agent = null;
       this.update({ agentPid: null });
     }
+  }
+
+  /** A stream parser's report of a rate-limit event in the running iteration (text detection runs anyway). */
+  reportRateLimit(signal: RateLimitSignal): void {
+    if (this.activeIteration) this.activeIteration.rateLimit ??= signal;
   }
 
   /** Blocks between iterations while paused (also after a checkpoint) or held in interactive mode. */

@@ -3,6 +3,7 @@
  * folder (so the transcript outlives the runner), each line is parsed into transcript entries and usage, and
  * what reaches the terminal is rendered text instead of JSON.
  */
+import type { RateLimitSignal } from './rate-limit.js';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../errors.js';
@@ -28,6 +29,8 @@ export interface IterationStreamOptions {
   write(chunk: Buffer): void;
   /** The iteration's usage so far, each time it changes. */
   onUsage(usage: Usage): void;
+  /** The agent reported that a rate or usage limit refused it (Claude Code's `rate_limit_event`, `rejected`). */
+  onRateLimit?(signal: RateLimitSignal): void;
   /** A diagnostic (the transcript file could not be written). */
   log(text: string): void;
 }
@@ -81,6 +84,14 @@ export class IterationStream {
       const parsed = this.parse(line.json);
       if (!parsed) continue; // an event kind this version does not know: kept in the file, not shown
       if (parsed.entries.length > 0) out.push(Buffer.from(renderEntries(parsed.entries)));
+      for (const entry of parsed.entries) {
+        if (entry.kind !== 'rate_limit' || entry.status !== 'rejected') continue;
+        const type = entry.limitType ? ` (${entry.limitType})` : '';
+        this.opts.onRateLimit?.({
+          message: `rate limit ${entry.status}${type}`,
+          ...(entry.resetsAt ? { resetAt: new Date(entry.resetsAt) } : {}),
+        });
+      }
       if (parsed.usage) {
         this.count(parsed.usage);
         usageChanged = true;

@@ -12,6 +12,7 @@ export const ENDED_STATUSES: ReadonlySet<LoopStatus> = new Set([
   'exhausted',
   'failed',
   'stopped',
+  'stalled',
   'budget_exceeded',
 ]);
 
@@ -38,6 +39,18 @@ export interface LoopConfig {
   cols: number;
   rows: number;
   env?: Record<string, string> | undefined;
+  /** End the loop `stalled` after this many iterations in a row that change nothing (0 = never). */
+  stallAfter?: number | undefined;
+  /** Acceptance commands the runner runs itself after an iteration that marks stories passing. */
+  verify?: string[] | undefined;
+  /** How long each acceptance command may run. */
+  verifyTimeoutMs?: number | undefined;
+  /** End the loop `budget_exceeded` once it has run this long (0 or unset = no limit). */
+  maxDurationMs?: number | undefined;
+  /** Desktop notifications (notify-send) when the loop ends, waits on a rate limit or needs input. */
+  notify?: boolean | undefined;
+  /** Shell command run on the same events, with the loop's figures in RALPH_* variables. */
+  onEnd?: string | undefined;
   /**
    * `json` (the default) runs the agent in its machine-readable mode where it has one, for transcripts, usage
    * and budgets; `text` runs it as a plain terminal program.
@@ -71,6 +84,8 @@ export interface LoopState {
   startedAt: string;
   updatedAt: string;
   exitReason: string | null;
+  /** While `waiting`: when the rate limit is expected to reset (ISO-8601); null otherwise. */
+  waitingUntil: string | null;
 }
 
 export type IterationOutcome =
@@ -79,19 +94,19 @@ export type IterationOutcome =
   | 'completed'
   | 'error'
   | 'rate_limited'
+  /** The agent marked stories passing but the runner's own acceptance commands failed; they were reverted. */
+  | 'verify_failed'
   | 'timeout'
   | 'idle_timeout'
   | 'stopped'
   /** The runner ended without closing the iteration (set by reconciliation). */
   | 'crashed';
 
-/** Outcomes that count toward `maxConsecutiveFailures`. */
-export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set([
-  'error',
-  'rate_limited',
-  'timeout',
-  'idle_timeout',
-]);
+/**
+ * Outcomes that count toward `maxConsecutiveFailures`. A rate-limited iteration does not: the loop waits for
+ * the limit to reset and runs the same story again.
+ */
+export const FAILED_OUTCOMES: ReadonlySet<IterationOutcome> = new Set(['error', 'timeout', 'idle_timeout']);
 
 export interface IterationRecord {
   number: number;

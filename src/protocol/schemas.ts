@@ -55,6 +55,8 @@ export const statusSnapshot = z.object({
   stories_total: z.number().int().min(0),
   stories_passing: z.number().int().min(0),
   exit_reason: z.string().nullable(),
+  /** While `waiting` on a rate limit: when the limit is expected to reset; null otherwise. */
+  waiting_until: isoTimestamp.nullable().optional(),
 });
 export type StatusSnapshot = z.infer<typeof statusSnapshot>;
 
@@ -70,7 +72,10 @@ export const iterationRecord = z.object({
   signal: z.string().nullable(),
   story_before: z.string().nullable(),
   story_after: z.string().nullable(),
-  /** `running` while in progress, then how it ended (e.g. `story_passed`, `no_progress`, `stopped`, `failed`). */
+  /**
+   * `running` while in progress, then how it ended: `progress`, `no_progress`, `completed`, `error`,
+   * `rate_limited`, `verify_failed`, `timeout`, `idle_timeout`, `stopped` or `crashed`.
+   */
   outcome: z.string(),
   start_offset: byteOffset,
   end_offset: byteOffset.nullable(),

@@ -16,6 +16,6 @@ export const LOOP_STATUSES = [
   'stopped',
   /** Ended: several iterations in a row changed nothing in the task (prd.json, progress.txt, git). */
   'stalled',
-  /** Ended: a budget of the loop (`--max-duration`) ran out. */
+  /** Ended: a budget of the loop (`--max-cost`, `--max-tokens`, `--max-duration`) ran out. */
   'budget_exceeded',
 ] as const;

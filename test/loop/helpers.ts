@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { prepareLoop, type StartOptions } from '../../src/client/start.js';
 import { ralphPaths, type RalphPaths } from '../../src/config/paths.js';
+import { IterationLog } from '../../src/loop/iteration-log.js';
 import { runLoopProcess } from '../../src/loop/runner-main.js';
 import type { LoopRunner } from '../../src/loop/runner.js';
 import type { IterationRecord, LoopState } from '../../src/loop/types.js';
@@ -103,6 +104,11 @@ export async function makeTask(sb: Sandbox, spec: TaskSpec = {}): Promise<TaskFo
   const extra = spec.extraArgs ? ` ${spec.extraArgs}` : '';
   const agentCommand = `'${process.execPath}' '${FAKE_AGENT}' --script '${scriptFile}'${extra}`;
   return { dir, name, scriptFile, agentCommand };
+}
+
+/** The outcomes in a session folder's iterations.json, in order. */
+export function iterationOutcomes(sessionDir: string): string[] {
+  return IterationLog.read(join(sessionDir, 'iterations.json')).map((r) => r.outcome);
 }
 
 export function storyPasses(taskDir: string): boolean[] {

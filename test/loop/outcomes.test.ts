@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IterationLog } from '../../src/loop/iteration-log.js';
-import { makeTask, Sandbox, startInProcess, storyPasses, Watcher } from './helpers.js';
+import { makeTask, Sandbox, startInProcess, storyPasses, Watcher, iterationOutcomes } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -13,8 +13,7 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-const outcomes = (dir: string): string[] =>
-  IterationLog.read(join(dir, 'iterations.json')).map((r) => r.outcome);
+const outcomes = iterationOutcomes;
 
 describe('loop outcomes', () => {
   it('completes when the agent passes one story per iteration', async () => {
@@ -152,22 +151,27 @@ describe('loop outcomes', () => {
     expect(outcomes(loop.dir)).toEqual(['error', 'progress', 'error', 'completed']);
   });
 
-  it('tells a rate limit from other failures, and counts it as one', async () => {
+  it('tells a rate limit from other failures, and does not charge it', async () => {
     const task = await makeTask(sb, {
       stories: 1,
       script: {
         iterations: [
-          [{ print: 'working' }, { rateLimit: true }, { exit: 1 }],
+          [{ print: 'working' }, { rateLimit: { retryAfter: 1 } }, { exit: 1 }],
           [{ rateLimit: true }, { exit: 0 }],
           [{ exit: 1 }],
         ],
       },
     });
-    const loop = await startInProcess(sb, task, { maxIterations: 3, maxConsecutiveFailures: 3 });
+    const loop = await startInProcess(sb, task, {
+      maxIterations: 3,
+      maxConsecutiveFailures: 3,
+      stallAfter: 0,
+    });
     const final = await loop.finished();
-    expect(final.status).toBe('exhausted');
+    // The rate-limited iteration gave its place back: four iterations ran within a limit of three.
+    expect(final).toMatchObject({ status: 'exhausted', iteration: 4, maxIterations: 4 });
     // A rate-limit message matters only when the agent failed; printed by an agent that exits 0 it is output.
-    expect(outcomes(loop.dir)).toEqual(['rate_limited', 'no_progress', 'error']);
+    expect(outcomes(loop.dir)).toEqual(['rate_limited', 'no_progress', 'error', 'no_progress']);
   });
 });
 

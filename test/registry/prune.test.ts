@@ -31,14 +31,16 @@ describe('prune', () => {
     seedEveryStatus('t', 1);
     const removed = reg.prune();
     expect(removed.map((r) => r.status).sort()).toEqual([
+      'budget_exceeded',
       'completed',
       'crashed',
       'exhausted',
       'failed',
+      'stalled',
       'stopped',
     ]);
     const left = reg.list({ all: true });
-    expect(left).toHaveLength(SESSION_STATUSES.length - 5);
+    expect(left).toHaveLength(SESSION_STATUSES.length - 7);
     expect(left.every((r) => !isTerminal(r.status))).toBe(true);
   });
 
@@ -46,7 +48,7 @@ describe('prune', () => {
     seedEveryStatus('old', 10);
     seedEveryStatus('new', 1);
     const removed = reg.prune({ olderThanMs: 5 * DAY });
-    expect(removed).toHaveLength(5);
+    expect(removed).toHaveLength(7);
     expect(removed.every((r) => r.task.startsWith('old-'))).toBe(true);
     expect(reg.list({ all: true, status: ['completed'] }).map((r) => r.task)).toEqual(['new-completed']);
   });
@@ -78,7 +80,7 @@ describe('prune', () => {
   it('dry run reports without deleting', () => {
     seedEveryStatus('t', 1);
     const would = reg.prune({ dryRun: true });
-    expect(would).toHaveLength(5);
+    expect(would).toHaveLength(7);
     expect(reg.list({ all: true })).toHaveLength(SESSION_STATUSES.length);
     expect(reg.prune()).toEqual(would);
   });

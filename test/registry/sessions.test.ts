@@ -32,8 +32,17 @@ function caught(fn: () => unknown): RalphError {
 }
 
 describe('statuses', () => {
-  it('knows exactly five terminal statuses', () => {
-    expect([...TERMINAL_STATUSES].sort()).toEqual(['completed', 'crashed', 'exhausted', 'failed', 'stopped']);
+  it('knows exactly seven terminal statuses', () => {
+    expect([...TERMINAL_STATUSES].sort()).toEqual([
+      'budget_exceeded',
+      'completed',
+      'crashed',
+      'exhausted',
+      'failed',
+      'stalled',
+      'stopped',
+    ]);
+    expect(isTerminal('waiting')).toBe(false);
     expect(isTerminal('unreachable')).toBe(false);
     expect(isTerminal('paused')).toBe(false);
   });

@@ -1,5 +1,5 @@
 /**
- * Writes a story's `passes: true` back into prd.json. Only the raw JSON is touched, so the file keeps its own
+ * Writes a story's `passes` back into prd.json. Only the raw JSON is touched, so the file keeps its own
  * schema, key order and extra fields; indentation follows the file (two spaces when it cannot be told).
  */
 import { renameSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,11 @@ function readText(file: string): string {
 
 /** Marks story `id` as passing (and, in ralph-uv 2.x files, each of its criteria); returns the re-read model. */
 export function markStoryPassing(file: string, id: string): Prd {
+  return setStoryPasses(file, id, true);
+}
+
+/** Sets story `id`'s `passes` (and, in ralph-uv 2.x files, each of its criteria); returns the re-read model. */
+export function setStoryPasses(file: string, id: string, passes: boolean): Prd {
   const text = readText(file);
   const prd = parsePrd(text, file);
   const raw = prd.raw as { userStories: Array<Record<string, unknown>> };
@@ -36,11 +41,11 @@ export function markStoryPassing(file: string, id: string): Prd {
       data: { file, id, known: prd.stories.map((s) => s.id) },
     });
   }
-  story.passes = true;
+  story.passes = passes;
   if (prd.schema === 'uv2' && Array.isArray(story.acceptanceCriteria)) {
     for (const criterion of story.acceptanceCriteria as unknown[]) {
       if (criterion !== null && typeof criterion === 'object')
-        (criterion as Record<string, unknown>).passes = true;
+        (criterion as Record<string, unknown>).passes = passes;
     }
   }
   const out = JSON.stringify(raw, null, detectIndent(text)) + (text.endsWith('\n') ? '\n' : '');

@@ -24,6 +24,7 @@ const WIRE_NAMES: Partial<Record<StateKey, keyof StatusChange>> = {
   cols: 'cols',
   rows: 'rows',
   exitReason: 'exit_reason',
+  waitingUntil: 'waiting_until',
   updatedAt: 'updated_at',
 };
 
@@ -65,6 +66,7 @@ export function toWireStatus(
     stories_total: state.storiesTotal,
     stories_passing: state.storiesPassing,
     exit_reason: state.exitReason,
+    waiting_until: state.waitingUntil,
   };
 }
 

@@ -1,0 +1,100 @@
+/**
+ * Stall detection: a fingerprint of what an iteration can change in the task — prd.json, progress.txt and, when
+ * the task folder is in a git repository, its HEAD and `git status --porcelain` — taken after every iteration.
+ * `stallAfter` iterations in a row that leave it as it was end the loop `stalled`.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export interface TaskFingerprint {
+  prd: string;
+  progress: string;
+  /** HEAD commit, or null when the task folder is not in a git repository. */
+  head: string | null;
+  /** Hash of `git status --porcelain`, or null outside git. */
+  worktree: string | null;
+}
+
+const GIT_TIMEOUT_MS = 30_000;
+
+function hashFile(file: string): string {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return 'missing';
+  }
+}
+
+async function git(cwd: string, args: string[]): Promise<string | null> {
+  const result = await execa('git', args, { cwd, reject: false, timeout: GIT_TIMEOUT_MS, stdin: 'ignore' });
+  return result.exitCode === 0 ? result.stdout : null;
+}
+
+/**
+ * Takes the fingerprint of the task folder and, when the agent works elsewhere (`--cwd`), of that folder's git
+ * repository too.
+ */
+export async function fingerprint(taskDir: string, cwd = taskDir): Promise<TaskFingerprint> {
+  const heads: string[] = [];
+  const statuses: string[] = [];
+  for (const dir of cwd === taskDir ? [taskDir] : [taskDir, cwd]) {
+    const status = await git(dir, ['status', '--porcelain', '--untracked-files=all']);
+    if (status === null) continue; // not in a git repository
+    // A repository without commits has no HEAD yet; its worktree still counts.
+    heads.push((await git(dir, ['rev-parse', 'HEAD']))?.trim() || 'no-commits');
+    statuses.push(status);
+  }
+  return {
+    prd: hashFile(join(taskDir, 'prd.json')),
+    progress: hashFile(join(taskDir, 'progress.txt')),
+    head: heads.length === 0 ? null : heads.join(' '),
+    worktree: heads.length === 0 ? null : createHash('sha256').update(statuses.join('\0')).digest('hex'),
+  };
+}
+
+/** Counts iterations in a row that changed nothing; `observe` after each iteration that ran the agent. */
+export class StallWatch {
+  private last: TaskFingerprint | null = null;
+  private unchanged: number[] = [];
+
+  constructor(
+    private readonly taskDir: string,
+    private readonly cwd: string,
+    private readonly limit: number,
+  ) {}
+
+  get enabled(): boolean {
+    return this.limit > 0;
+  }
+
+  /** Takes the fingerprint the first iteration is compared with. */
+  async start(): Promise<void> {
+    if (this.enabled) this.last = await fingerprint(this.taskDir, this.cwd);
+  }
+
+  /** Records iteration `number`'s result; returns the evidence once the loop has stalled, else null. */
+  async observe(number: number): Promise<string | null> {
+    if (!this.enabled) return null;
+    const now = await fingerprint(this.taskDir, this.cwd);
+    const same = this.last !== null && sameFingerprint(this.last, now);
+    this.last = now;
+    this.unchanged = same ? [...this.unchanged, number] : [];
+    if (this.unchanged.length < this.limit) return null;
+    return evidence(this.unchanged, now);
+  }
+}
+
+function sameFingerprint(a: TaskFingerprint, b: TaskFingerprint): boolean {
+  return a.prd === b.prd && a.progress === b.progress && a.head === b.head && a.worktree === b.worktree;
+}
+
+function evidence(iterations: number[], now: TaskFingerprint): string {
+  const first = iterations[0];
+  const last = iterations[iterations.length - 1];
+  const range = first === last ? `iteration ${first}` : `iterations ${first}-${last}`;
+  const heads = now.head?.split(' ').map((h) => h.slice(0, 12)) ?? [];
+  const git = heads.length === 0 ? '' : `, git HEAD ${heads.join(' and ')} and the worktree`;
+  return `${iterations.length} iterations in a row changed nothing (${range}: prd.json, progress.txt${git} unchanged)`;
+}
