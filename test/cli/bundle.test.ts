@@ -5,18 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_MAIN, ensureCliBuilt } from './built.js';
-import { CliSandbox } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { CLI_MAIN } from './built.js';
+import { useCliSandbox } from './harness.js';
 
-let sb: CliSandbox;
-beforeAll(async () => {
-  await ensureCliBuilt();
-  sb = new CliSandbox();
-});
-afterAll(async () => {
-  await sb.dispose();
-});
+const sb = useCliSandbox();
 
 describe('the bundled CLI entry', () => {
   it('is a bundle: it imports no package by name except the native ones', () => {
@@ -56,7 +49,7 @@ describe('the bundled CLI entry', () => {
   });
 
   it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {
-    const result = await sb.ralph(['--help'], { env: { LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' } });
+    const result = await sb().ralph(['--help'], { env: { LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' } });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Kommandos:');
   });

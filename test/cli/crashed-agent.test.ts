@@ -5,32 +5,24 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IterationRecord } from '../../src/loop/types.js';
 import type { SessionRecord } from '../../src/registry/index.js';
 import { isAlive, processStartTime } from '../../src/util/proc.js';
-import { ensureCliBuilt } from './built.js';
-import { CliSandbox, waitFor } from './harness.js';
+import { useCliSandbox, waitFor } from './harness.js';
 
-let sb: CliSandbox;
-beforeAll(async () => {
-  await ensureCliBuilt();
-  sb = new CliSandbox();
-});
-afterAll(async () => {
-  await sb.dispose();
-});
+const sb = useCliSandbox();
 
 const records = (dir: string): IterationRecord[] =>
   JSON.parse(readFileSync(join(dir, 'iterations.json'), 'utf8')) as IterationRecord[];
 
 describe('an agent that outlives its runner', () => {
   it('is recorded, reported by status and killed by stop --force', async () => {
-    const task = sb.makeTask('orphan', {
+    const task = sb().makeTask('orphan', {
       script: [{ ignoreSignals: ['SIGHUP'] }, { print: 'IGNORING HUP' }, { hang: true }],
     });
-    const session = await sb.start(task, ['--idle-timeout', '0', '--iteration-timeout', '0']);
-    const dir = sb.sessionDir(session);
+    const session = await sb().start(task, ['--idle-timeout', '0', '--iteration-timeout', '0']);
+    const dir = sb().sessionDir(session);
     const begun = await waitFor(() => {
       const last = records(dir).at(-1);
       return last?.agentPid ? last : null;
@@ -39,7 +31,7 @@ describe('an agent that outlives its runner', () => {
     expect(begun.agentStartTime).toBe(processStartTime(agentPid));
     // Whatever happens below, the agent does not outlive the test.
     const startTime = begun.agentStartTime!;
-    sb.defer(() => {
+    sb().defer(() => {
       if (processStartTime(agentPid) === startTime) process.kill(agentPid, 'SIGKILL');
     });
     await waitFor(() => readFileSync(join(dir, 'output.log'), 'utf8').includes('IGNORING HUP'), 'the agent');
@@ -48,7 +40,7 @@ describe('an agent that outlives its runner', () => {
     await waitFor(() => !isAlive(session.pid!), 'the runner to die');
     expect(isAlive(agentPid)).toBe(true);
 
-    const status = await sb.ralph(['status', '--json']);
+    const status = await sb().ralph(['status', '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as {
       sessions: SessionRecord[];
@@ -70,12 +62,12 @@ describe('an agent that outlives its runner', () => {
       join(dir, 'iterations.json'),
       JSON.stringify(records(dir).map((r) => ({ ...r, agentStartTime: '1' }))),
     );
-    const refused = await sb.ralph(['stop', 'orphan', '--force']);
+    const refused = await sb().ralph(['stop', 'orphan', '--force']);
     expect(refused.exitCode).toBe(3);
     expect(isAlive(agentPid)).toBe(true);
     writeFileSync(join(dir, 'iterations.json'), saved);
 
-    const stopped = await sb.ralph(['stop', 'orphan', '--force']);
+    const stopped = await sb().ralph(['stop', 'orphan', '--force']);
     expect(stopped.exitCode, stopped.stderr).toBe(0);
     expect(stopped.stdout).toBe(
       `orphan: crashed (runner process ${session.pid} is gone; its agent (pid ${agentPid}) was killed by ralph stop --force)\n`,

@@ -18,7 +18,8 @@ import { execa } from 'execa';
 import { ralphPaths, sessionDir, type RalphPaths } from '../../src/config/paths.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive, processStartTime } from '../../src/util/proc.js';
-import { CLI_MAIN, ROOT } from './built.js';
+import { afterAll, beforeAll } from 'vitest';
+import { CLI_MAIN, ROOT, ensureCliBuilt } from './built.js';
 import { Term } from './term.js';
 import { waitFor } from '../support/wait.js';
 import { prdJson } from '../support/prd.js';
@@ -213,4 +214,23 @@ function killQuietly(pid: number): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
+}
+
+/**
+ * One sandbox for a test file: the CLI is built (if needed) before the first test and the sandbox disposed
+ * after the last. Returns a getter, since the sandbox exists only once `beforeAll` has run.
+ */
+export function useCliSandbox(): () => CliSandbox {
+  let sandbox: CliSandbox | undefined;
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    sandbox = new CliSandbox();
+  });
+  afterAll(async () => {
+    await sandbox?.dispose();
+  });
+  return () => {
+    if (!sandbox) throw new Error('the CLI sandbox is made in beforeAll; use it inside a test');
+    return sandbox;
+  };
 }

@@ -4,19 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_MAIN, ensureCliBuilt, ROOT } from './built.js';
-import { CliSandbox } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { CLI_MAIN, ROOT } from './built.js';
+import { useCliSandbox } from './harness.js';
 import { Term } from './term.js';
 
-let sb: CliSandbox;
-beforeAll(async () => {
-  await ensureCliBuilt();
-  sb = new CliSandbox();
-});
-afterAll(async () => {
-  await sb.dispose();
-});
+const sb = useCliSandbox();
 
 const COMMANDS: Record<string, string[]> = {
   start: [
@@ -52,7 +45,7 @@ function expectOneLineError(stderr: string, pattern: RegExp): void {
 
 describe('help and version', () => {
   it('ralph --help lists every command and exits 0', async () => {
-    const result = await sb.ralph(['--help']);
+    const result = await sb().ralph(['--help']);
     expect(result.exitCode).toBe(0);
     for (const name of Object.keys(COMMANDS)) expect(result.stdout).toMatch(new RegExp(`ralph ${name}\\b`));
     expect(result.stdout).toContain('docs/cli.md');
@@ -62,7 +55,7 @@ describe('help and version', () => {
   it.each(Object.entries(COMMANDS))(
     'ralph %s --help lists its options and exits 0',
     async (name, options) => {
-      const result = await sb.ralph([name, '--help']);
+      const result = await sb().ralph([name, '--help']);
       expect(result.exitCode).toBe(0);
       expect(result.stdout).toContain(`ralph ${name}`);
       for (const option of options) expect(result.stdout).toContain(option);
@@ -71,7 +64,7 @@ describe('help and version', () => {
 
   it('--version prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
-    const result = await sb.ralph(['--version']);
+    const result = await sb().ralph(['--version']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(pkg.version);
   });
@@ -79,19 +72,19 @@ describe('help and version', () => {
 
 describe('usage errors exit 2 with one line', () => {
   it('no command at all', async () => {
-    const result = await sb.ralph([]);
+    const result = await sb().ralph([]);
     expect(result.exitCode).toBe(2);
     expectOneLineError(result.stderr, /name a command/);
   });
 
   it('an unknown command close to a real one names both', async () => {
-    const result = await sb.ralph(['stat']);
+    const result = await sb().ralph(['stat']);
     expect(result.exitCode).toBe(2);
     expectOneLineError(result.stderr, /unknown command stat.*did you mean start/i);
   });
 
   it('an unknown command like no other', async () => {
-    const result = await sb.ralph(['zzzzzzzz']);
+    const result = await sb().ralph(['zzzzzzzz']);
     expect(result.exitCode).toBe(2);
     expectOneLineError(result.stderr, /unknown command zzzzzzzz/i);
     expect(result.stdout).toBe('');
@@ -112,7 +105,7 @@ describe('usage errors exit 2 with one line', () => {
       /--from must be iteration, start, end or a byte offset, got nowhere/,
     ],
   ])('ralph %j', async (args, pattern) => {
-    const result = await sb.ralph(args);
+    const result = await sb().ralph(args);
     expect(result.exitCode).toBe(2);
     expectOneLineError(result.stderr, pattern);
     expect(result.stdout).toBe('');
@@ -125,7 +118,7 @@ describe('usage errors exit 2 with one line', () => {
       ['logs', 'ghost'],
       ['attach', 'ghost'],
     ]) {
-      const result = await sb.ralph(args);
+      const result = await sb().ralph(args);
       expect(result.exitCode, args.join(' ')).toBe(3);
       expectOneLineError(result.stderr, /no loop named "ghost"/);
     }
@@ -133,7 +126,12 @@ describe('usage errors exit 2 with one line', () => {
 });
 
 async function helpAt(cols: number, args: string[]): Promise<string[]> {
-  const term = new Term(process.execPath, [CLI_MAIN, ...args], { cols, rows: 60, cwd: sb.root, env: sb.env });
+  const term = new Term(process.execPath, [CLI_MAIN, ...args], {
+    cols,
+    rows: 60,
+    cwd: sb().root,
+    env: sb().env,
+  });
   try {
     expect((await term.exited()).exitCode).toBe(0);
     return term.text().split('\n');

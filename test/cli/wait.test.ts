@@ -4,19 +4,11 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sessionDir } from '../../src/config/paths.js';
-import { ensureCliBuilt } from './built.js';
-import { CliSandbox, startArgs, waitFor } from './harness.js';
+import { useCliSandbox, startArgs, waitFor } from './harness.js';
 
-let sb: CliSandbox;
-beforeAll(async () => {
-  await ensureCliBuilt();
-  sb = new CliSandbox();
-});
-afterAll(async () => {
-  await sb.dispose();
-});
+const sb = useCliSandbox();
 
 describe('ralph wait', () => {
   it('exits 0 only for completed, and with a distinct code for each other ending', async () => {
@@ -28,35 +20,35 @@ describe('ralph wait', () => {
       ['w-budget', [{ sleep: 1500 }], ['--max-duration', '1s'], 'budget_exceeded', 14],
     ];
     for (const [name, script, extra] of loops) {
-      const task = sb.makeTask(name, { script: [{ sleep: 1500 }, ...script] });
-      await sb.start(task, extra);
+      const task = sb().makeTask(name, { script: [{ sleep: 1500 }, ...script] });
+      await sb().start(task, extra);
     }
     for (const [name, , , status, code] of loops) {
-      const result = await sb.ralph(['wait', name], { timeoutMs: 60_000 });
+      const result = await sb().ralph(['wait', name], { timeoutMs: 60_000 });
       expect(result.stdout).toContain(`${name} ${status}`);
       expect([name, result.exitCode]).toEqual([name, code]);
     }
     // Several loops: the code of the first one (in the order given) that did not complete.
-    const all = await sb.ralph(['wait', 'w-completed', 'w-stalled', 'w-failed']);
+    const all = await sb().ralph(['wait', 'w-completed', 'w-stalled', 'w-failed']);
     expect(all.exitCode).toBe(15);
-    const done = await sb.ralph(['wait', 'w-completed']);
+    const done = await sb().ralph(['wait', 'w-completed']);
     expect(done.exitCode).toBe(0);
   }, 120_000);
 
   it('gives up after --timeout with exit code 9', async () => {
-    const task = sb.makeTask('w-long', { script: [{ sleep: 20_000 }] });
-    await sb.start(task);
-    const result = await sb.ralph(['wait', 'w-long', '--timeout', '1s']);
+    const task = sb().makeTask('w-long', { script: [{ sleep: 20_000 }] });
+    await sb().start(task);
+    const result = await sb().ralph(['wait', 'w-long', '--timeout', '1s']);
     expect(result.exitCode).toBe(9);
     expect(result.stderr).toMatch(/still running: w-long \(running\)/);
-    await sb.ralph(['stop', 'w-long', '--force']);
+    await sb().ralph(['stop', 'w-long', '--force']);
   }, 60_000);
 
   it('--on-end runs the command with the documented environment when the loop ends', async () => {
-    const task = sb.makeTask('w-hook', { stories: 2, script: [{ passStory: 'current' }] });
-    const out = join(sb.root, 'on-end.env');
-    const session = await sb.start(task, ['--on-end', `env | grep '^RALPH_' | sort >> '${out}'`]);
-    const result = await sb.ralph(['wait', 'w-hook'], { timeoutMs: 60_000 });
+    const task = sb().makeTask('w-hook', { stories: 2, script: [{ passStory: 'current' }] });
+    const out = join(sb().root, 'on-end.env');
+    const session = await sb().start(task, ['--on-end', `env | grep '^RALPH_' | sort >> '${out}'`]);
+    const result = await sb().ralph(['wait', 'w-hook'], { timeoutMs: 60_000 });
     expect(result.exitCode).toBe(0);
     await waitFor(() => existsSync(out), 'the --on-end output');
     const env = Object.fromEntries(
@@ -85,47 +77,47 @@ describe('ralph wait', () => {
   }, 60_000);
 
   it('--notify sends a desktop notice through notify-send, and says once in the runner log when there is none', async () => {
-    const bin = join(sb.root, 'bin');
+    const bin = join(sb().root, 'bin');
     mkdirSync(bin, { recursive: true });
-    const notices = join(sb.root, 'notices.txt');
+    const notices = join(sb().root, 'notices.txt');
     writeFileSync(
       join(bin, 'notify-send'),
       `#!/bin/sh\nprintf '%s|' "$@" >> '${notices}'\necho >> '${notices}'\n`,
     );
     chmodSync(join(bin, 'notify-send'), 0o755);
-    const withIt = sb.makeTask('w-notify', { script: [{ passStory: 'current' }] });
-    const started = await sb.ralph(startArgs(withIt, ['--notify']), {
+    const withIt = sb().makeTask('w-notify', { script: [{ passStory: 'current' }] });
+    const started = await sb().ralph(startArgs(withIt, ['--notify']), {
       env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
     });
     expect(started.exitCode).toBe(0);
-    expect((await sb.ralph(['wait', 'w-notify'])).exitCode).toBe(0);
+    expect((await sb().ralph(['wait', 'w-notify'])).exitCode).toBe(0);
     await waitFor(() => existsSync(notices), 'the notice');
     expect(readFileSync(notices, 'utf8')).toMatch(
       /^--app-name=ralph\|ralph: w-notify completed\|all stories pass \(1\/1 stories, iteration 1\)\|$/m,
     );
 
-    const without = sb.makeTask('w-no-notify', { script: [{ passStory: 'current' }] });
-    const empty = join(sb.root, 'empty-bin');
+    const without = sb().makeTask('w-no-notify', { script: [{ passStory: 'current' }] });
+    const empty = join(sb().root, 'empty-bin');
     mkdirSync(empty, { recursive: true });
-    const bare = await sb.ralph(startArgs(without, ['--notify']), { env: { PATH: empty } });
+    const bare = await sb().ralph(startArgs(without, ['--notify']), { env: { PATH: empty } });
     expect(bare.exitCode).toBe(0);
-    expect((await sb.ralph(['wait', 'w-no-notify'])).exitCode).toBe(0);
-    const session = sb.session('w-no-notify');
-    const runnerLog = readFileSync(join(sessionDir(sb.paths, session), 'runner.log'), 'utf8');
+    expect((await sb().ralph(['wait', 'w-no-notify'])).exitCode).toBe(0);
+    const session = sb().session('w-no-notify');
+    const runnerLog = readFileSync(join(sessionDir(sb().paths, session), 'runner.log'), 'utf8');
     expect(runnerLog.match(/notify-send is not on PATH/g)).toHaveLength(1);
   }, 60_000);
 
   it('ralph status shows a loop waiting on a rate limit with the time it resumes', async () => {
-    const task = sb.makeTask('w-limited', {
+    const task = sb().makeTask('w-limited', {
       script: [{ usageLimit: { resetInMs: 3_600_000 } }, { exit: 1 }],
     });
-    await sb.start(task);
-    await waitFor(() => sb.session('w-limited').status === 'waiting', 'the loop to wait');
-    const until = new Date(sb.session('w-limited').waitingUntil!);
+    await sb().start(task);
+    await waitFor(() => sb().session('w-limited').status === 'waiting', 'the loop to wait');
+    const until = new Date(sb().session('w-limited').waitingUntil!);
     const hm = `${String(until.getHours()).padStart(2, '0')}:${String(until.getMinutes()).padStart(2, '0')}`;
-    const status = await sb.ralph(['status', 'w-limited'], { env: { NO_COLOR: '1' } });
+    const status = await sb().ralph(['status', 'w-limited'], { env: { NO_COLOR: '1' } });
     expect(status.stdout).toMatch(new RegExp(`w-limited\\s+local\\s+waiting until ${hm}`));
-    await sb.ralph(['stop', 'w-limited']);
-    expect((await sb.ralph(['wait', 'w-limited'])).exitCode).toBe(12);
+    await sb().ralph(['stop', 'w-limited']);
+    expect((await sb().ralph(['wait', 'w-limited'])).exitCode).toBe(12);
   }, 60_000);
 });
