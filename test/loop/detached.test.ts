@@ -129,11 +129,13 @@ describe('a detached runner', () => {
     process.kill(runnerPid, 'SIGKILL');
     await waitFor(() => !isAlive(runnerPid), 'the runner to die');
     const after = await loopStatus({ task: task.name }, sb.paths);
-    expect(after.sessions[0]).toMatchObject({
-      id: session.id,
-      status: 'crashed',
-      exitReason: `runner process ${runnerPid} is gone`,
-    });
+    // The agent may not have handled its SIGHUP yet when status looks; if so the reason says it still runs.
+    expect(after.sessions[0]).toMatchObject({ id: session.id, status: 'crashed' });
+    expect(after.sessions[0]!.exitReason).toMatch(
+      new RegExp(
+        `^runner process ${runnerPid} is gone(; its agent \\(pid ${agentPid}\\) is still running)?$`,
+      ),
+    );
     expect(after.reconciled.crashed.map((s) => s.id)).toEqual([session.id]);
     // The terminal went away with the runner: the agent got SIGHUP.
     await waitFor(() => !isAlive(agentPid!), 'the orphaned agent to exit');
