@@ -2,6 +2,7 @@
  * A Ziti context: one identity, one controller client, one channel per edge router shared by every
  * connection. `dial` reaches a service, `bind` hosts one.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControllerClient, type ControllerClientOptions } from './controller/index.js';
 import type { ZitiService, ZitiSession } from './controller/types.js';
 import { newKeyPair } from './crypto/e2ee.js';
@@ -37,6 +38,11 @@ export interface ZitiContextOptions {
    * (defaults: above 1 MiB unread, a reader active within 1 s, at most 2 s per hold; see docs/ziti.md).
    */
   connReceiveHold?: ReceiveHoldOptions;
+  /**
+   * How long a dial keeps trying while the router answers that the service has no host right now (its
+   * server is re-binding); 0 fails at once (default 2 s; see docs/ziti.md).
+   */
+  dialRetryMs?: number;
 }
 
 export interface DialOptions {
@@ -46,6 +52,8 @@ export interface DialOptions {
   appData?: Buffer;
   /** Reach only the server that bound with this terminator identity. */
   terminatorIdentity?: string;
+  /** Overrides the context's dialRetryMs for this dial. */
+  dialRetryMs?: number;
 }
 
 export interface BindOptions {
@@ -67,6 +75,9 @@ export interface BindOptions {
 
 const INVALID_SESSION = /invalid session|session.*not found|api session|unauthori[sz]ed|not authorized/i;
 const DIAL_ATTEMPTS = 3;
+/** The controller's answers (v1.7.2) when a service has no terminator to route to, for now. */
+const NO_HOST = /has no (online )?terminators/i;
+const NO_HOST_PAUSE_MS = { first: 100, max: 500 };
 
 interface CachedSession {
   service: ZitiService;
@@ -88,6 +99,11 @@ function maySignalLostApiSession(err: unknown): boolean {
     return true;
   }
   return sessionRefused(err);
+}
+
+/** A dial refused because nothing hosts the service at this moment (e.g. its server is re-binding). */
+function noHostYet(err: unknown): boolean {
+  return err instanceof DialFailedError && NO_HOST.test(err.message);
 }
 
 /** A dial or bind refused for its session (invalid, unknown, or of another API session). */
@@ -171,6 +187,8 @@ export class ZitiContext {
   /** Connects to a service. Fails with ServiceNotFoundError, NoDialPermissionError, NoEdgeRouterError, DialFailedError… */
   async dial(service: string, options: DialOptions = {}): Promise<EdgeConn> {
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs ?? 15_000;
+    const retryUntil = Date.now() + (options.dialRetryMs ?? this.options.dialRetryMs ?? 2_000);
+    let pauseMs = NO_HOST_PAUSE_MS.first;
     const tried = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       this.assertOpen();
@@ -193,6 +211,14 @@ export class ZitiContext {
           }),
         );
       } catch (err) {
+        // The service's host is away (a server between its binds): the same router will route the dial
+        // once the host is back, so wait a little and ask again, until dialRetryMs has passed.
+        if (noHostYet(err) && Date.now() + pauseMs <= retryUntil) {
+          await sleep(pauseMs);
+          pauseMs = Math.min(pauseMs * 2, NO_HOST_PAUSE_MS.max);
+          attempt -= 1;
+          continue;
+        }
         const retry = attempt < DIAL_ATTEMPTS && this.retryableDialError(err);
         if (!retry) throw err;
         const sessionTrouble = sessionRefused(err);

@@ -13,11 +13,11 @@
  * (`auth: 'legacy'`), since that is the session these commands list and end. Re-logins are counted on the controller: every new API
  * session id seen for an identity after its first is one login more.
  *
- * Failed dials. The issue's rule allows one per router restart. Ending a server's API session makes the router
- * drop its terminator just as a restart does, so here every disturbance (restart, API-session end,
- * service-session end) may cost the one dial that meets the gap until the server is bound again, and none may
- * cost more: each failed dial is charged to the latest disturbance before it. Whether the issue's literal rule
- * (total failures <= restarts) also held is printed.
+ * Failed dials. The issue's rule: every dial but at most one per router restart succeeds, so in all at most as
+ * many failures as restarts. Ending a server's API session or service session makes the router drop its
+ * terminator too, until the server is bound again (well under a second); a dial meeting that gap waits for
+ * the host (the SDK's dialRetryMs) instead of failing. Each failed dial is charged to the latest disturbance
+ * before it, and that report is printed.
  *
  * It takes RALPH_ZITI_SOAK_MINUTES (default 10) minutes plus start-up, so it runs only with RALPH_ZITI_SOAK=1;
  * `.ci/run` runs it once. It starts a private network, because it restarts the router. It runs the built SDK
@@ -309,7 +309,6 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
         const i = disturbances.findLastIndex((x) => x.at <= d.at);
         charged.set(i, [...(charged.get(i) ?? []), d]);
       }
-      const overBudget = [...charged].filter(([i, list]) => list.length > (i < 0 ? 0 : 1));
       log(
         `dials: ${dials.length}, failed: ${failed.length}; the issue's rule (at most one per router restart) ` +
           `${failed.length <= done_['restart-router'] ? 'holds' : 'does NOT hold'}`,
@@ -341,15 +340,16 @@ describe.skipIf(!enabled || !zitiTestsEnabled())('OpenZiti soak', () => {
 
       expect(done_['restart-router']).toBe(2);
       expect(dials.length).toBeGreaterThan(0);
-      // Each disturbance cuts the server's terminator (a restart, or the controller ending its sessions), so each
-      // may cost the dial that meets the gap; none may cost more, and nothing may fail before the first.
-      const overText = overBudget
+      // The issue's rule: at most one failed dial per router restart, in all.
+      const failedText = [...charged]
         .map(
           ([i, list]) =>
             `${list.length} after ${i < 0 ? 'the start' : disturbances[i]!.action}: dial ${list[0]!.n} ${list[0]!.code ?? ''} ${list[0]!.error ?? ''}`,
         )
         .join('; ');
-      expect(overBudget.length, `more than one failed dial per disturbance: ${overText}`).toBe(0);
+      expect(failed.length, `more failed dials than router restarts: ${failedText}`).toBeLessThanOrEqual(
+        done_['restart-router'],
+      );
       for (const name of names)
         expect(relogins[name], `re-logins of ${name}`).toBeGreaterThanOrEqual(MIN_RELOGINS);
       expect(end.bytes - warm.bytes).toBeLessThan(RSS_GROWTH_LIMIT);
