@@ -351,10 +351,17 @@ export class ZitiContext {
             new ConnectionClosedByRouterError(router.name, 'opened with an API session no longer in use'),
           );
         }
-        await this.controller.deleteSession(session.id).catch(() => undefined);
+        await this.controller
+          .deleteSession(session.id)
+          .catch((e: unknown) => this.backgroundFailed(`deleting refused session ${session.id}`, e));
       }
       throw err;
     }
+  }
+
+  /** Reports a failed best-effort call on the controller client's `backgroundFailed` event. */
+  private backgroundFailed(what: string, err: unknown): void {
+    this.controller.emit('backgroundFailed', what, err instanceof Error ? err : new Error(String(err)));
   }
 
   /** Forgets the cached session of a service and type if it is `sessionId` (not one fetched since). */
@@ -376,7 +383,9 @@ export class ZitiContext {
    */
   private async watched<T>(request: Promise<T>): Promise<T> {
     const timer = setTimeout(() => {
-      this.controller.revalidate().catch(() => undefined);
+      this.controller
+        .revalidate()
+        .catch((e: unknown) => this.backgroundFailed('re-checking the API session', e));
     }, this.options.slowRequestMs ?? 1_000);
     try {
       return await request;

@@ -129,6 +129,8 @@ export interface ControllerClientEvents {
   apiSessionLost: [ApiSessionInfo];
   /** A background refresh failed; it will be retried. */
   refreshFailed: [Error];
+  /** A best-effort call nothing waits on failed (re-checking a slow request's API session, deleting a refused session). */
+  backgroundFailed: [what: string, err: Error];
   /** OIDC: the access token was refreshed within the same API session (routers need the new token). */
   tokenRefreshed: [ApiSessionInfo];
   /** Every HTTP exchange with the controller (for diagnostics and tests). */
