@@ -105,6 +105,11 @@ export class LoopManager {
     );
   }
 
+  /** A local row by registry id. */
+  session(id: number): SessionRecord | undefined {
+    return this.withRegistry((r) => r.get(id));
+  }
+
   /** The live loop of a task, or LOOP_NOT_FOUND / LOOP_ENDED. */
   liveSession(task: string): SessionRecord {
     return this.withRegistry((registry) => {
