@@ -7,7 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +17,17 @@ import type { EdgeConn } from '../../src/ziti/edge/conn.js';
 import type { ZitiServer } from '../../src/ziti/edge/server.js';
 import { NoBindPermissionError, ServiceNotFoundError } from '../../src/ziti/errors.js';
 import { loadIdentity } from '../../src/ziti/identity.js';
+import { ralphPaths, type RalphPaths } from '../../src/config/paths.js';
 import { listening, pipeEcho, readAll } from '../ziti/e2e/helpers.js';
 import { acquireTestNetwork, findZitiBinary, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
 
-const SCRIPT = join(import.meta.dirname, '..', '..', 'identities.example', 'provision.sh');
+const ROOT = join(import.meta.dirname, '..', '..');
+const SCRIPT = join(ROOT, 'identities.example', 'provision.sh');
+const DAEMON_CONFIG_MODULE = join(ROOT, 'src', 'daemon', 'config.ts');
+
+interface DaemonConfigModule {
+  loadDaemonConfig: (file: string, paths?: RalphPaths) => { service: string; roles: Record<string, string> };
+}
 
 interface Run {
   code: number;
@@ -90,7 +98,8 @@ describe.skipIf(!zitiTestsEnabled())('provision.sh against a real OpenZiti netwo
   beforeAll(async () => {
     net = await acquireTestNetwork();
     dir = await mkdtemp(join(tmpdir(), 'ralph-provision-'));
-    first = await provision(['--box', box, '--laptop', laptop, '--workspace', '/srv/ralph-work']);
+    await mkdir(join(dir, 'work'));
+    first = await provision(['--box', box, '--laptop', laptop, '--workspace', join(dir, 'work')]);
   }, 240_000);
 
   afterAll(async () => {
@@ -166,13 +175,26 @@ describe.skipIf(!zitiTestsEnabled())('provision.sh against a real OpenZiti netwo
     expect(config).toEqual({
       identity: `/home/ralph/.config/ralph/identities/${daemon}.json`,
       service,
-      workspace: '/srv/ralph-work',
+      workspace: join(dir, 'work'),
       maxLoops: 8,
       roles: { [id]: 'control' },
       socket: null,
       audit: null,
       journal: null,
     });
+  });
+
+  const loaderPresent = existsSync(DAEMON_CONFIG_MODULE);
+  if (!loaderPresent)
+    console.warn(
+      `[provision] SKIPPING the daemon config loader check: ${DAEMON_CONFIG_MODULE} is not in this tree.`,
+    );
+  it.skipIf(!loaderPresent)('writes a daemon config the daemon config loader accepts', async () => {
+    const { loadDaemonConfig } = (await import(DAEMON_CONFIG_MODULE)) as DaemonConfigModule;
+    const paths = ralphPaths({ RALPH_HOME: join(dir, 'daemon-home') });
+    const config = loadDaemonConfig(join(dir, 'out', `ralph-${box}.daemon.json`), paths);
+    expect(config.service).toBe(service);
+    expect(Object.values(config.roles)).toEqual(['control']);
   });
 
   it('lets the daemon identity bind and the laptop identity dial: bytes echo end to end', async () => {
