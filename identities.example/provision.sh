@@ -30,6 +30,7 @@ Options (environment variable in brackets):
                          configuration; without it, it uses your current `ziti edge login`.
   --username NAME        admin user [ZITI_USER, default admin]
   --password-file FILE   file holding the admin password [ZITI_PASSWORD_FILE]; or set ZITI_PASSWORD.
+                         (`ziti edge login` gets it on its command line for the moment it runs.)
   --ca FILE              controller CA bundle to trust; without it the controller's certificate is
                          accepted as presented (first use) [ZITI_CA]
   --box NAME             the daemon box's name: service ralph-NAME [RALPH_BOX]

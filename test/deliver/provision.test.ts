@@ -41,6 +41,7 @@ describe.skipIf(!zitiTestsEnabled())('provision.sh against a real OpenZiti netwo
   const box = `t${randomBytes(3).toString('hex')}`;
   const laptop = `laptop-${box}`;
   const laptop2 = `laptop2-${box}`;
+  const laptop3 = `laptop3-${box}`;
   const daemon = `ralph-${box}-daemon`;
   const service = `ralph-${box}`;
   const contexts: ZitiContext[] = [];
@@ -110,13 +111,14 @@ describe.skipIf(!zitiTestsEnabled())('provision.sh against a real OpenZiti netwo
       const del = async (kind: string, name: string): Promise<void> => {
         await net.ziti(['edge', 'delete', kind, name]).catch(() => undefined);
       };
-      for (const p of [`${service}-bind`, `${service}-dial-${laptop}`, `${service}-dial-${laptop2}`])
+      const laptops = [laptop, laptop2, laptop3];
+      for (const p of [`${service}-bind`, ...laptops.map((l) => `${service}-dial-${l}`)])
         await del('service-policy', p);
-      for (const p of [`ralph-${box}-daemon-routers`, `ralph-${laptop}-routers`, `ralph-${laptop2}-routers`])
+      for (const p of [`ralph-${box}-daemon-routers`, ...laptops.map((l) => `ralph-${l}-routers`)])
         await del('edge-router-policy', p);
       await del('service-edge-router-policy', `ralph-${box}-routers`);
       await del('service', service);
-      for (const i of [daemon, laptop, laptop2]) await del('identity', i);
+      for (const i of [daemon, ...laptops]) await del('identity', i);
     }
     await net?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -249,6 +251,29 @@ describe.skipIf(!zitiTestsEnabled())('provision.sh against a real OpenZiti netwo
     expect(config.roles[id2]).toBe('observe');
     const ctx = await context(join(dir, 'out', `${laptop2}.json`));
     expect(await echo(ctx, 'second laptop')).toBe('second laptop');
+  }, 120_000);
+
+  it('with --no-enroll leaves a token, and a later run enrolls from the token kept on the controller', async () => {
+    const out = join(dir, 'out');
+    const tokenOnly = await provision(['--box', box, '--laptop', laptop3, '--no-enroll']);
+    expect(tokenOnly.code).toBe(0);
+    expect(tokenOnly.stdout).toContain(`token:    ${join(out, `${laptop3}.jwt`)}`);
+    expect(existsSync(join(out, `${laptop3}.jwt`))).toBe(true);
+    expect(existsSync(join(out, `${laptop3}.json`))).toBe(false);
+    // The token file is lost; the identity is still waiting for enrollment on the controller.
+    await rm(join(out, `${laptop3}.jwt`));
+    const enrolled = await provision(['--box', box, '--laptop', laptop3]);
+    expect(enrolled.stderr).toBe('');
+    expect(enrolled.code).toBe(0);
+    expect(enrolled.stdout).toContain(`enrolled: ${join(out, `${laptop3}.json`)}`);
+    expect(existsSync(join(out, `${laptop3}.jwt`))).toBe(false);
+    const ctx = await context(join(out, `${laptop3}.json`));
+    expect(await echo(ctx, 'third laptop')).toBe('third laptop');
+    // Enrolled now, and its file gone: a run cannot make it again and says what to do.
+    await rm(join(out, `${laptop3}.json`));
+    const again = await provision(['--box', box, '--laptop', laptop3]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`identity ${laptop3} is already enrolled`);
   }, 120_000);
 
   it('refuses bad arguments with one clear line', async () => {
