@@ -199,3 +199,26 @@ describe('systemd units carry the settings the setup relies on', () => {
     });
   }
 });
+
+describe('docs/remote-setup.md matches the units', () => {
+  it('names each unit file, the config and environment files they read, and linger', async () => {
+    const doc = await readFile(join(ROOT, 'docs', 'remote-setup.md'), 'utf8');
+    const user = await readFile(join(UNITS, 'ralph-daemon.service'), 'utf8');
+    const system = await readFile(join(UNITS, 'ralph-daemon@.service'), 'utf8');
+    // %E is ~/.config in a user manager.
+    const expand = (s: string): string => s.replace('%E/', '~/.config/').replace(/^-/, '');
+    const configOf = (unit: string): string =>
+      expand(/--config (\S+)$/.exec(values(unit, 'ExecStart')[0]!)![1]!);
+    for (const expected of [
+      'systemd/ralph-daemon.service',
+      'systemd/ralph-daemon@.service',
+      configOf(user),
+      configOf(system),
+      expand(values(user, 'EnvironmentFile')[0]!),
+      expand(values(system, 'EnvironmentFile')[0]!),
+      'loginctl enable-linger',
+      'ralph-daemon@$(id -u ralph).service',
+    ])
+      expect(doc).toContain(expected);
+  });
+});
