@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { RpcClient } from '../../src/protocol/client.js';
+import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
 import { useCliSandbox, waitFor, type TaskFolder } from '../cli/harness.js';
 import {
@@ -286,6 +287,61 @@ describe('the daemon event journal', () => {
     );
     expect(tagged.params).toMatchObject({ type: 'state_change', task: 'm1', data: { paused: true } });
     for (const name of names.slice(0, 4)) await client.ok('stop_loop', { task: name, force: true });
+    client.close();
+  });
+});
+
+describe('adoption on daemon start', () => {
+  const sandbox = useCliSandbox();
+
+  it('marks a row no runner can be found for as lost, journals it, and leaves ended rows alone', async () => {
+    const registry = Registry.open(sandbox().paths.registryFile);
+    let ghost: SessionRecord;
+    let ended: SessionRecord;
+    try {
+      ghost = registry.create({
+        task: 'ghost',
+        location: 'local',
+        transport: 'unix',
+        address: join(sandbox().paths.runDir, 'ghost.sock'),
+        agent: 'custom',
+        taskDir: join(sandbox().root, 'tasks', 'ghost'),
+        maxIterations: 3,
+        status: 'running',
+      });
+      ended = registry.create({
+        task: 'done-before',
+        location: 'local',
+        transport: 'unix',
+        address: join(sandbox().paths.runDir, 'done-before.sock'),
+        agent: 'custom',
+        taskDir: join(sandbox().root, 'tasks', 'done-before'),
+        maxIterations: 3,
+        status: 'completed',
+      });
+    } finally {
+      registry.close();
+    }
+    const daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+    expect(daemon.log.some((l) => l.includes('adopted loops') && l.includes('"lost":["ghost"]'))).toBe(true);
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    const list = await client.ok<{ loops: (LoopRow & { exit_reason: string | null })[] }>('list_loops');
+    expect(list.loops.find((l) => l.task === 'ghost')).toMatchObject({
+      loop_id: String(ghost.id),
+      status: 'lost',
+      exit_reason: 'the daemon found no runner to account for it',
+    });
+    expect(list.loops.find((l) => l.task === 'done-before')).toMatchObject({
+      loop_id: String(ended.id),
+      status: 'completed',
+    });
+    await client.ok('subscribe_events', {});
+    const lost = await waitFor(
+      () => client.notifications.find((n) => n.method === 'loop_event'),
+      'the loop_lost entry',
+    );
+    expect(lost.params).toMatchObject({ type: 'loop_lost', task: 'ghost', data: { status: 'lost' } });
     client.close();
   });
 });
