@@ -296,29 +296,22 @@ describe('adoption on daemon start', () => {
 
   it('marks a row no runner can be found for as lost, journals it, and leaves ended rows alone', async () => {
     const registry = Registry.open(sandbox().paths.registryFile);
+    const row = (task: string, status: 'running' | 'completed'): SessionRecord =>
+      registry.create({
+        task,
+        location: 'local',
+        transport: 'unix',
+        address: join(sandbox().paths.runDir, `${task}.sock`),
+        agent: 'custom',
+        taskDir: join(sandbox().root, 'tasks', task),
+        maxIterations: 3,
+        status,
+      });
     let ghost: SessionRecord;
     let ended: SessionRecord;
     try {
-      ghost = registry.create({
-        task: 'ghost',
-        location: 'local',
-        transport: 'unix',
-        address: join(sandbox().paths.runDir, 'ghost.sock'),
-        agent: 'custom',
-        taskDir: join(sandbox().root, 'tasks', 'ghost'),
-        maxIterations: 3,
-        status: 'running',
-      });
-      ended = registry.create({
-        task: 'done-before',
-        location: 'local',
-        transport: 'unix',
-        address: join(sandbox().paths.runDir, 'done-before.sock'),
-        agent: 'custom',
-        taskDir: join(sandbox().root, 'tasks', 'done-before'),
-        maxIterations: 3,
-        status: 'completed',
-      });
+      ghost = row('ghost', 'running');
+      ended = row('done-before', 'completed');
     } finally {
       registry.close();
     }
