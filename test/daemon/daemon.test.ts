@@ -103,8 +103,14 @@ describe('ralph daemon over its Unix socket', () => {
     await waitFor(() => screen.includes('ECHO:"hi"'), 'the keys echoed through the daemon');
     rpc.close();
 
+    // The runner sees the hand-over connection close with the client: the keyboard is free again.
     const other = await LineClient.unix(daemon.socket);
     await other.hello;
+    await waitFor(
+      async () =>
+        (await other.ok<{ writer: string | null }>('get_status', { task: 'echo-task' })).writer === null,
+      'the writer lease to be released when the client went away',
+    );
     const stopped = await other.ok<{ task: string; status: string }>('stop_loop', { task: 'echo-task' });
     expect(stopped).toEqual({ task: 'echo-task', status: 'stopped' });
     other.close();
@@ -158,6 +164,67 @@ describe('ralph daemon over its Unix socket', () => {
     const fresh = await LineClient.unix(daemon.socket);
     await fresh.hello;
     expect(await fresh.ok('list_loops')).toHaveProperty('loops');
+    fresh.close();
+    client.close();
+  });
+
+  it('keeps serving through a burst of fuzzed messages', async () => {
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const methods = [
+      'list_loops',
+      'start_loop',
+      'stop_loop',
+      'open_loop',
+      'get_status',
+      'peek',
+      'x',
+      '',
+      'authenticate',
+    ];
+    const values: unknown[] = [null, 1, -1, 'a', '../..', [], {}, { task: '../x' }, 'x'.repeat(300), true];
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      switch (rand(4)) {
+        case 0:
+          lines.push(Buffer.from(Array.from({ length: 1 + rand(60) }, () => rand(256))).toString('latin1'));
+          break;
+        case 1:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: values[rand(values.length)],
+            }),
+          );
+          break;
+        case 2:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: { task: values[rand(values.length)], task_dir: values[rand(values.length)] },
+            }),
+          );
+          break;
+        default:
+          lines.push(JSON.stringify(values[rand(values.length)]));
+      }
+    }
+    // open_loop on a real loop would hand the connection over; the fuzz never names one that runs.
+    client.write(lines.map((l) => l.replace(/\n/g, ' ')).join('\n') + '\n');
+    expect(await client.ok('get_health', undefined, 60_000)).toMatchObject({ service: 'ralph-test' });
+    expect(client.closed).toBe(false);
+    const fresh = await LineClient.unix(daemon.socket);
+    await fresh.hello;
+    expect(await fresh.ok('list_loops')).toHaveProperty('count');
     fresh.close();
     client.close();
   });
