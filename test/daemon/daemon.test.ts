@@ -323,6 +323,41 @@ describe('the daemon event journal', () => {
     for (const c of [watcher, client, late]) c.close();
   });
 
+  it('after a SIGKILL and restart, replays since_seq what happened while it was down', async () => {
+    const task = sandbox().makeTask('while-away', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('subscribe_events', {});
+    const started = await client.ok<LoopRow>('start_loop', {
+      task_dir: 'while-away',
+      agent: 'custom',
+      agent_command: task.agentCmd,
+    });
+    const startEntry = await waitFor(
+      () => events(client).find((e) => e.type === 'loop_started' && e.task === 'while-away'),
+      'loop_started',
+    );
+    client.close();
+    await daemon.stop('SIGKILL');
+    const stopped = await sandbox().ralph(['stop', 'while-away']);
+    expect(stopped.exitCode).toBe(0);
+
+    daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+    const back = await LineClient.unix(daemon.socket);
+    await back.hello;
+    const answer = await back.ok<{ seq: number; replayed: number }>('subscribe_events', {
+      since_seq: startEntry.seq,
+    });
+    expect(answer.seq).toBeGreaterThan(startEntry.seq);
+    const end = await waitFor(
+      () => events(back).find((e) => e.type === 'loop_failed' && e.task === 'while-away'),
+      'the end of the loop that ended while the daemon was down',
+    );
+    expect(end.data).toMatchObject({ loop_id: started.loop_id, status: 'stopped' });
+    expect(events(back).every((e) => e.seq > startEntry.seq)).toBe(true);
+    back.close();
+  });
+
   it('tags events of a forwarded subscription with their task, and enforces maxLoops', async () => {
     const hang = [{ print: 'up' }, { hang: true }];
     const client = await LineClient.unix(daemon.socket);
