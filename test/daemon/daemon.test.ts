@@ -168,6 +168,40 @@ describe('ralph daemon over its Unix socket', () => {
     client.close();
   });
 
+  it('measures round trips: forwarded by task, and through a handed-over connection', async () => {
+    const task = sandbox().makeTask('timed', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('start_loop', startParams(task));
+    const rounds = 200;
+    const forwarded: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await client.ok('get_status', { task: 'timed' });
+      forwarded.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    await client.ok('open_loop', { task: 'timed' });
+    const rpc = new RpcClient(client.release());
+    const direct: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await rpc.request('get_status');
+      direct.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    rpc.close();
+    const p = (xs: number[], q: number): string =>
+      [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!.toFixed(3);
+    console.log(
+      `[daemon] get_status round trip over the local socket, ${rounds} each: forwarded by task p50 ${p(forwarded, 0.5)} ms p99 ${p(forwarded, 0.99)} ms; handed over (open_loop) p50 ${p(direct, 0.5)} ms p99 ${p(direct, 0.99)} ms`,
+    );
+    expect(forwarded).toHaveLength(rounds);
+    expect(direct).toHaveLength(rounds);
+    const other = await LineClient.unix(daemon.socket);
+    await other.hello;
+    await other.ok('stop_loop', { task: 'timed', force: true });
+    other.close();
+  });
+
   it('keeps serving through a burst of fuzzed messages', async () => {
     const client = await LineClient.unix(daemon.socket);
     await client.hello;
