@@ -60,6 +60,9 @@ describe('ralph daemon over its Unix socket', () => {
       service: 'ralph-test',
       bound: false,
     });
+    const { agents } = await client.ok<{ agents: { name: string; available: boolean }[] }>('get_agents');
+    expect(agents.map((a) => a.name)).toEqual(expect.arrayContaining(['claude', 'codex', 'demo']));
+    expect(agents.find((a) => a.name === 'demo')).toMatchObject({ available: true });
     client.close();
   });
 
