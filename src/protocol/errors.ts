@@ -84,6 +84,11 @@ export const errorCodes = {
     summary: 'The loop has no iteration with that number.',
     data: '{ iteration: number; last: number }',
   },
+  PROJECT_NOT_FOUND: {
+    code: 1020,
+    summary: 'Daemon `git_connect`: no repository for that project yet (push to it first).',
+    data: '{ project: string }',
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',
