@@ -34,10 +34,7 @@ const entrySchema = z
 
 const fileSchema = z
   .object({
-    remotes: z.record(
-      z.string().regex(REMOTE_NAME_PATTERN, 'is not a valid remote name (letters, digits, . _ -)'),
-      entrySchema,
-    ),
+    remotes: z.record(z.string(), entrySchema),
   })
   .strict();
 
@@ -60,6 +57,10 @@ export function loadRemotes(paths: RalphPaths = ralphPaths()): Remote[] {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     throw invalidFile(file, `${where}${issue.message}`);
+  }
+  const badName = Object.keys(parsed.data.remotes).find((name) => !REMOTE_NAME_PATTERN.test(name));
+  if (badName !== undefined) {
+    throw invalidFile(file, `${JSON.stringify(badName)} is not a valid remote name (letters, digits, . _ -)`);
   }
   return Object.entries(parsed.data.remotes)
     .map(([name, r]) => ({ name, identity: r.identity, service: r.service }))
