@@ -84,6 +84,16 @@ export const errorCodes = {
     summary: 'The loop has no iteration with that number.',
     data: '{ iteration: number; last: number }',
   },
+  UNAUTHENTICATED: {
+    code: 1013,
+    summary:
+      'Daemon: the caller has not proved who it is (`authenticate` first), or the proof failed; a failed proof closes the connection.',
+  },
+  FORBIDDEN: {
+    code: 1014,
+    summary: "Daemon and restricted runner connections: the caller's role does not allow this method.",
+    data: '{ role: string | null; method: string }',
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',
