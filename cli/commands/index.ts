@@ -2,11 +2,13 @@
 import type { CommandModule } from 'yargs';
 import { agentsCommand } from './agents.js';
 import { attachCommand } from './attach.js';
+import { daemonCommand } from './daemon.js';
 import { demoCommand } from './demo.js';
 import { injectCommand } from './inject.js';
 import { logsCommand } from './logs.js';
 import { peekCommand } from './peek.js';
 import { pruneCommand } from './prune.js';
+import { remoteCommand } from './remote.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
@@ -24,7 +26,9 @@ export const commands = [
   peekCommand,
   injectCommand,
   pruneCommand,
+  remoteCommand,
   demoCommand,
   agentsCommand,
   tuiCommand,
+  daemonCommand,
 ] as unknown as CommandModule[];
