@@ -130,7 +130,10 @@ export function serveGitConnect(
       stderr = errorMessage(err);
       finish(null);
     });
-    child.on('close', (code) => finish(code));
+    child.on('close', (code) => {
+      if (code === 0 && plan.service === 'git-receive-pack') pointHeadAtABranch(plan, log);
+      finish(code);
+    });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEPT);
     });
@@ -232,6 +235,26 @@ function createBareRepo(repos: string, project: string, git: string): boolean {
     if ((code === 'ENOTEMPTY' || code === 'EEXIST') && isRepoFolder(target)) return false;
     throw err;
   }
+}
+
+/**
+ * A repository whose HEAD names a branch nobody pushed (a first push of `main` into a repository made with
+ * `master`) gets HEAD pointed at a pushed branch: `main`, else `master`, else the first, so a clone checks
+ * something out.
+ */
+function pointHeadAtABranch(plan: GitConnectPlan, log: Logger): void {
+  const git = plan.options.git ?? 'git';
+  const run = (args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(git, ['--git-dir', plan.repo, ...args], { env: cleanEnv(), encoding: 'utf8', timeout: 10_000 });
+  if (run(['rev-parse', '--verify', '--quiet', 'HEAD']).status === 0) return;
+  const listed = run(['for-each-ref', '--format=%(refname)', 'refs/heads/']);
+  const branches = String(listed.stdout ?? '')
+    .split('\n')
+    .filter((b) => b !== '');
+  const pick = ['refs/heads/main', 'refs/heads/master'].find((b) => branches.includes(b)) ?? branches[0];
+  if (pick === undefined) return;
+  const set = run(['symbolic-ref', 'HEAD', pick]);
+  if (set.status !== 0) log(`could not point HEAD of ${plan.project} at ${pick}`, { stderr: set.stderr });
 }
 
 function gitArgs(plan: GitConnectPlan): string[] {

@@ -16,6 +16,8 @@ export interface GitConnection {
   stream: Duplex;
   /** Bytes already read from the stream and not consumed (after a greeting). */
   pending?: Buffer[];
+  /** Releases what the connector holds for this connection (an overlay context), once it has ended. */
+  dispose?: () => Promise<void>;
 }
 
 export type GitConnector = (remote: string) => Promise<GitConnection>;
@@ -82,7 +84,22 @@ async function carry(
   service: string,
   early: Buffer[],
 ): Promise<void> {
-  const { stream, pending } = await options.connector(remote);
+  const connection = await options.connector(remote);
+  try {
+    await converse(options, connection, remote, project, service, early);
+  } finally {
+    await connection.dispose?.();
+  }
+}
+
+async function converse(
+  options: RemoteHelperOptions,
+  { stream, pending }: GitConnection,
+  remote: string,
+  project: string,
+  service: string,
+  early: Buffer[],
+): Promise<void> {
   let rest: Buffer;
   try {
     ({ rest } = await requestGitConnect(

@@ -85,15 +85,38 @@ export class RpcClient extends EventEmitter<ClientEvents> {
       onOversize: (bytes) =>
         this.warn(`server sent a line over ${this.maxLineBytes} bytes (${bytes}+); discarded`),
     });
-    stream.on('data', (chunk: Buffer | string) =>
-      this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
-    );
-    stream.on('end', () => this.finish(this.serverClosedReason('connection closed by the server')));
-    stream.on('error', (err) => {
-      this.finish(`connection error: ${err.message}`);
-      stream.destroy();
-    });
-    stream.on('close', () => this.finish(this.serverClosedReason('connection closed')));
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer | string): void =>
+    this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  private readonly onEnd = (): void =>
+    this.finish(this.serverClosedReason('connection closed by the server'));
+  private readonly onError = (err: Error): void => {
+    this.finish(`connection error: ${err.message}`);
+    this.stream.destroy();
+  };
+  private readonly onClose = (): void => this.finish(this.serverClosedReason('connection closed'));
+
+  /**
+   * Gives the stream back, paused, for another protocol to take over the connection (git's, after a daemon's
+   * greeting): this client stops reading it and is closed (pending requests are rejected), the stream is not.
+   * Call it between messages: `pending` holds the whole messages received and not yet handled, not a line
+   * half received.
+   */
+  release(): { stream: Duplex; pending: Buffer[] } {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
+    this.stream.pause();
+    this.lines.pause();
+    const pending = this.lines.release();
+    this.finish('handed over');
+    return { stream: this.stream, pending };
   }
 
   get closed(): boolean {
