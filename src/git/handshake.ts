@@ -113,6 +113,12 @@ export function requestGitConnect(
   });
 }
 
+interface RpcErrorShape {
+  code?: unknown;
+  message?: unknown;
+  data?: unknown;
+}
+
 /** The answer in `line`, 'skip' for a notification or blank line, or the error it carries. */
 function readAnswer(line: string): GitConnectResult | GitConnectRefused | RalphError | 'skip' {
   if (line.trim() === '') return 'skip';
@@ -125,10 +131,10 @@ function readAnswer(line: string): GitConnectResult | GitConnectRefused | RalphE
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
     return protocolError('a message that is not an object');
   }
-  const m = msg as { id?: unknown; method?: unknown; result?: unknown; error?: unknown };
+  const m = msg as { id?: unknown; method?: unknown; result?: unknown; error?: RpcErrorShape | null };
   if (m.id === undefined && typeof m.method === 'string') return 'skip';
   if (m.error !== undefined) {
-    const e = m.error as { code?: unknown; message?: unknown; data?: unknown } | null;
+    const e = m.error;
     const code = typeof e?.code === 'number' ? e.code : 0;
     const message = typeof e?.message === 'string' ? e.message : 'refused without a reason';
     return new GitConnectRefused(code, message, e?.data);
