@@ -28,3 +28,5 @@ try {
   process.stderr.write(`ralph: ${message}${hint}\n`);
   process.exitCode = isRalphError(err) ? Math.max(1, err.exitCode) : 1;
 }
+// Whatever a connector left open (an overlay context closing slowly) must not keep git waiting for the helper.
+setTimeout(() => process.exit(), 2000).unref();

@@ -15,10 +15,16 @@ export interface DaemonConnectorOptions {
 export function daemonConnector(options: DaemonConnectorOptions = {}): GitConnector {
   return async (name) => {
     const remote = getRemote(name);
-    const client = await DaemonClient.open(
-      remote,
-      options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
-    );
+    let client: DaemonClient;
+    try {
+      client = await DaemonClient.open(
+        remote,
+        options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+      );
+    } catch (err) {
+      await closeZitiContexts();
+      throw err;
+    }
     const { stream, pending } = client.rpc.release();
     return { stream, pending, dispose: () => closeZitiContexts() };
   };

@@ -96,7 +96,12 @@ export function helperBinDir(root: string): string {
 }
 
 /** Runs git in `cwd` with a private HOME, fixed identity, and the helper dir first on PATH. */
-export function gitRunner(root: string, binDir: string, extraEnv: Record<string, string> = {}) {
+export function gitRunner(
+  root: string,
+  binDir: string,
+  extraEnv: Record<string, string> = {},
+  timeoutMs = 60_000,
+) {
   const home = join(root, 'home');
   mkdirSync(home, { recursive: true });
   const env: Record<string, string | undefined> = {
@@ -114,7 +119,7 @@ export function gitRunner(root: string, binDir: string, extraEnv: Record<string,
     ...extraEnv,
   };
   return (cwd: string, args: string[], more: Record<string, string> = {}): Promise<Result> =>
-    execa('git', args, { cwd, env: { ...env, ...more }, extendEnv: true, reject: false, timeout: 60_000 });
+    execa('git', args, { cwd, env: { ...env, ...more }, extendEnv: true, reject: false, timeout: timeoutMs });
 }
 
 /** Every path under `dir` (relative) with its size; symlinks listed, never followed. */
