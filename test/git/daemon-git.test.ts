@@ -3,7 +3,7 @@
  * `git-remote-ralph` pointed at the daemon's socket (the helper skips its `hello`), every request is audited,
  * branches of the box's live loops are refused, and an `observe` caller may fetch but not push.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ralphPaths } from '../../src/config/paths.js';
@@ -16,7 +16,7 @@ import { LineClient } from '../daemon/harness.js';
 import { duplexPair } from '../support/duplex-pair.js';
 import { within } from '../support/wait.js';
 import { localSession } from '../registry/helpers.js';
-import { gitRunner, helperBinDir, tempRoot } from './harness.js';
+import { gitRunner, helperBinDir, tempRoot, gitOk, repoWithOneCommit } from './harness.js';
 
 let root: string;
 let workspace: string;
@@ -27,11 +27,8 @@ let head: string;
 const audit: AuditEntry[] = [];
 const paths = () => ralphPaths({ RALPH_HOME: join(root, 'box-home') });
 
-async function ok(cwd: string, args: string[]): Promise<string> {
-  const r = await git(cwd, args);
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed (${r.exitCode}):\n${String(r.stderr)}`);
-  return String(r.stdout).trim();
-}
+const ok = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> =>
+  gitOk(git, cwd, args, env);
 
 beforeAll(async () => {
   await ensureCliBuilt();
@@ -55,11 +52,7 @@ beforeAll(async () => {
   );
   git = gitRunner(root, helperBinDir(root), { RALPH_GIT_CONNECT_SOCKET: daemon.socketPath });
   laptop = join(root, 'laptop');
-  await ok(root, ['init', '-q', '-b', 'main', laptop]);
-  writeFileSync(join(laptop, 'a.txt'), 'a\n');
-  await ok(laptop, ['add', 'a.txt']);
-  await ok(laptop, ['commit', '-q', '-m', 'first']);
-  head = await ok(laptop, ['rev-parse', 'HEAD']);
+  head = await repoWithOneCommit(git, laptop);
 });
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, lstatSync, symlinkSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { execa, type Result } from 'execa';
 import { prepareGitConnect, serveGitConnect, type GitServeResult } from '../../src/daemon/git.js';
@@ -71,7 +71,8 @@ export async function startGitServer(socketDir: string, workspace: string): Prom
   };
 }
 
-function readLine(stream: Duplex): Promise<{ line: string; rest: Buffer }> {
+/** The first line on `stream` and the bytes after it; the stream is left paused. */
+export function readLine(stream: Duplex): Promise<{ line: string; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     let buffered = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -120,6 +121,29 @@ export function gitRunner(
   };
   return (cwd: string, args: string[], more: Record<string, string> = {}): Promise<Result> =>
     execa('git', args, { cwd, env: { ...env, ...more }, extendEnv: true, reject: false, timeout: timeoutMs });
+}
+
+export type GitRun = ReturnType<typeof gitRunner>;
+
+/** Runs git through `run` and returns its trimmed stdout; a failure throws with git's stderr. */
+export async function gitOk(
+  run: GitRun,
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const r = await run(cwd, args, env);
+  if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed (${r.exitCode}):\n${String(r.stderr)}`);
+  return String(r.stdout).trim();
+}
+
+/** A new repository at `dir` on branch main with one commit of `a.txt`; returns the commit's hash. */
+export async function repoWithOneCommit(run: GitRun, dir: string, text = 'a\n'): Promise<string> {
+  await gitOk(run, dirname(dir), ['init', '-q', '-b', 'main', dir]);
+  writeFileSync(join(dir, 'a.txt'), text);
+  await gitOk(run, dir, ['add', 'a.txt']);
+  await gitOk(run, dir, ['commit', '-q', '-m', 'first']);
+  return gitOk(run, dir, ['rev-parse', 'HEAD']);
 }
 
 /** Every path under `dir` (relative) with its size; symlinks listed, never followed. */

@@ -11,7 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/protocol/index.js';
 import { ensureCliBuilt } from '../cli/built.js';
 import { within } from '../support/wait.js';
-import { gitRunner, helperBinDir, snapshot, startGitServer, tempRoot, type GitServer } from './harness.js';
+import {
+  gitRunner,
+  helperBinDir,
+  snapshot,
+  startGitServer,
+  tempRoot,
+  type GitServer,
+  gitOk,
+  repoWithOneCommit,
+  readLine,
+} from './harness.js';
 
 let root: string;
 let workspace: string;
@@ -20,11 +30,8 @@ let server: GitServer;
 let git: ReturnType<typeof gitRunner>;
 let head: string;
 
-async function ok(cwd: string, args: string[]): Promise<string> {
-  const r = await git(cwd, args);
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed (${r.exitCode}):\n${String(r.stderr)}`);
-  return String(r.stdout).trim();
-}
+const ok = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> =>
+  gitOk(git, cwd, args, env);
 
 beforeAll(async () => {
   await ensureCliBuilt();
@@ -35,11 +42,7 @@ beforeAll(async () => {
   server = await startGitServer(join(root, 's'), workspace);
   git = gitRunner(root, helperBinDir(root), { RALPH_GIT_CONNECT_SOCKET: server.socket });
   laptop = join(root, 'laptop');
-  await ok(root, ['init', '-q', '-b', 'main', laptop]);
-  writeFileSync(join(laptop, 'a.txt'), 'a\n');
-  await ok(laptop, ['add', 'a.txt']);
-  await ok(laptop, ['commit', '-q', '-m', 'first']);
-  head = await ok(laptop, ['rev-parse', 'HEAD']);
+  head = await repoWithOneCommit(git, laptop);
   await ok(laptop, ['push', '-q', 'ralph::box/app', 'main']);
   await server.settled();
 });
@@ -62,25 +65,13 @@ async function writesNothing(act: () => Promise<void>): Promise<void> {
 }
 
 /** Opens a raw connection and sends `git_connect`; resolves with the answer and the socket. */
-function rawConnect(
+async function rawConnect(
   params: unknown,
 ): Promise<{ answer: Record<string, unknown>; socket: Socket; rest: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ path: server.socket, allowHalfOpen: true });
-    let buffered = Buffer.alloc(0);
-    const onData = (chunk: Buffer): void => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const nl = buffered.indexOf(0x0a);
-      if (nl < 0) return;
-      socket.off('data', onData);
-      socket.pause();
-      const answer = JSON.parse(buffered.subarray(0, nl).toString('utf8')) as Record<string, unknown>;
-      resolve({ answer, socket, rest: buffered.subarray(nl + 1) });
-    };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'git_connect', params })}\n`);
-  });
+  const socket = createConnection({ path: server.socket, allowHalfOpen: true });
+  socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'git_connect', params })}\n`);
+  const { line, rest } = await readLine(socket);
+  return { answer: JSON.parse(line) as Record<string, unknown>, socket, rest };
 }
 
 function readAll(socket: Socket, first: Buffer): Promise<Buffer> {

@@ -7,7 +7,15 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt } from '../cli/built.js';
-import { gitRunner, helperBinDir, startGitServer, tempRoot, writeNoise, type GitServer } from './harness.js';
+import {
+  gitRunner,
+  helperBinDir,
+  startGitServer,
+  tempRoot,
+  writeNoise,
+  type GitServer,
+  gitOk,
+} from './harness.js';
 
 let root: string;
 let workspace: string;
@@ -30,11 +38,8 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-async function ok(cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const r = await git(cwd, args, env);
-  if (r.exitCode !== 0) throw new Error(`git ${args.join(' ')} failed (${r.exitCode}):\n${String(r.stderr)}`);
-  return String(r.stdout).trim();
-}
+const ok = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> =>
+  gitOk(git, cwd, args, env);
 
 async function commitFile(repo: string, name: string, text: string, message: string): Promise<string> {
   writeFileSync(join(repo, name), text);

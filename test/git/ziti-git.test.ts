@@ -12,7 +12,7 @@ import { loadIdentity } from '../../src/ziti/identity.js';
 import { useCliSandbox } from '../cli/harness.js';
 import { startDaemonProcess, writeDaemonConfig, type DaemonProcess } from '../daemon/harness.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
-import { gitRunner, helperBinDir } from './harness.js';
+import { gitRunner, helperBinDir, gitOk } from './harness.js';
 
 describe.skipIf(!zitiTestsEnabled())('git over the overlay through git-remote-ralph', () => {
   const sandbox = useCliSandbox();
@@ -48,12 +48,8 @@ describe.skipIf(!zitiTestsEnabled())('git over the overlay through git-remote-ra
     await net?.stop();
   });
 
-  async function ok(cwd: string, args: string[]): Promise<string> {
-    const r = await git(cwd, args);
-    if (r.exitCode !== 0)
-      throw new Error(`git ${args.join(' ')} failed (${r.exitCode}):\n${String(r.stderr)}`);
-    return String(r.stdout).trim();
-  }
+  const ok = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> =>
+    gitOk(git, cwd, args, env);
 
   it('pushes and clones over the Ziti service; hashes match', async () => {
     const laptop = join(root, 'repo');
