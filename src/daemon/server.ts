@@ -19,14 +19,10 @@ import { restrictRunnerConnection, type RestrictRunner } from './forward.js';
 import { LoopManager, type AdoptReport } from './loops.js';
 import { DaemonRouter } from './router.js';
 import { LoopWatcher } from './watch.js';
-import {
-  MemoryJournal,
-  NO_AUDIT,
-  verifyCertificateProof,
-  type AuditSink,
-  type EventJournal,
-  type ProofVerifier,
-} from './trust-hooks.js';
+import { AuditLog } from './audit.js';
+import { verifyProofRequest } from './auth.js';
+import { Journal } from './journal.js';
+import type { AuditSink, EventJournal, ProofVerifier } from './trust-hooks.js';
 import type { RalphPaths } from '../config/paths.js';
 
 export interface DaemonOptions {
@@ -84,7 +80,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     }
   }
   let bound = false;
-  const journal = options.journal ?? new MemoryJournal();
+  const ownJournal = options.journal === undefined ? Journal.open(config.journal) : null;
+  const journal: EventJournal = options.journal ?? ownJournal!;
+  const ownAudit =
+    options.audit === undefined ? AuditLog.open(config.audit, { onWarning: (msg) => log(msg) }) : null;
+  const audit: AuditSink = options.audit ?? ownAudit!;
+  const closeTrust = async (): Promise<void> => {
+    ownJournal?.close();
+    await ownAudit?.close();
+  };
   const watcher = new LoopWatcher(loops, journal, log);
   for (const session of adopted.lost) watcher.lost(session);
   await watcher.start();
@@ -94,8 +98,8 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     loops,
     journal,
     onStarted: (session) => watcher.track(session),
-    audit: options.audit ?? NO_AUDIT,
-    verifyProof: options.verifyProof ?? verifyCertificateProof,
+    audit,
+    verifyProof: options.verifyProof ?? verifyProofRequest,
     ca: ctx?.identity.ca ?? [],
     restrict: options.restrict ?? restrictRunnerConnection,
     version: packageVersion(),
@@ -126,6 +130,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     unix = await listenUnix(config.socket, onConnection, { logger: log });
   } catch (err) {
     watcher.close();
+    await closeTrust();
     if (ownContext) await ctx?.close();
     throw err;
   }
@@ -149,6 +154,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     } catch (err) {
       watcher.close();
       await unix.close();
+      await closeTrust();
       if (ownContext) await ctx.close();
       throw err;
     }
@@ -167,6 +173,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
         watcher.close();
         await Promise.allSettled([unix.close(), ziti?.close()]);
         for (const conn of conns) conn.close('daemon shutting down');
+        await closeTrust();
         if (ownContext && ctx !== null) await ctx.close();
       })();
       return closing;

@@ -103,8 +103,14 @@ describe('ralph daemon over its Unix socket', () => {
     await waitFor(() => screen.includes('ECHO:"hi"'), 'the keys echoed through the daemon');
     rpc.close();
 
+    // The runner sees the hand-over connection close with the client: the keyboard is free again.
     const other = await LineClient.unix(daemon.socket);
     await other.hello;
+    await waitFor(
+      async () =>
+        (await other.ok<{ writer: string | null }>('get_status', { task: 'echo-task' })).writer === null,
+      'the writer lease to be released when the client went away',
+    );
     const stopped = await other.ok<{ task: string; status: string }>('stop_loop', { task: 'echo-task' });
     expect(stopped).toEqual({ task: 'echo-task', status: 'stopped' });
     other.close();
@@ -158,6 +164,101 @@ describe('ralph daemon over its Unix socket', () => {
     const fresh = await LineClient.unix(daemon.socket);
     await fresh.hello;
     expect(await fresh.ok('list_loops')).toHaveProperty('loops');
+    fresh.close();
+    client.close();
+  });
+
+  it('measures round trips: forwarded by task, and through a handed-over connection', async () => {
+    const task = sandbox().makeTask('timed', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('start_loop', startParams(task));
+    const rounds = 200;
+    const forwarded: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await client.ok('get_status', { task: 'timed' });
+      forwarded.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    await client.ok('open_loop', { task: 'timed' });
+    const rpc = new RpcClient(client.release());
+    const direct: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await rpc.request('get_status');
+      direct.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    rpc.close();
+    const p = (xs: number[], q: number): string =>
+      [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!.toFixed(3);
+    console.log(
+      `[daemon] get_status round trip over the local socket, ${rounds} each: forwarded by task p50 ${p(forwarded, 0.5)} ms p99 ${p(forwarded, 0.99)} ms; handed over (open_loop) p50 ${p(direct, 0.5)} ms p99 ${p(direct, 0.99)} ms`,
+    );
+    expect(forwarded).toHaveLength(rounds);
+    expect(direct).toHaveLength(rounds);
+    const other = await LineClient.unix(daemon.socket);
+    await other.hello;
+    await other.ok('stop_loop', { task: 'timed', force: true });
+    other.close();
+  });
+
+  it('keeps serving through a burst of fuzzed messages', async () => {
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const methods = [
+      'list_loops',
+      'start_loop',
+      'stop_loop',
+      'open_loop',
+      'get_status',
+      'peek',
+      'x',
+      '',
+      'authenticate',
+    ];
+    const values: unknown[] = [null, 1, -1, 'a', '../..', [], {}, { task: '../x' }, 'x'.repeat(300), true];
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      switch (rand(4)) {
+        case 0:
+          lines.push(Buffer.from(Array.from({ length: 1 + rand(60) }, () => rand(256))).toString('latin1'));
+          break;
+        case 1:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: values[rand(values.length)],
+            }),
+          );
+          break;
+        case 2:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: { task: values[rand(values.length)], task_dir: values[rand(values.length)] },
+            }),
+          );
+          break;
+        default:
+          lines.push(JSON.stringify(values[rand(values.length)]));
+      }
+    }
+    // open_loop on a real loop would hand the connection over; the fuzz never names one that runs.
+    client.write(lines.map((l) => l.replace(/\n/g, ' ')).join('\n') + '\n');
+    expect(await client.ok('get_health', undefined, 60_000)).toMatchObject({ service: 'ralph-test' });
+    expect(client.closed).toBe(false);
+    const fresh = await LineClient.unix(daemon.socket);
+    await fresh.hello;
+    expect(await fresh.ok('list_loops')).toHaveProperty('count');
     fresh.close();
     client.close();
   });
@@ -256,6 +357,41 @@ describe('the daemon event journal', () => {
     for (const c of [watcher, client, late]) c.close();
   });
 
+  it('after a SIGKILL and restart, replays since_seq what happened while it was down', async () => {
+    const task = sandbox().makeTask('while-away', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('subscribe_events', {});
+    const started = await client.ok<LoopRow>('start_loop', {
+      task_dir: 'while-away',
+      agent: 'custom',
+      agent_command: task.agentCmd,
+    });
+    const startEntry = await waitFor(
+      () => events(client).find((e) => e.type === 'loop_started' && e.task === 'while-away'),
+      'loop_started',
+    );
+    client.close();
+    await daemon.stop('SIGKILL');
+    const stopped = await sandbox().ralph(['stop', 'while-away']);
+    expect(stopped.exitCode).toBe(0);
+
+    daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+    const back = await LineClient.unix(daemon.socket);
+    await back.hello;
+    const answer = await back.ok<{ seq: number; replayed: number }>('subscribe_events', {
+      since_seq: startEntry.seq,
+    });
+    expect(answer.seq).toBeGreaterThan(startEntry.seq);
+    const end = await waitFor(
+      () => events(back).find((e) => e.type === 'loop_failed' && e.task === 'while-away'),
+      'the end of the loop that ended while the daemon was down',
+    );
+    expect(end.data).toMatchObject({ loop_id: started.loop_id, status: 'stopped' });
+    expect(events(back).every((e) => e.seq > startEntry.seq)).toBe(true);
+    back.close();
+  });
+
   it('tags events of a forwarded subscription with their task, and enforces maxLoops', async () => {
     const hang = [{ print: 'up' }, { hang: true }];
     const client = await LineClient.unix(daemon.socket);
@@ -296,29 +432,22 @@ describe('adoption on daemon start', () => {
 
   it('marks a row no runner can be found for as lost, journals it, and leaves ended rows alone', async () => {
     const registry = Registry.open(sandbox().paths.registryFile);
+    const row = (task: string, status: 'running' | 'completed'): SessionRecord =>
+      registry.create({
+        task,
+        location: 'local',
+        transport: 'unix',
+        address: join(sandbox().paths.runDir, `${task}.sock`),
+        agent: 'custom',
+        taskDir: join(sandbox().root, 'tasks', task),
+        maxIterations: 3,
+        status,
+      });
     let ghost: SessionRecord;
     let ended: SessionRecord;
     try {
-      ghost = registry.create({
-        task: 'ghost',
-        location: 'local',
-        transport: 'unix',
-        address: join(sandbox().paths.runDir, 'ghost.sock'),
-        agent: 'custom',
-        taskDir: join(sandbox().root, 'tasks', 'ghost'),
-        maxIterations: 3,
-        status: 'running',
-      });
-      ended = registry.create({
-        task: 'done-before',
-        location: 'local',
-        transport: 'unix',
-        address: join(sandbox().paths.runDir, 'done-before.sock'),
-        agent: 'custom',
-        taskDir: join(sandbox().root, 'tasks', 'done-before'),
-        maxIterations: 3,
-        status: 'completed',
-      });
+      ghost = row('ghost', 'running');
+      ended = row('done-before', 'completed');
     } finally {
       registry.close();
     }
