@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachSession } from '../../src/client/attach.js';
+import { Fleet, type FleetRow } from '../../src/client/fleet/index.js';
 import { closeZitiContexts } from '../../src/client/remote/daemon-client.js';
 import { ralphPaths } from '../../src/config/paths.js';
 import { loadIdentity } from '../../src/ziti/identity.js';
@@ -303,5 +304,43 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     console.log(`[attach] received ${received().length} bytes = the log's ${readFileSync(logFile).length}`);
     expect(hash(received())).toBe(hash(readFileSync(logFile)));
     await attach.detach();
+    // The remote answers again: its rows recover.
+    const back = await status();
+    expect(back.json.sessions.find((s) => s.task === 'survivor')?.status).toBe('running');
+  });
+
+  it('shows remote loops live in the fleet over one daemon connection, including ones started elsewhere', async () => {
+    const fleet = new Fleet({ paths: ralphPaths({ RALPH_HOME: laptop().home }), pollMs: 100 });
+    try {
+      await fleet.start();
+      const row = (task: string): FleetRow | undefined =>
+        fleet.rows().find((r) => r.task === task && r.location === 'box');
+      await waitFor(() => row('survivor')?.link.state === 'live', 'the remote link to be live', 30_000);
+      expect(row('survivor')?.status).toBe('running');
+      expect(row('echo-task')?.status).toBe('stopped');
+
+      const task = box.makeTask('fleet-new', { script: ECHO_SCRIPT });
+      const local = await LineClient.unix(setup.socket);
+      try {
+        await local.hello;
+        await local.ok('start_loop', {
+          task_dir: 'fleet-new',
+          agent: 'custom',
+          agent_command: task.agentCmd,
+          max_iterations: 1,
+        });
+        await waitFor(
+          () => row('fleet-new')?.status === 'running',
+          'a loop started on the box to show up',
+          20_000,
+        );
+        await local.ok('stop_loop', { task: 'fleet-new' });
+      } finally {
+        local.close();
+      }
+      await waitFor(() => row('fleet-new')?.status === 'stopped', 'its end to show up', 20_000);
+    } finally {
+      fleet.close();
+    }
   });
 });
