@@ -9,6 +9,7 @@ import {
   type ReconcileReport,
   type SessionRecord,
 } from '../registry/index.js';
+import { parseTaskAddress } from './find.js';
 import { loadRemotes } from './remote/remotes.js';
 
 export interface StatusOptions {
@@ -44,10 +45,13 @@ export async function loopStatus(
   const registry = Registry.open(paths.registryFile);
   try {
     const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs);
-    const sessions = registry.list({
-      ...(options.task === undefined ? {} : { task: options.task }),
-      ...(options.all ? { all: true } : {}),
-    });
+    const address = options.task === undefined ? undefined : parseTaskAddress(options.task);
+    const sessions = registry
+      .list({
+        ...(address === undefined ? {} : { task: address.task }),
+        ...(options.all ? { all: true } : {}),
+      })
+      .filter((s) => address?.remote === undefined || s.remoteName === address.remote);
     return {
       sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })),
       reconciled,

@@ -223,6 +223,8 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     expect(ambiguous.stderr).toContain('2 loops are named other-task');
     const peek = await ok(['peek', 'box:other-task']);
     expect(peek).toContain('ECHO:READY');
+    const one = JSON.parse(await ok(['status', 'box:other-task', '--json'])) as StatusJson;
+    expect(one.sessions.map((x) => [x.remoteName, x.task])).toEqual([['box', 'other-task']]);
   });
 
   it('attaches over the overlay with keys echoed, reads its logs, and stops it', async () => {
@@ -243,6 +245,8 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     expect(JSON.parse(stopped)).toMatchObject({ task: 'echo-task', remoteName: 'box', status: 'stopped' });
     const { json } = await status();
     expect(json.sessions.find((s) => s.task === 'echo-task')?.status).toBe('stopped');
+    const waited = await laptop().ralph(['wait', 'box:echo-task', '--timeout', '20s']);
+    expect(waited.exitCode, waited.stderr).toBe(12);
   });
 
   it('keeps an attach going through a daemon killed and restarted, with no gap in the bytes', async () => {

@@ -3,7 +3,6 @@
  * the remote's service, the daemon's `hello`, `authenticate` when it asks for it, then daemon methods over an
  * `RpcClient`. `openLoop` hands the same connection over to one loop's runner.
  */
-import { resolve } from 'node:path';
 import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.js';
 import { RpcClient, RpcError } from '../../protocol/index.js';
 import { dialZiti } from '../../transport/ziti.js';

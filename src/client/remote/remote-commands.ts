@@ -54,7 +54,8 @@ export async function startRemoteLoop(
 ): Promise<SessionRecord> {
   const remote = getRemote(remoteName, paths);
   const params: StartLoopParams = { task_dir: taskDir };
-  if (options.agent !== undefined) params.agent = options.agent;
+  // The daemon checks the name against the agents it knows (INVALID_PARAMS names them).
+  if (options.agent !== undefined) params.agent = options.agent as StartLoopParams['agent'];
   if (options.maxIterations !== undefined) params.max_iterations = options.maxIterations;
   if (options.name !== undefined) params.name = options.name;
   if (options.agentCommand !== undefined) params.agent_command = options.agentCommand;
