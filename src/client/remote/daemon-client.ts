@@ -239,8 +239,8 @@ function unreachable(remote: Remote, why: string, exitCode: number = ExitCode.un
 
 /** Every failure to open becomes a RalphError that names the remote. */
 function asDaemonError(err: unknown, remote: Remote): RalphError {
+  if (isRalphError(err, 'DAEMON_UNREACHABLE') || isRalphError(err, 'DAEMON_REFUSED')) return err;
   if (isRalphError(err)) {
-    if (err.code === 'DAEMON_UNREACHABLE' || err.code === 'DAEMON_REFUSED') return err;
     return new RalphError('DAEMON_UNREACHABLE', `remote ${remote.name}: ${err.message}`, {
       exitCode: err.exitCode,
       ...(err.hint === undefined ? {} : { hint: err.hint }),
