@@ -98,6 +98,20 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     return { json: JSON.parse(out) as StatusJson, ms: performance.now() - started };
   }
 
+  /** Starts a loop with the echoing fake agent through the daemon's local socket, as the box's own CLI would. */
+  async function startOnBox(name: string): Promise<LineClient> {
+    const task = box.makeTask(name, { script: ECHO_SCRIPT });
+    const local = await LineClient.unix(setup.socket);
+    await local.hello;
+    await local.ok('start_loop', {
+      task_dir: name,
+      agent: 'custom',
+      agent_command: task.agentCmd,
+      max_iterations: 1,
+    });
+    return local;
+  }
+
   function laptopRows(): SessionRecord[] {
     return laptop().sessions();
   }
@@ -144,16 +158,7 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     });
 
     // A loop started on the box through the daemon's own socket, which the laptop never saw.
-    const other = box.makeTask('other-task', { script: ECHO_SCRIPT });
-    const local = await LineClient.unix(setup.socket);
-    await local.hello;
-    await local.ok('start_loop', {
-      task_dir: 'other-task',
-      agent: 'custom',
-      agent_command: other.agentCmd,
-      max_iterations: 1,
-    });
-    local.close();
+    (await startOnBox('other-task')).close();
     // A run the laptop remembers that the daemon does not know.
     const registry = Registry.open(laptop().paths.registryFile);
     let ghost: SessionRecord;
@@ -323,16 +328,8 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
       expect(row('survivor')?.status).toBe('running');
       expect(row('echo-task')?.status).toBe('stopped');
 
-      const task = box.makeTask('fleet-new', { script: ECHO_SCRIPT });
-      const local = await LineClient.unix(setup.socket);
+      const local = await startOnBox('fleet-new');
       try {
-        await local.hello;
-        await local.ok('start_loop', {
-          task_dir: 'fleet-new',
-          agent: 'custom',
-          agent_command: task.agentCmd,
-          max_iterations: 1,
-        });
         await waitFor(
           () => row('fleet-new')?.status === 'running',
           'a loop started on the box to show up',
