@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { println } from '../output.js';
+import { daemonAuditCommand } from './daemon-audit.js';
 
 interface DaemonArgs {
   config?: string;
@@ -73,6 +74,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
   builder: (y: Argv) =>
     y
       .command(initCommand as unknown as CommandModule)
+      .command(daemonAuditCommand as unknown as CommandModule)
       .option('config', {
         type: 'string',
         describe: 'The daemon configuration file (see: ralph daemon init)',

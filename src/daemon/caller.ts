@@ -3,8 +3,8 @@
  * caller is this box's user, with `control`; a Ziti caller the router vouched for gets the role its identity
  * has), or by `authenticate`. Nothing a client writes in a request can change it except a proof.
  */
-import { randomBytes } from 'node:crypto';
 import type { Peer } from '../transport/stream.js';
+import { createNonce } from './auth.js';
 import { roleFor, type Role, type RolesConfig } from './roles.js';
 
 export interface Caller {
@@ -19,7 +19,7 @@ export interface Caller {
 }
 
 export function callerFor(peer: Peer | null, roles: RolesConfig): Caller {
-  const nonce = randomBytes(32).toString('base64url');
+  const nonce = createNonce();
   if (peer === null || peer.transport === 'unix') {
     const uid = process.getuid?.() ?? 0;
     return { transport: 'unix', identity: `local:${uid}`, role: 'control', authenticated: true, nonce };

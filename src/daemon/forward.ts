@@ -62,6 +62,8 @@ export class Forwarder {
     if (client === undefined) {
       client = this.open(task).then((socket) => {
         const c = new RpcClient(socket);
+        // A restricted socket was left paused after its one answer (see restrictRunnerConnection).
+        socket.resume();
         c.on('event', (event) => {
           this.conn.send(createJSONRPCNotification(EVENT_METHOD, { ...event, task }));
         });
@@ -109,7 +111,8 @@ const RESTRICT_TIMEOUT_MS = 5000;
 
 /**
  * The default `RestrictRunner`: one `restrict_connection` request written on the socket, its one-line answer
- * read back, and whatever the runner sent after it put back for the next reader.
+ * read back, and whatever the runner sent after it put back for the next reader. The socket is left paused;
+ * the next reader resumes it once it listens.
  */
 export const restrictRunnerConnection: RestrictRunner = (socket, role) =>
   new Promise<void>((resolve, reject) => {

@@ -40,14 +40,6 @@ export const loopSummary = z.object({
 });
 export type LoopSummary = z.infer<typeof loopSummary>;
 
-export const JOURNAL_EVENT_TYPES = [
-  'loop_started',
-  'loop_completed',
-  'loop_failed',
-  'state_change',
-  'loop_lost',
-] as const;
-
 /** The notification method of journal entries sent after `subscribe_events`. */
 export const LOOP_EVENT_METHOD = 'loop_event';
 

@@ -18,14 +18,11 @@ import type { DaemonConfig } from './config.js';
 import { restrictRunnerConnection, type RestrictRunner } from './forward.js';
 import { LoopManager, type AdoptReport } from './loops.js';
 import { DaemonRouter } from './router.js';
-import {
-  MemoryJournal,
-  NO_AUDIT,
-  verifyCertificateProof,
-  type AuditSink,
-  type EventJournal,
-  type ProofVerifier,
-} from './trust-hooks.js';
+import { LoopWatcher } from './watch.js';
+import { AuditLog } from './audit.js';
+import { verifyProofRequest } from './auth.js';
+import { Journal } from './journal.js';
+import type { AuditSink, EventJournal, ProofVerifier } from './trust-hooks.js';
 import type { RalphPaths } from '../config/paths.js';
 
 export interface DaemonOptions {
@@ -83,13 +80,26 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     }
   }
   let bound = false;
+  const ownJournal = options.journal === undefined ? Journal.open(config.journal) : null;
+  const journal: EventJournal = options.journal ?? ownJournal!;
+  const ownAudit =
+    options.audit === undefined ? AuditLog.open(config.audit, { onWarning: (msg) => log(msg) }) : null;
+  const audit: AuditSink = options.audit ?? ownAudit!;
+  const closeTrust = async (): Promise<void> => {
+    ownJournal?.close();
+    await ownAudit?.close();
+  };
+  const watcher = new LoopWatcher(loops, journal, log);
+  for (const session of adopted.lost) watcher.lost(session);
+  await watcher.start();
   const router = new DaemonRouter({
     service: config.service,
     roles: config.roles,
     loops,
-    journal: options.journal ?? new MemoryJournal(),
-    audit: options.audit ?? NO_AUDIT,
-    verifyProof: options.verifyProof ?? verifyCertificateProof,
+    journal,
+    onStarted: (session) => watcher.track(session),
+    audit,
+    verifyProof: options.verifyProof ?? verifyProofRequest,
     ca: ctx?.identity.ca ?? [],
     restrict: options.restrict ?? restrictRunnerConnection,
     version: packageVersion(),
@@ -114,8 +124,16 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       stream.destroy();
     }
   };
-  ensurePrivateDir(dirname(config.socket));
-  const unix: UnixListener = await listenUnix(config.socket, onConnection, { logger: log });
+  let unix: UnixListener;
+  try {
+    ensurePrivateDir(dirname(config.socket));
+    unix = await listenUnix(config.socket, onConnection, { logger: log });
+  } catch (err) {
+    watcher.close();
+    await closeTrust();
+    if (ownContext) await ctx?.close();
+    throw err;
+  }
   let ziti: ZitiListener | null = null;
   if (ctx !== null) {
     try {
@@ -134,7 +152,9 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       });
       bound = true;
     } catch (err) {
+      watcher.close();
       await unix.close();
+      await closeTrust();
       if (ownContext) await ctx.close();
       throw err;
     }
@@ -150,8 +170,10 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     close: () => {
       closing ??= (async () => {
         bound = false;
+        watcher.close();
         await Promise.allSettled([unix.close(), ziti?.close()]);
         for (const conn of conns) conn.close('daemon shutting down');
+        await closeTrust();
         if (ownContext && ctx !== null) await ctx.close();
       })();
       return closing;

@@ -4,12 +4,14 @@
  * a loop with the fake agent, as over the local socket. Skipped with the usual notice without the ziti CLI.
  */
 import { sign } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcClient } from '../../src/protocol/client.js';
 import { dialZiti } from '../../src/transport/ziti.js';
 import { ZitiContext } from '../../src/ziti/context.js';
 import { loadIdentity } from '../../src/ziti/identity.js';
-import { proofText } from '../../src/daemon/trust-hooks.js';
+import { authMessage } from '../../src/daemon/auth.js';
 import { useCliSandbox, waitFor } from '../cli/harness.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
@@ -54,11 +56,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph daemon over a Ziti service', () => {
   async function authenticate(c: LineClient, identityFile: string): Promise<unknown> {
     const hello = await c.hello;
     const identity = await loadIdentity(identityFile);
-    const signature = sign(
-      'sha256',
-      Buffer.from(proofText(String(hello.service), String(hello.nonce))),
-      identity.key,
-    );
+    const signature = sign('sha256', authMessage(String(hello.service), String(hello.nonce)), identity.key);
     return c.call('authenticate', { certificate: identity.cert, signature: signature.toString('base64') });
   }
 
@@ -119,7 +117,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph daemon over a Ziti service', () => {
     await c.hello;
     const answer = await c.call('authenticate', { certificate: client.identity.cert, signature: 'AAAA' });
     expect(answer.error).toMatchObject({ code: 1013 });
-    expect(answer.error!.message).toMatch(/signature does not verify/);
+    expect(answer.error!.message).toMatch(/authentication failed: .*signature/);
     await waitFor(() => c.closed, 'the connection to close after a failed proof');
     const s = await dial(stranger);
     const shello = await s.hello;
@@ -127,5 +125,88 @@ describe.skipIf(!zitiTestsEnabled())('ralph daemon over a Ziti service', () => {
     const refused = (await authenticate(s, net.identities.gotunnel.file)) as { error?: { code: number } };
     expect(refused.error).toMatchObject({ code: 1014 });
     await waitFor(() => s.closed, 'the connection to close for an identity without a role');
+  });
+
+  it('lets an observe identity look but not steer, and audits every request', async () => {
+    await daemon.stop('SIGTERM');
+    const setup = writeDaemonConfig(sandbox(), {
+      identity: net.identities.server.file,
+      service: net.services.plain,
+      terminator,
+      roles: { [client.identity.name]: 'observe' },
+    });
+    daemon = await startDaemonProcess(sandbox(), setup, []);
+    // The box's own user starts a loop through the local socket.
+    const local = await LineClient.unix(setup.socket);
+    await local.hello;
+    const task = sandbox().makeTask('watched', { script: ECHO_SCRIPT });
+    await local.ok('start_loop', { task_dir: 'watched', agent: 'custom', agent_command: task.agentCmd });
+
+    const c = await dial(client);
+    expect(await authenticate(c, net.identities.client.file)).toMatchObject({
+      result: { identity: client.identity.name, role: 'observe' },
+    });
+    expect(await c.ok('list_loops')).toHaveProperty('loops');
+    expect(await c.ok('get_status', { task: 'watched' })).toMatchObject({ task_name: 'watched' });
+    const refusals: [string, unknown][] = [
+      ['start_loop', { task_dir: 'anything' }],
+      ['stop_loop', { task: 'watched' }],
+      ['stop', { task: 'watched' }],
+      ['write_pty', { task: 'watched', data: 'rm -rf /\r' }],
+      ['set_interactive_mode', { task: 'watched', enabled: true }],
+    ];
+    for (const [method, params] of refusals) {
+      const answer = await c.call(method, params);
+      expect(answer.error, method).toMatchObject({ code: 1014, data: { role: 'observe', method } });
+      expect(answer.error!.message).toBe(`role observe may not call ${method}`);
+    }
+
+    // Handed over to the runner, the connection is read-only there too.
+    await c.ok('open_loop', { task: 'watched' });
+    const rpc = new RpcClient(c.release());
+    let screen = '';
+    rpc.on('terminal', (data) => (screen += data.toString('utf8')));
+    await rpc.request('attach', { from_offset: 0, framing: 'binary' });
+    await waitFor(() => screen.includes('ECHO:READY'), 'read-only replay for an observer');
+    await expect(rpc.request('set_interactive_mode', { enabled: true })).rejects.toMatchObject({
+      code: 1014,
+    });
+    await expect(rpc.request('stop', {})).rejects.toMatchObject({ code: 1014 });
+    rpc.close();
+    expect(await local.ok('get_status', { task: 'watched' })).toMatchObject({ status: 'running' });
+    await local.ok('stop_loop', { task: 'watched', force: true });
+    local.close();
+
+    const auditFile = join(sandbox().paths.dataDir, 'daemon', 'audit.ndjson');
+    const audit = await waitFor(() => {
+      const lines = existsSync(auditFile) ? readFileSync(auditFile, 'utf8').trim().split('\n') : [];
+      const records = lines.filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return records.some((r) => r.method === 'stop_loop' && r.transport === 'unix') ? records : null;
+    }, 'the audit lines');
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        identity: client.identity.name,
+        role: 'observe',
+        transport: 'ziti',
+        method: 'start_loop',
+        outcome: 'error',
+        code: 1014,
+      }),
+    );
+    expect(audit).toContainEqual(
+      expect.objectContaining({
+        identity: client.identity.name,
+        method: 'open_loop',
+        task: 'watched',
+        outcome: 'ok',
+      }),
+    );
+    expect(JSON.stringify(audit)).not.toContain('rm -rf');
+    const shown = await sandbox().ralph(['daemon', 'audit', '--identity', client.identity.name, '--json']);
+    expect(shown.exitCode).toBe(0);
+    const records = JSON.parse(shown.stdout) as { identity: string; method: string }[];
+    expect(records.length).toBeGreaterThan(5);
+    expect(records.every((r) => r.identity === client.identity.name)).toBe(true);
+    expect(records.map((r) => r.method)).toContain('set_interactive_mode');
   });
 });
