@@ -81,7 +81,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     });
     this.files = runnerFiles(dir);
     ({ log: this.log, iterations: this.iterations } = openSessionFiles(this.files));
-    this.screen = createScreenModel(config.cols, config.rows);
+    this.screen = createScreenModel(config.cols, config.rows, { source: this.log });
     // The meter renders structured agent output and stops the agent (the loop going on) once over a budget.
     this.meter = new LoopMeter(config, this.files.dir, this.iterations, {
       write: (bytes) => this.output(bytes),

@@ -1,11 +1,17 @@
 /**
  * The runner's view of its rendered screen: in a worker thread when the compiled worker is there (always in
  * a built install), otherwise in this thread (when running from TypeScript sources, as under the tests).
+ *
+ * Most loops are never peeked at, so a runner given its output log starts the model only when it is first
+ * needed: at the first snapshot, or once the output passes START_AFTER_BYTES (so that a first snapshot never
+ * has more than that to catch up on). Starting replays the log from where this runner began, with each resize
+ * at the offset it happened, so the screen is the one a model fed from the start would show. The terminal
+ * emulator itself is never loaded into the runner's own thread when the worker does the parsing.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Screen, type ScreenSnapshot } from './screen.js';
+import type { Screen, ScreenSnapshot } from './screen.js';
 
 export type ScreenRequest =
   | { type: 'write'; data: Uint8Array }
@@ -26,27 +32,134 @@ const FLUSH_BYTES = 64 * 1024;
 
 const WORKER_FILE = fileURLToPath(new URL('./screen-worker.js', import.meta.url));
 
-export function createScreenModel(cols: number, rows: number): ScreenModel {
-  return existsSync(WORKER_FILE) ? new WorkerScreen(cols, rows) : new LocalScreen(cols, rows);
+/** Output past this, with nobody having looked yet, starts the model anyway. */
+export const START_AFTER_BYTES = 4 * 1024 * 1024;
+
+/** Where a lazily started model catches up from: the runner's output log. */
+export interface ScreenSource {
+  readonly end: number;
+  read(offset: number, limit: number): Buffer;
 }
 
-class LocalScreen implements ScreenModel {
-  private readonly screen: Screen;
-  constructor(cols: number, rows: number) {
-    this.screen = new Screen(cols, rows);
+export interface ScreenModelOptions {
+  /** Start lazily and catch up from this log (its bytes from now on are the ones the model is written). */
+  source?: ScreenSource;
+  /** Output that starts a lazy model without a snapshot (default START_AFTER_BYTES). */
+  startAfterBytes?: number;
+}
+
+export function createScreenModel(cols: number, rows: number, options: ScreenModelOptions = {}): ScreenModel {
+  const create = (c: number, r: number): ScreenModel =>
+    existsSync(WORKER_FILE) ? new WorkerScreen(c, r) : new LocalScreen(c, r);
+  if (options.source === undefined) return create(cols, rows);
+  return new LazyScreen(cols, rows, options.source, create, options.startAfterBytes ?? START_AFTER_BYTES);
+}
+
+/** Replays are read from the log in pieces of this size. */
+const REPLAY_CHUNK = 256 * 1024;
+
+class LazyScreen implements ScreenModel {
+  private inner: ScreenModel | null = null;
+  private readonly base: number;
+  private readonly resizes: { at: number; cols: number; rows: number }[] = [];
+  private disposed = false;
+
+  constructor(
+    private readonly cols: number,
+    private readonly rows: number,
+    private readonly source: ScreenSource,
+    private readonly create: (cols: number, rows: number) => ScreenModel,
+    private readonly startAfterBytes: number,
+  ) {
+    this.base = source.end;
   }
+
+  /** Whether the model runs (for tests and measurements). */
+  get started(): boolean {
+    return this.inner !== null;
+  }
+
   write(chunk: Buffer): void {
-    this.screen.write(chunk);
+    if (this.inner !== null) this.inner.write(chunk);
+    // The chunk is in the log already: a start now replays it with everything before it.
+    else if (this.source.end - this.base >= this.startAfterBytes) this.start();
+  }
+
+  resize(cols: number, rows: number): void {
+    if (this.inner !== null) this.inner.resize(cols, rows);
+    else this.resizes.push({ at: this.source.end, cols, rows });
+  }
+
+  snapshot(scrollback = 0): Promise<ScreenSnapshot> {
+    return this.start().snapshot(scrollback);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.inner?.dispose();
+  }
+
+  private start(): ScreenModel {
+    if (this.inner !== null) return this.inner;
+    const inner = this.create(this.cols, this.rows);
+    this.inner = inner;
+    if (this.disposed) {
+      inner.dispose();
+      return inner;
+    }
+    let at = this.base;
+    const upTo = (offset: number): void => {
+      while (at < offset) {
+        const chunk = this.source.read(at, Math.min(REPLAY_CHUNK, offset - at));
+        if (chunk.length === 0) return;
+        inner.write(chunk);
+        at += chunk.length;
+      }
+    };
+    for (const change of this.resizes) {
+      upTo(change.at);
+      inner.resize(change.cols, change.rows);
+    }
+    this.resizes.length = 0;
+    upTo(this.source.end);
+    return inner;
+  }
+}
+
+/** In this thread; the terminal emulator is loaded on first use, and calls made meanwhile wait their turn. */
+class LocalScreen implements ScreenModel {
+  private screen: Screen | null = null;
+  private queued: ((screen: Screen) => void)[] = [];
+  private readonly ready: Promise<Screen>;
+
+  constructor(cols: number, rows: number) {
+    this.ready = import('./screen.js').then(({ Screen }) => {
+      const screen = new Screen(cols, rows);
+      for (const op of this.queued) op(screen);
+      this.queued = [];
+      this.screen = screen;
+      return screen;
+    });
+  }
+
+  private run(op: (screen: Screen) => void): void {
+    if (this.screen !== null) op(this.screen);
+    else this.queued.push(op);
+  }
+
+  write(chunk: Buffer): void {
+    this.run((screen) => screen.write(chunk));
   }
   resize(cols: number, rows: number): void {
-    this.screen.resize(cols, rows);
+    this.run((screen) => screen.resize(cols, rows));
   }
   async snapshot(scrollback = 0): Promise<ScreenSnapshot> {
-    await this.screen.flush();
-    return this.screen.snapshot(scrollback);
+    const screen = await this.ready;
+    await screen.flush();
+    return screen.snapshot(scrollback);
   }
   dispose(): void {
-    this.screen.dispose();
+    this.run((screen) => screen.dispose());
   }
 }
 

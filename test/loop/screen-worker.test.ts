@@ -2,7 +2,11 @@
  * The rendered screen as built runners keep it: in a worker thread. Runs the compiled module (the worker
  * needs compiled JavaScript) and checks that snapshots follow writes and resizes in order.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { OutputLog } from '../../src/loop/output-log.js';
 import type * as ScreenModelModule from '../../src/loop/screen-model.js';
 import { builtModule, ensureRunnerBuilt } from './helpers.js';
 
@@ -41,6 +45,82 @@ describe('screen in a worker thread', () => {
       for (const shot of shots) expect(shot.lines[22]).toBe('line 1999');
     } finally {
       screen.dispose();
+    }
+  });
+});
+
+describe('a screen model started on demand', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ralph-lazy-screen-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Feeds the same bytes and resizes to an eager model and to a lazy one reading its log; returns both. */
+  function feed(steps: (Buffer | { cols: number; rows: number })[], startAfterBytes?: number) {
+    const log = OutputLog.create(join(dir, 'output.log'));
+    // Output from before this runner began is not part of its screen.
+    log.append(Buffer.from('EARLIER RUN\r\n'));
+    const eager = mod.createScreenModel(30, 5);
+    const lazy = mod.createScreenModel(30, 5, {
+      source: log,
+      ...(startAfterBytes ? { startAfterBytes } : {}),
+    });
+    for (const step of steps) {
+      if (Buffer.isBuffer(step)) {
+        log.append(step);
+        eager.write(step);
+        lazy.write(step);
+      } else {
+        eager.resize(step.cols, step.rows);
+        lazy.resize(step.cols, step.rows);
+      }
+    }
+    return { log, eager, lazy: lazy as ScreenModelModule.ScreenModel & { started: boolean } };
+  }
+
+  it('does not start until a snapshot, then shows what an eager model shows, resizes included', async () => {
+    const lines = Array.from({ length: 40 }, (_, i) => Buffer.from(`row ${i} ${'x'.repeat(i % 25)}\r\n`));
+    const { log, eager, lazy } = feed([
+      ...lines.slice(0, 20),
+      { cols: 12, rows: 4 },
+      ...lines.slice(20, 30),
+      Buffer.from('\x1b[1mbold\x1b[0m and a long line that wraps at twelve'),
+      { cols: 50, rows: 6 },
+      ...lines.slice(30),
+      Buffer.from('\rtail'),
+    ]);
+    try {
+      expect(lazy.started).toBe(false);
+      const [want, got] = await Promise.all([eager.snapshot(30), lazy.snapshot(30)]);
+      expect(lazy.started).toBe(true);
+      expect(got).toEqual(want);
+      expect(got.lines.join('\n')).not.toContain('EARLIER RUN');
+      // Once started it follows new output directly.
+      const more = Buffer.from('\r\nafter the start');
+      log.append(more);
+      eager.write(more);
+      lazy.write(more);
+      expect(await lazy.snapshot()).toEqual(await eager.snapshot());
+    } finally {
+      eager.dispose();
+      lazy.dispose();
+      log.close();
+    }
+  });
+
+  it('starts on its own once the output passes the threshold', async () => {
+    const { log, eager, lazy } = feed(
+      Array.from({ length: 30 }, (_, i) => Buffer.from(`line ${i}\r\n`)),
+      200,
+    );
+    try {
+      expect(lazy.started).toBe(true);
+      expect(await lazy.snapshot(10)).toEqual(await eager.snapshot(10));
+    } finally {
+      eager.dispose();
+      lazy.dispose();
+      log.close();
     }
   });
 });
