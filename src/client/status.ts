@@ -78,24 +78,20 @@ export async function reconcileAll(
     return { reconciled: await reconcile(registry), remotes: [], added: [] };
   }
   const remote = await import('./remote/remote-status.js');
-  const { closeZitiContexts } = await import('./remote/daemon-client.js');
-  try {
-    const answers = remote.askRemotes(configured, remoteTimeoutMs);
-    const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
-    const settled = await answers;
-    const added = remote.addUnknownLoops(registry, settled);
-    return {
-      reconciled,
-      added,
-      remotes: settled.map((a) => ({
-        name: a.remote.name,
-        reachable: a.loops !== null,
-        error: a.error,
-        ms: Math.round(a.ms),
-        loops: a.loops?.length ?? 0,
-      })),
-    };
-  } finally {
-    await closeZitiContexts();
-  }
+  // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
+  const answers = remote.askRemotes(configured, remoteTimeoutMs);
+  const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
+  const settled = await answers;
+  const added = remote.addUnknownLoops(registry, settled);
+  return {
+    reconciled,
+    added,
+    remotes: settled.map((a) => ({
+      name: a.remote.name,
+      reachable: a.loops !== null,
+      error: a.error,
+      ms: Math.round(a.ms),
+      loops: a.loops?.length ?? 0,
+    })),
+  };
 }

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachSession } from '../../src/client/attach.js';
+import { AttachSession, type AttachEnd } from '../../src/client/attach.js';
 import { Fleet, type FleetRow } from '../../src/client/fleet/index.js';
 import { closeZitiContexts } from '../../src/client/remote/daemon-client.js';
 import { ralphPaths } from '../../src/config/paths.js';
@@ -343,5 +343,30 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     } finally {
       fleet.close();
     }
+  });
+
+  it('gives up reconnecting after its last attempt when the remote stays away', async () => {
+    const task = box.makeTask('capped', { script: ECHO_SCRIPT });
+    await ok([
+      'remote',
+      'start-loop',
+      'box',
+      'capped',
+      '--agent',
+      'custom',
+      '--agent-command',
+      task.agentCmd,
+    ]);
+    const paths = ralphPaths({ RALPH_HOME: laptop().home });
+    const attach = await AttachSession.open('box:capped', { reconnectDelaysMs: [100, 200, 300] }, paths);
+    const attempts: number[] = [];
+    attach.on('reconnecting', (r) => attempts.push(r.attempt));
+    const ended = new Promise<AttachEnd>((resolve) => attach.once('end', resolve));
+    await daemon.stop('SIGKILL'); // and not started again: the last test of the file
+    const end = await ended;
+    console.log(`[attach] gave up: ${end.kind === 'lost' ? end.reason : end.kind}`);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(end).toMatchObject({ kind: 'lost' });
+    expect(end.kind === 'lost' && end.reason).toMatch(/gave up after 3 reconnect attempts/);
   });
 });
