@@ -311,9 +311,7 @@ describe('App', () => {
 
   it('says a remote loop cannot be reached when asked to attach', async () => {
     await started();
-    await press(ENTER, (text) =>
-      expect(text).toMatch(/✗ delta cannot be reached: .*remote vps1/),
-    );
+    await press(ENTER, (text) => expect(text).toMatch(/✗ delta cannot be reached: .*remote vps1/));
     // The app is still there.
     expect(frame()).toContain('LAST OUTPUT');
   });

@@ -9,6 +9,7 @@ import {
   type ReconcileReport,
   type SessionRecord,
 } from '../registry/index.js';
+import { parseTaskAddress } from './find.js';
 import { loadRemotes } from './remote/remotes.js';
 
 export interface StatusOptions {
@@ -44,10 +45,13 @@ export async function loopStatus(
   const registry = Registry.open(paths.registryFile);
   try {
     const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs);
-    const sessions = registry.list({
-      ...(options.task === undefined ? {} : { task: options.task }),
-      ...(options.all ? { all: true } : {}),
-    });
+    const address = options.task === undefined ? undefined : parseTaskAddress(options.task);
+    const sessions = registry
+      .list({
+        ...(address === undefined ? {} : { task: address.task }),
+        ...(options.all ? { all: true } : {}),
+      })
+      .filter((s) => address?.remote === undefined || s.remoteName === address.remote);
     return {
       sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })),
       reconciled,
@@ -74,24 +78,20 @@ export async function reconcileAll(
     return { reconciled: await reconcile(registry), remotes: [], added: [] };
   }
   const remote = await import('./remote/remote-status.js');
-  const { closeZitiContexts } = await import('./remote/daemon-client.js');
-  try {
-    const answers = remote.askRemotes(configured, remoteTimeoutMs);
-    const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
-    const settled = await answers;
-    const added = remote.addUnknownLoops(registry, settled);
-    return {
-      reconciled,
-      added,
-      remotes: settled.map((a) => ({
-        name: a.remote.name,
-        reachable: a.loops !== null,
-        error: a.error,
-        ms: Math.round(a.ms),
-        loops: a.loops?.length ?? 0,
-      })),
-    };
-  } finally {
-    await closeZitiContexts();
-  }
+  // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
+  const answers = remote.askRemotes(configured, remoteTimeoutMs);
+  const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
+  const settled = await answers;
+  const added = remote.addUnknownLoops(registry, settled);
+  return {
+    reconciled,
+    added,
+    remotes: settled.map((a) => ({
+      name: a.remote.name,
+      reachable: a.loops !== null,
+      error: a.error,
+      ms: Math.round(a.ms),
+      loops: a.loops?.length ?? 0,
+    })),
+  };
 }

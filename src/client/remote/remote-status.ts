@@ -12,7 +12,7 @@ import {
   type SessionPatch,
   type SessionRecord,
 } from '../../registry/index.js';
-import type { ReconcileReport } from '../../registry/reconcile-common.js';
+import { emptyReport, type ReconcileReport } from '../../registry/reconcile-common.js';
 import { reconcileRemote } from '../../registry/reconcile-remote.js';
 import { DaemonClient } from './daemon-client.js';
 import type { LoopSummary } from './daemon-types.js';
@@ -159,16 +159,7 @@ export async function applyRemoteLoops(
   now: () => Date = () => new Date(),
 ): Promise<{ report: ReconcileReport; added: SessionRecord[] }> {
   const answer: RemoteAnswer = { remote, loops, error: null, ms: 0 };
-  const report: ReconcileReport = {
-    checked: 0,
-    crashed: [],
-    lost: [],
-    unreachable: [],
-    alive: [],
-    pending: [],
-    errors: [],
-    survivors: [],
-  };
+  const report = emptyReport();
   const open = registry.list({ all: true, remoteName: remote.name }).filter((s) => !isTerminal(s.status));
   await reconcileRemote(registry, open, probeFromAnswers(Promise.resolve([answer]), now), now, report);
   return { report, added: addUnknownLoops(registry, [answer], now()) };

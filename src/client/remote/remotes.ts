@@ -20,7 +20,8 @@ export interface Remote {
 
 /** Remote names appear in `<remote>:<task>` addresses and in the status table: no colon, no spaces. */
 export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const SERVICE_PATTERN = /^[^\s\u0000-\u001f]{1,255}$/;
+/** No white space or control characters (the class \s with \p{Cc} covers both). */
+const SERVICE_PATTERN = /^[^\s\p{Cc}]{1,255}$/u;
 
 const entrySchema = z
   .object({
