@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ralphPaths } from '../../src/config/paths.js';
 import { startDaemon, type Daemon } from '../../src/daemon/server.js';
-import type { AuditEntry } from '../../src/daemon/trust-hooks.js';
+import type { AuditInput } from '../../src/daemon/audit.js';
 import { ErrorCode, serveWith } from '../../src/protocol/index.js';
 import { Registry } from '../../src/registry/index.js';
 import { ensureCliBuilt } from '../cli/built.js';
@@ -24,7 +24,7 @@ let daemon: Daemon;
 let git: ReturnType<typeof gitRunner>;
 let laptop: string;
 let head: string;
-const audit: AuditEntry[] = [];
+const audit: AuditInput[] = [];
 const paths = () => ralphPaths({ RALPH_HOME: join(root, 'box-home') });
 
 const ok = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<string> =>
