@@ -110,7 +110,11 @@ export async function bundleCli() {
   removeOldChunks();
   await build({
     absWorkingDir: ROOT,
-    entryPoints: { main: join(ROOT, 'cli', 'main.ts') },
+    entryPoints: {
+      main: join(ROOT, 'cli', 'main.ts'),
+      // git runs it for ralph:: addresses; it shares the chunks of the CLI.
+      'git-remote-ralph': join(ROOT, 'cli', 'git-remote-ralph.ts'),
+    },
     outdir: OUT_DIR,
     chunkNames: `${CHUNK_PREFIX}[hash]`,
     bundle: true,

@@ -1,8 +1,10 @@
-// After tsc: bundles the CLI entry (scripts/bundle.mjs) and marks it executable so `npx ralph` and
+// After tsc: bundles the CLI entries (scripts/bundle.mjs) and marks them executable so `npx ralph` and
 // `npm link` work.
 import { chmodSync, existsSync } from 'node:fs';
 import { bundleCli } from './bundle.mjs';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entries = ['main.js', 'git-remote-ralph.js'].map(
+  (name) => new URL(`../dist/cli/${name}`, import.meta.url),
+);
 await bundleCli();
-if (existsSync(entry)) chmodSync(entry, 0o755);
+for (const entry of entries) if (existsSync(entry)) chmodSync(entry, 0o755);

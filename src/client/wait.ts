@@ -8,6 +8,9 @@ import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import { ExitCode, RalphError } from '../errors.js';
 import { isTerminal, reconcile, Registry, type SessionRecord } from '../registry/index.js';
 import { findSession } from './find.js';
+import { reconcileAll } from './status.js';
+
+const REMOTE_POLL_MS = 2000;
 
 export interface WaitOptions {
   tasks: string[];
@@ -26,10 +29,15 @@ export async function waitForLoops(
   const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
   const registry = Registry.open(paths.registryFile);
   try {
-    const ids = options.tasks.map((task) => findSession(registry, task).id);
+    const found = options.tasks.map((task) => findSession(registry, task));
+    const ids = found.map((s) => s.id);
+    // A remote loop's end is learnt by asking its remote, which costs a login and a dial: not twice a second.
+    const remote = found.some((s) => s.location === 'remote');
+    const interval = remote ? Math.max(pollMs, REMOTE_POLL_MS) : pollMs;
     const reported = new Set<number>();
     for (;;) {
-      await reconcile(registry);
+      if (remote) await reconcileAll(registry, paths);
+      else await reconcile(registry);
       const sessions = ids.map((id) => registry.get(id)).filter((s): s is SessionRecord => s !== undefined);
       for (const s of sessions) {
         if (isTerminal(s.status) && !reported.has(s.id)) {
@@ -38,13 +46,13 @@ export async function waitForLoops(
         }
       }
       if (sessions.length === ids.length && sessions.every((s) => isTerminal(s.status))) return sessions;
-      if (Date.now() + pollMs > deadline) {
+      if (Date.now() + interval > deadline) {
         const open = sessions.filter((s) => !isTerminal(s.status)).map((s) => `${s.task} (${s.status})`);
         throw new RalphError('WAIT_TIMEOUT', `gave up waiting; still running: ${open.join(', ')}`, {
           exitCode: ExitCode.timeout,
         });
       }
-      await sleep(pollMs);
+      await sleep(interval);
     }
   } finally {
     registry.close();

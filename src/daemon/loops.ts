@@ -118,6 +118,14 @@ export class LoopManager {
     );
   }
 
+  /** Branches of local loops not ended: pushes must not move them under a running loop. */
+  ownedBranches(): Set<string> {
+    return this.withRegistry((r) => {
+      const live = r.list().filter((s) => s.location === 'local' && !isTerminal(s.status));
+      return new Set(live.flatMap((s) => (s.branch === null ? [] : [s.branch])));
+    });
+  }
+
   /** A local row by registry id. */
   session(id: number): SessionRecord | undefined {
     return this.withRegistry((r) => r.get(id));

@@ -10,6 +10,7 @@ import type { MethodSpec } from '../protocol/spec.js';
 import { TASK_NAME_PATTERN } from '../loop/task-name.js';
 import { SESSION_STATUSES } from '../registry/types.js';
 import { AGENT_NAMES } from '../loop/agents/index.js';
+import { GIT_SERVICES } from '../git/project.js';
 import { ROLES } from './roles.js';
 
 /** A task name as the daemon accepts it: the same rule as `ralph start --name`. */
@@ -210,6 +211,26 @@ export const daemonMethods = {
       result: { task: 'my-feature', loop_id: '42', status: 'running' },
     },
     errors: ['LOOP_NOT_FOUND', 'LOOP_ENDED'],
+  }),
+  git_connect: defineMethod({
+    access: 'read',
+    summary:
+      'Hand this connection over to git (what `git-remote-ralph` asks for): `git-upload-pack` (fetch, clone; ' +
+      'protocol v2) or `git-receive-pack` (push; needs the `control` role) of the bare repository ' +
+      '`<workspace>/repos/<project>.git`, which the first push creates. After the response the bytes are ' +
+      "git's own, both ways, and the connection ends when git exits. Other services, project names that are " +
+      'not one plain segment, ref names git rejects and pushes to a branch a running loop owns are refused.',
+    params: z.strictObject({ project: boundedString(200, 1), service: boundedString(64, 1) }),
+    result: z.object({
+      project: z.string(),
+      service: z.enum(GIT_SERVICES),
+      created: z.boolean(),
+    }),
+    example: {
+      params: { project: 'my-app', service: 'git-receive-pack' },
+      result: { project: 'my-app', service: 'git-receive-pack', created: true },
+    },
+    errors: ['PROJECT_NOT_FOUND', 'FORBIDDEN'],
   }),
 } satisfies Record<string, MethodSpec>;
 

@@ -1,7 +1,7 @@
 /**
  * The daemon's dispatch: its own methods (answered from the daemon method table through the protocol's
  * table dispatch), per-loop methods with a `task` param (forwarded to that loop's runner), and the hand-over
- * of a whole connection to one runner (`open_loop`). Every request passes the caller's gate (authenticated,
+ * of a whole connection to one runner (`open_loop`) or to git (`git_connect`). Every request passes the caller's gate (authenticated,
  * role allows it) and is audited. It plugs into `serveWith` as a `Dispatch` and a `HandOver`.
  */
 import type { Socket } from 'node:net';
@@ -31,6 +31,7 @@ import { checkEnvelope } from '../protocol/validate.js';
 import type { SessionRecord } from '../registry/index.js';
 import type { Peer } from '../transport/stream.js';
 import { callerFor, type Caller } from './caller.js';
+import { acceptGitConnect, isGitConnectRequest, takeGitConnection } from './git-route.js';
 import { dialRunner, Forwarder, type RestrictRunner } from './forward.js';
 import type { LoopManager } from './loops.js';
 import { toSummary } from './loops.js';
@@ -82,7 +83,7 @@ export class DaemonRouter {
     });
     this.dispatch = (message, conn) => this.answer(message, conn);
     this.handOver = {
-      asks: (message) => isOpenLoopRequest(message),
+      asks: (message) => isOpenLoopRequest(message) || isGitConnectRequest(message),
       take: (stream, pending, conn) => this.take(stream, pending, conn),
     };
   }
@@ -234,8 +235,12 @@ export class DaemonRouter {
     return forwarder.call(name.data, method, rest, notify);
   }
 
-  /** After `open_loop`'s answer: the client's bytes go to the runner and back, untouched. */
+  /**
+   * After `open_loop`'s answer: the client's bytes go to the runner and back, untouched. After
+   * `git_connect`'s: they go to git.
+   */
   private take(stream: Duplex, pending: Buffer[], conn: RpcConnection): void {
+    if (takeGitConnection(stream, pending, conn, this.log)) return;
     const socket = conn.data.get(HANDOVER) as Socket | undefined;
     conn.data.delete(HANDOVER);
     if (socket === undefined || socket.destroyed) {
@@ -325,6 +330,12 @@ export class DaemonRouter {
         return { task: session.task, status: toSummary(session).status };
       },
       subscribe_events: ({ since_seq }, conn) => subscribeEvents(o.journal, conn, since_seq ?? 0),
+      git_connect: (params, conn) =>
+        acceptGitConnect(params, conn, this.caller(conn).role, {
+          workspace: o.loops.workspace,
+          ownedBranches: () => o.loops.ownedBranches(),
+          logger: this.log,
+        }),
       open_loop: async ({ task }, conn) => {
         const caller = this.caller(conn);
         const runner = await dialRunner(o.loops, task, caller.role, o.restrict);

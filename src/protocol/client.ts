@@ -44,6 +44,8 @@ interface ClientEvents {
   event: [event: WireEvent];
   /** Terminal output in a binary frame (once the connection has switched to them). */
   terminal: [data: Buffer];
+  /** A notification other than `event` (a daemon's `hello` or `loop_event`), when someone listens for them. */
+  notification: [method: string, params: unknown];
   /** Something the server sent that is not a response or an event; the connection keeps going. */
   warning: [message: string];
 }
@@ -83,15 +85,38 @@ export class RpcClient extends EventEmitter<ClientEvents> {
       onOversize: (bytes) =>
         this.warn(`server sent a line over ${this.maxLineBytes} bytes (${bytes}+); discarded`),
     });
-    stream.on('data', (chunk: Buffer | string) =>
-      this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk),
-    );
-    stream.on('end', () => this.finish(this.serverClosedReason('connection closed by the server')));
-    stream.on('error', (err) => {
-      this.finish(`connection error: ${err.message}`);
-      stream.destroy();
-    });
-    stream.on('close', () => this.finish(this.serverClosedReason('connection closed')));
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onClose);
+  }
+
+  private readonly onData = (chunk: Buffer | string): void =>
+    this.receive(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  private readonly onEnd = (): void =>
+    this.finish(this.serverClosedReason('connection closed by the server'));
+  private readonly onError = (err: Error): void => {
+    this.finish(`connection error: ${err.message}`);
+    this.stream.destroy();
+  };
+  private readonly onClose = (): void => this.finish(this.serverClosedReason('connection closed'));
+
+  /**
+   * Gives the stream back, paused, for another protocol to take over the connection (git's, after a daemon's
+   * greeting): this client stops reading it and is closed (pending requests are rejected), the stream is not.
+   * Call it between messages: `pending` holds the whole messages received and not yet handled, not a line
+   * half received.
+   */
+  release(): { stream: Duplex; pending: Buffer[] } {
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('error', this.onError);
+    this.stream.off('close', this.onClose);
+    this.stream.pause();
+    this.lines.pause();
+    const pending = this.lines.release();
+    this.finish('handed over');
+    return { stream: this.stream, pending };
   }
 
   get closed(): boolean {
@@ -273,6 +298,12 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     const record = msg as Record<string, unknown>;
     if (record.method === EVENT_METHOD && record.id === undefined) {
       this.handleEvent(record.params);
+    } else if (
+      typeof record.method === 'string' &&
+      record.id === undefined &&
+      this.listenerCount('notification') > 0
+    ) {
+      this.emit('notification', record.method, record.params);
     } else if (isJSONRPCResponse(record)) {
       const response = record as unknown as JSONRPCResponse;
       if (this.switchId !== null && response.id === this.switchId) this.settleSwitch('result' in record);

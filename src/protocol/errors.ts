@@ -113,6 +113,11 @@ export const errorCodes = {
     summary: "Daemon and restricted runner connections: the caller's role does not allow this method.",
     data: '{ role: string | null; method: string }',
   },
+  PROJECT_NOT_FOUND: {
+    code: 1020,
+    summary: 'Daemon `git_connect`: no repository for that project yet (push to it first).',
+    data: '{ project: string }',
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',

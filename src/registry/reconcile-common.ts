@@ -21,6 +21,20 @@ export interface ReconcileReport {
   survivors: { session: SessionRecord; pid: number }[];
 }
 
+/** A report with nothing in it yet. */
+export function emptyReport(): ReconcileReport {
+  return {
+    checked: 0,
+    crashed: [],
+    lost: [],
+    unreachable: [],
+    alive: [],
+    pending: [],
+    errors: [],
+    survivors: [],
+  };
+}
+
 /**
  * Applies `patch` only if the row is still non-terminal and, when `unchangedOnly`, untouched since it was
  * observed (every field equal): a row that moved on is judged afresh by the next pass, never overwritten.

@@ -9,7 +9,7 @@ import { settleCrashedSession } from '../loop/leftovers.js';
 import { isAlive, processStartTime } from '../util/proc.js';
 import { probeUnixSocket } from './probe.js';
 import { reconcileRemote, type RemoteProbe } from './reconcile-remote.js';
-import { applyIfOpen, type ReconcileReport } from './reconcile-common.js';
+import { applyIfOpen, emptyReport, type ReconcileReport } from './reconcile-common.js';
 import type { Registry } from './sessions.js';
 import { isTerminal, SESSION_STATUSES, type SessionRecord } from './types.js';
 import { judgeLocal } from './verdict.js';
@@ -41,16 +41,7 @@ export async function reconcile(
   registry: Registry,
   options: ReconcileOptions = {},
 ): Promise<ReconcileReport> {
-  const report: ReconcileReport = {
-    checked: 0,
-    crashed: [],
-    lost: [],
-    unreachable: [],
-    alive: [],
-    pending: [],
-    errors: [],
-    survivors: [],
-  };
+  const report = emptyReport();
   const open = registry.list({ all: true, status: OPEN_STATUSES });
   const local = open.filter((s) => s.location === 'local');
   const judged = await Promise.all(local.map((s) => judgeLocalSession(s, options)));

@@ -100,9 +100,17 @@ export function makeActions(deps: ActionDeps): TuiActions {
     start: (request) =>
       run(`starting a loop on ${request.folder}…`, async () => {
         if (request.location !== 'local') {
-          throw new Error(
-            `starting loops on remote ${request.location} needs the remote daemon, which this version cannot reach`,
+          // On a remote the folder is one in its daemon's workspace, as typed.
+          const { startRemoteLoop } = await import('../../src/client/remote/remote-commands.js');
+          const session = await startRemoteLoop(
+            request.location,
+            request.folder,
+            { agent: request.agent },
+            fleet.paths,
           );
+          fleet.refreshSoon();
+          dispatch({ type: 'select', key: `${request.location}/${session.task}` });
+          return `started ${request.location}:${session.task}`;
         }
         const startLocal = deps.startLocal ?? defaultStartLocal(fleet);
         const { task } = await startLocal(resolve(request.folder), request.agent);
