@@ -24,6 +24,8 @@ export interface TestNetworkDescription {
   bin: string;
   ownerPid: number;
   ctrlUrl: string;
+  /** The address the controller and the edge router listen on and advertise (default 127.0.0.1). */
+  host: string;
   ctrlPort: number;
   routerPort: number;
   routerName: string;
@@ -119,6 +121,11 @@ export interface StartOptions {
   bin?: string;
   /** Bound on the whole start-up; default 120 000 ms. */
   timeoutMs?: number;
+  /**
+   * The local address the controller and the edge router listen on and advertise (default 127.0.0.1), e.g. the
+   * root-side address of a veth pair so that processes in a network namespace reach them through it only.
+   */
+  host?: string;
   /**
    * Lifetime of the controller's OIDC access tokens (`edge.oidc.accessTokenDuration`, e.g. `'1m'`; the
    * controller's minimum is 1m, its default 30m). Restarts the controller once before provisioning.
