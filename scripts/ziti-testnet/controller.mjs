@@ -86,6 +86,9 @@ export async function startController(ctx, timeoutMs) {
       env: {
         ZITI_CTRL_BIND_ADDRESS: hostOf(ctx),
         ZITI_CTRL_EDGE_BIND_ADDRESS: hostOf(ctx),
+        // quickstart names a non-loopback --ctrl-address as a DNS name in its server certificate, which the
+        // controller then refuses for its own advertise address; this adds it as an IP address too.
+        ...(hostOf(ctx) === '127.0.0.1' ? {} : { ZITI_CTRL_EDGE_IP_OVERRIDE: hostOf(ctx) }),
         RALPH_TESTNET_ORPHAN_RM: ctx.home,
       },
     },
