@@ -105,6 +105,11 @@ export interface TestNetwork extends TestNetworkDescription {
    * it online. It ends with the process that added it. Disturbs other users of a shared network: prefer a
    * private one (startTestNetwork()).
    */
+  /**
+   * Stops the controller and starts it again with the same home and configuration, then waits until the edge
+   * router is connected to it again. Owner only.
+   */
+  restartController(timeoutMs?: number): Promise<void>;
   addRouter(name: string, options?: { timeoutMs?: number }): Promise<AddedRouter>;
   /**
    * Gives an enrolled identity a certificate (same subject and key, signed by the network's CA) that expires

@@ -11,6 +11,7 @@ import {
   reconfigureController,
   startController,
 } from './ziti-testnet/controller.mjs';
+import { routerOnline } from './ziti-testnet/router.mjs';
 import {
   INSTALL_HINT,
   TestnetError,
@@ -22,6 +23,7 @@ import {
   runZiti,
   spawnZitiDetached,
   stopGroup,
+  waitFor,
 } from './ziti-testnet/proc.mjs';
 import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
@@ -172,6 +174,16 @@ function networkFromDescription(desc, owned) {
     restartRouter: async () => {
       await stopRouter(ctx);
       await startRouter(ctx);
+    },
+    restartController: async (timeoutMs = 60_000) => {
+      if (!owned) throw new TestnetError('ZITI_NOT_OWNER', 'restartController: owner only');
+      await reconfigureController(ctx, [], timeoutMs);
+      await adminLogin(ctx);
+      await waitFor(() => routerOnline(ctx), {
+        timeoutMs,
+        intervalMs: 500,
+        what: 'the edge router to reconnect to the restarted controller',
+      });
     },
     shortenCertificate: async (identityName, seconds) => {
       if (!owned) {
