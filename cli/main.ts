@@ -6,6 +6,7 @@ import { commands } from './commands/index.js';
 import { runWithoutYargs } from './fast-path.js';
 import { withHelpLayout } from './help-layout.js';
 import { paint } from './output.js';
+import { ralphVersion } from '../src/version.js';
 
 async function main(argv: string[]): Promise<void> {
   // Plain `ralph` in an interactive terminal opens the fleet view; anywhere else it asks for a command.
@@ -33,7 +34,7 @@ async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(ralphVersion())
     .wrap(null)
     .epilogue('Exit codes and every command are described in docs/cli.md.')
     .fail((msg, err) => {

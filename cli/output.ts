@@ -88,6 +88,7 @@ export function colorStatus(status: string): string {
       return paint.cyan(status);
     case 'failed':
     case 'crashed':
+    case 'lost':
     case 'stalled':
       return paint.red(status);
     case 'waiting':

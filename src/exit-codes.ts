@@ -23,7 +23,7 @@ export const ExitCode = {
   failed: 11,
   /** ... `ralph stop`, or a signal to the runner. */
   stopped: 12,
-  /** ... the runner died before it recorded an end. */
+  /** ... the runner died before it recorded an end, or its remote no longer knows it (`lost`). */
   crashed: 13,
   /** ... a budget (`--max-cost`, `--max-tokens`, `--max-duration`) was passed. */
   budgetExceeded: 14,

@@ -40,6 +40,7 @@ export function statusColor(status: string): string | undefined {
       return 'cyan';
     case 'failed':
     case 'crashed':
+    case 'lost':
     case 'unreachable':
       return 'red';
     default:

@@ -97,6 +97,51 @@ export const MIGRATIONS: readonly Migration[] = [
                              'crashed');
     `,
   },
+  {
+    // As step 2: the CHECK constraint widens by a rebuild.
+    description: 'status lost',
+    sql: `
+      CREATE TABLE sessions_next (
+        id             INTEGER PRIMARY KEY,
+        task           TEXT    NOT NULL CHECK (task <> ''),
+        location       TEXT    NOT NULL CHECK (location IN ('local', 'remote')),
+        transport      TEXT    NOT NULL CHECK (transport IN ('unix', 'ziti')),
+        address        TEXT    NOT NULL CHECK (address <> ''),
+        identity       TEXT,
+        remote_name    TEXT    CHECK (remote_name IS NULL OR remote_name <> ''),
+        pid            INTEGER CHECK (pid IS NULL OR pid > 0),
+        pid_start_time TEXT,
+        status         TEXT    NOT NULL CHECK (status IN ('starting', 'running', 'paused', 'interactive',
+                                 'stopping', 'waiting', 'completed', 'exhausted', 'failed', 'stopped',
+                                 'stalled', 'budget_exceeded', 'crashed', 'lost', 'unreachable')),
+        iteration      INTEGER NOT NULL DEFAULT 0 CHECK (iteration >= 0),
+        max_iterations INTEGER NOT NULL CHECK (max_iterations >= 0),
+        current_story  TEXT,
+        agent          TEXT    NOT NULL,
+        task_dir       TEXT    NOT NULL,
+        branch         TEXT,
+        worktree       TEXT,
+        created_at     TEXT    NOT NULL,
+        updated_at     TEXT    NOT NULL,
+        started_at     TEXT,
+        ended_at       TEXT,
+        last_seen      TEXT,
+        exit_reason    TEXT,
+        waiting_until  TEXT,
+        CHECK ((location = 'local') = (remote_name IS NULL))
+      );
+      INSERT INTO sessions_next SELECT id, task, location, transport, address, identity, remote_name, pid,
+        pid_start_time, status, iteration, max_iterations, current_story, agent, task_dir, branch, worktree,
+        created_at, updated_at, started_at, ended_at, last_seen, exit_reason, waiting_until FROM sessions;
+      DROP TABLE sessions;
+      ALTER TABLE sessions_next RENAME TO sessions;
+      CREATE INDEX sessions_task ON sessions (task);
+      CREATE INDEX sessions_status ON sessions (status);
+      CREATE UNIQUE INDEX sessions_one_active ON sessions (task, COALESCE(remote_name, ''))
+        WHERE status NOT IN ('completed', 'exhausted', 'failed', 'stopped', 'stalled', 'budget_exceeded',
+                             'crashed', 'lost');
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

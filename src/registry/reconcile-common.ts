@@ -9,6 +9,8 @@ export interface ReconcileReport {
   /** Sessions examined. */
   checked: number;
   crashed: SessionRecord[];
+  /** Remote sessions their remote no longer knows. */
+  lost: SessionRecord[];
   unreachable: SessionRecord[];
   alive: SessionRecord[];
   /** Local sessions still starting within their grace period. */

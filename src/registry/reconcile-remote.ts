@@ -60,12 +60,12 @@ function applyAnswer(
     const known = answer.get(session.id);
     patch =
       known === undefined
-        ? { status: 'crashed', exitReason: `remote '${remoteName}' has no record of this loop` }
+        ? { status: 'lost', exitReason: `remote '${remoteName}' has no record of this loop` }
         : { ...withoutIdentity(known), lastSeen: known.lastSeen ?? now().toISOString() };
   }
   const updated = applyIfOpen(registry, session, patch, answer === 'unreachable');
   if (updated === undefined) return;
-  if (updated.status === 'crashed') report.crashed.push(updated);
+  if (updated.status === 'lost') report.lost.push(updated);
   else if (updated.status === 'unreachable') report.unreachable.push(updated);
   else if (!isTerminal(updated.status)) report.alive.push(updated);
 }

@@ -44,6 +44,7 @@ export async function reconcile(
   const report: ReconcileReport = {
     checked: 0,
     crashed: [],
+    lost: [],
     unreachable: [],
     alive: [],
     pending: [],

@@ -5,8 +5,12 @@
  */
 import { LOOP_STATUSES } from '../protocol/statuses.js';
 
-/** A loop's own statuses, plus those only reconciliation gives: `crashed` and (remote) `unreachable`. */
-export const SESSION_STATUSES = [...LOOP_STATUSES, 'crashed', 'unreachable'] as const;
+/**
+ * A loop's own statuses, plus those only reconciliation gives: `crashed` (its runner died without recording an
+ * end), `lost` (the daemon that ran it, or this client, can no longer account for it) and (remote)
+ * `unreachable`.
+ */
+export const SESSION_STATUSES = [...LOOP_STATUSES, 'crashed', 'lost', 'unreachable'] as const;
 
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
@@ -19,6 +23,7 @@ export const TERMINAL_STATUSES: ReadonlySet<SessionStatus> = new Set<SessionStat
   'stalled',
   'budget_exceeded',
   'crashed',
+  'lost',
 ]);
 
 export function isTerminal(status: SessionStatus): boolean {

@@ -2,8 +2,19 @@
  * `ralph --help`, every command's `--help` (laid out for the terminal's width, lines broken between words),
  * `--version`, and usage errors: exit codes and one-line messages.
  */
-import { readFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI_MAIN, ROOT } from './built.js';
 import { useCliSandbox } from './harness.js';
@@ -67,6 +78,35 @@ describe('help and version', () => {
     const result = await sb().ralph(['--version']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('--version names ralph, not the project it is installed in', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const project = mkdtempSync(join(tmpdir(), 'ralph-installed-'));
+    try {
+      writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'their-app', version: '9.9.9' }));
+      const installed = join(project, 'node_modules', 'ralph-supervisor');
+      mkdirSync(installed, { recursive: true });
+      cpSync(join(ROOT, 'package.json'), join(installed, 'package.json'));
+      cpSync(join(ROOT, 'dist'), join(installed, 'dist'), { recursive: true });
+      // Dependencies sit beside it, as npm lays them out; yargs is a real copy, since where it lies decides
+      // which package.json it would take the version from.
+      for (const dep of readdirSync(join(ROOT, 'node_modules'))) {
+        if (dep.startsWith('.')) continue;
+        const from = join(ROOT, 'node_modules', dep);
+        const to = join(project, 'node_modules', dep);
+        if (dep === 'yargs') cpSync(from, to, { recursive: true });
+        else symlinkSync(from, to);
+      }
+      const result = await execa(process.execPath, [join(installed, 'dist', 'cli', 'main.js'), '--version'], {
+        cwd: project,
+        reject: false,
+      });
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.trim()).toBe(pkg.version);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
 

@@ -49,3 +49,31 @@ describe('migration to the rate-limit and stall statuses', () => {
     }
   });
 });
+
+describe('migration to the lost status', () => {
+  it('keeps version-2 rows, including waiting_until, and counts lost as ended', () => {
+    mkdirSync(dirname(home.paths.registryFile), { recursive: true });
+    const db = new Database(home.paths.registryFile);
+    migrate(db, home.paths.registryFile, MIGRATIONS.slice(0, 2));
+    db.prepare(
+      `INSERT INTO sessions (task, location, transport, address, remote_name, status, max_iterations, agent,
+         task_dir, created_at, updated_at, waiting_until)
+       VALUES ('far', 'remote', 'ziti', 'ralph-box', 'box', 'waiting', 5, 'claude', '/w/far', 'c', 'u', 'w')`,
+    ).run();
+    expect(() => db.prepare("UPDATE sessions SET status = 'lost' WHERE task = 'far'").run()).toThrow(
+      /CHECK constraint/,
+    );
+    db.close();
+
+    const reg = openIn(home);
+    try {
+      const [row] = reg.list({ all: true });
+      expect(row).toMatchObject({ task: 'far', remoteName: 'box', status: 'waiting', waitingUntil: 'w' });
+      expect(reg.update(row!.id, { status: 'lost' }).endedAt).not.toBeNull();
+      // A lost loop frees its task name on that remote.
+      reg.create({ ...localSession('far'), location: 'remote', transport: 'ziti', remoteName: 'box' });
+    } finally {
+      reg.close();
+    }
+  });
+});

@@ -36,11 +36,12 @@ describe('prune', () => {
       'crashed',
       'exhausted',
       'failed',
+      'lost',
       'stalled',
       'stopped',
     ]);
     const left = reg.list({ all: true });
-    expect(left).toHaveLength(SESSION_STATUSES.length - 7);
+    expect(left).toHaveLength(SESSION_STATUSES.length - 8);
     expect(left.every((r) => !isTerminal(r.status))).toBe(true);
   });
 
@@ -48,7 +49,7 @@ describe('prune', () => {
     seedEveryStatus('old', 10);
     seedEveryStatus('new', 1);
     const removed = reg.prune({ olderThanMs: 5 * DAY });
-    expect(removed).toHaveLength(7);
+    expect(removed).toHaveLength(8);
     expect(removed.every((r) => r.task.startsWith('old-'))).toBe(true);
     expect(reg.list({ all: true, status: ['completed'] }).map((r) => r.task)).toEqual(['new-completed']);
   });
@@ -80,7 +81,7 @@ describe('prune', () => {
   it('dry run reports without deleting', () => {
     seedEveryStatus('t', 1);
     const would = reg.prune({ dryRun: true });
-    expect(would).toHaveLength(7);
+    expect(would).toHaveLength(8);
     expect(reg.list({ all: true })).toHaveLength(SESSION_STATUSES.length);
     expect(reg.prune()).toEqual(would);
   });

@@ -195,17 +195,18 @@ describe('reconciling remote sessions', () => {
     expect(reg.get(b.id)?.endedAt).not.toBeNull();
   });
 
-  it('crashes sessions the remote no longer knows, and never lets a remote rewrite identity fields', async () => {
+  it('marks lost the sessions the remote no longer knows, and never lets a remote rewrite identity fields', async () => {
     const known = reg.create(remoteSession('known', 'box', { status: 'running' }));
     const lost = reg.create(remoteSession('lost', 'box', { status: 'running' }));
-    await reconcile(reg, {
+    const report = await reconcile(reg, {
       now,
       remoteProbe: () =>
         Promise.resolve(new Map([[known.id, { task: 'hijack', remoteName: 'other', iteration: 2 }]])),
     });
+    expect(report.lost.map((s) => s.id)).toEqual([lost.id]);
     expect(reg.get(known.id)).toMatchObject({ task: 'known', remoteName: 'box', iteration: 2 });
     expect(reg.get(lost.id)).toMatchObject({
-      status: 'crashed',
+      status: 'lost',
       exitReason: "remote 'box' has no record of this loop",
     });
   });

@@ -32,13 +32,14 @@ function caught(fn: () => unknown): RalphError {
 }
 
 describe('statuses', () => {
-  it('knows exactly seven terminal statuses', () => {
+  it('knows exactly eight terminal statuses', () => {
     expect([...TERMINAL_STATUSES].sort()).toEqual([
       'budget_exceeded',
       'completed',
       'crashed',
       'exhausted',
       'failed',
+      'lost',
       'stalled',
       'stopped',
     ]);
