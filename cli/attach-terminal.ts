@@ -118,6 +118,10 @@ export async function attachTerminal(
     // Keys sent after the keyboard went away are already explained by the state change above.
     if (interactive && !toggling) status(`keys not sent: ${reason}`);
   });
+  session.on('reconnecting', ({ attempt, delayMs, reason }) =>
+    status(`connection lost (${reason}); reconnecting, attempt ${attempt} in ${delayMs} ms`),
+  );
+  session.on('reconnected', ({ offset }) => status(`reconnected; resuming at byte ${offset}`));
   const ended = new Promise<AttachEnd>((resolve) => session.once('end', resolve));
   if (stdin.isTTY) stdin.setRawMode(true);
   stdin.on('data', onKeys);

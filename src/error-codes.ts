@@ -13,6 +13,18 @@ export interface LocalErrorSpec {
 
 export const localErrors = {
   AGENT_MISSING: { exitCode: ExitCode.agentMissing, summary: 'the agent CLI is not installed' },
+  AMBIGUOUS_TASK: {
+    exitCode: ExitCode.usage,
+    summary: 'a task name that several remotes (or this machine) share',
+  },
+  DAEMON_REFUSED: {
+    exitCode: ExitCode.unavailable,
+    summary: 'a remote daemon refused this identity or request',
+  },
+  DAEMON_UNREACHABLE: {
+    exitCode: ExitCode.unavailable,
+    summary: 'a remote daemon could not be reached or did not greet',
+  },
   DIAL_FAILED: { exitCode: ExitCode.unavailable, summary: 'a connection could not be opened' },
   DIAL_TIMEOUT: { exitCode: ExitCode.timeout, summary: 'a connection was not answered in time' },
   DISK_FULL: { exitCode: ExitCode.failure, summary: 'the disk filled up while writing a loop file' },
@@ -22,6 +34,14 @@ export const localErrors = {
   INVALID_OPTION: { exitCode: ExitCode.usage, summary: 'a command-line option has a bad value' },
   INVALID_PRD: { exitCode: ExitCode.invalidTask, summary: '`prd.json` is not valid' },
   INVALID_PRUNE_AGE: { exitCode: ExitCode.usage, summary: '`prune --older-than` is out of range' },
+  INVALID_REMOTE: {
+    exitCode: ExitCode.usage,
+    summary: 'a remote name, identity file or service is malformed',
+  },
+  INVALID_REMOTES_CONFIG: {
+    exitCode: ExitCode.failure,
+    summary: 'the remotes configuration file is not valid',
+  },
   INVALID_SESSION: { exitCode: ExitCode.usage, summary: 'a registry row is malformed' },
   INVALID_TASK: { exitCode: ExitCode.invalidTask, summary: 'the task folder is missing or incomplete' },
   INVALID_TASK_NAME: { exitCode: ExitCode.usage, summary: 'a task name breaks the naming rules' },
@@ -37,6 +57,8 @@ export const localErrors = {
   REGISTRY_CORRUPT: { exitCode: ExitCode.failure, summary: 'the registry file is damaged' },
   REGISTRY_TOO_NEW: { exitCode: ExitCode.unavailable, summary: 'the registry was written by a newer ralph' },
   REGISTRY_UNAVAILABLE: { exitCode: ExitCode.unavailable, summary: 'the registry cannot be opened' },
+  REMOTE_EXISTS: { exitCode: ExitCode.conflict, summary: 'a remote by that name is already configured' },
+  REMOTE_NOT_FOUND: { exitCode: ExitCode.notFound, summary: 'no remote by that name is configured' },
   SESSION_DIR_IN_USE: {
     exitCode: ExitCode.conflict,
     summary: "a session folder already holds a loop's files",

@@ -7,6 +7,7 @@ import { injectCommand } from './inject.js';
 import { logsCommand } from './logs.js';
 import { peekCommand } from './peek.js';
 import { pruneCommand } from './prune.js';
+import { remoteCommand } from './remote.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
@@ -24,6 +25,7 @@ export const commands = [
   peekCommand,
   injectCommand,
   pruneCommand,
+  remoteCommand,
   demoCommand,
   agentsCommand,
   tuiCommand,

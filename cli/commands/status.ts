@@ -2,13 +2,17 @@ import type { Argv, CommandModule } from 'yargs';
 import type { Usage } from '../../src/loop/usage.js';
 import { formatCost, formatTokens, totalTokens } from '../../src/loop/usage.js';
 import type { SessionRecord } from '../../src/registry/index.js';
-import { colorStatus, formatAge, paint, printJson, println, table } from '../output.js';
+import { colorStatus, formatAge, paint, parseDuration, printJson, println, table } from '../output.js';
 
 interface StatusArgs {
   task?: string;
   all: boolean;
   json: boolean;
+  'remote-timeout'?: string;
 }
+
+/** Overrides the default wait for each remote (3 s), like --remote-timeout. */
+export const REMOTE_TIMEOUT_ENV = 'RALPH_REMOTE_TIMEOUT';
 
 export const statusCommand: CommandModule<object, StatusArgs> = {
   command: 'status [task]',
@@ -21,19 +25,44 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
         default: false,
         describe: 'Every session, not only the newest per task',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
+      .option('remote-timeout', {
+        type: 'string',
+        describe: `How long each remote may take to answer (default 3s; env ${REMOTE_TIMEOUT_ENV})`,
+      }),
   handler: async (args) => {
     const { loopStatus } = await import('../../src/client/status.js');
-    const { sessions, reconciled } = await loopStatus({ task: args.task, all: args.all });
+    const timeout = args['remote-timeout'] ?? process.env[REMOTE_TIMEOUT_ENV];
+    const flag = args['remote-timeout'] === undefined ? REMOTE_TIMEOUT_ENV : '--remote-timeout';
+    const { sessions, reconciled, remotes, added } = await loopStatus({
+      task: args.task,
+      all: args.all,
+      remoteTimeoutMs: timeout === undefined || timeout === '' ? undefined : parseDuration(timeout, flag),
+    });
     if (args.json) {
       printJson({
         sessions,
         reconciled: {
           crashed: reconciled.crashed.map((s) => s.id),
+          lost: reconciled.lost.map((s) => s.id),
+          unreachable: reconciled.unreachable.map((s) => s.id),
+          added: added.map((s) => s.id),
           survivors: reconciled.survivors.map((v) => ({ id: v.session.id, agentPid: v.pid })),
         },
+        remotes,
       });
       return;
+    }
+    for (const r of remotes) {
+      if (!r.reachable)
+        println(paint.yellow(`remote ${r.name} unreachable after ${r.ms} ms: ${r.error ?? ''}`));
+    }
+    for (const s of reconciled.lost) {
+      println(
+        paint.yellow(
+          `marked ${s.remoteName ?? ''}:${s.task} lost: ${s.exitReason ?? 'unknown to its remote'}`,
+        ),
+      );
     }
     for (const s of reconciled.crashed) {
       println(paint.yellow(`marked ${s.task} crashed: ${s.exitReason ?? 'runner gone'}`));

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { readlinkSync } from 'node:fs';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
-import { RalphError, ExitCode } from '../errors.js';
+import { RalphError, ExitCode, errorMessage } from '../errors.js';
 import {
   RpcError,
   isEventOf,
@@ -31,7 +31,20 @@ export interface AttachOpenOptions {
   framing?: Framing;
   /** Who this client is, for people (the keyboard's holder is shown so); defaults to pid and terminal. */
   about?: string;
+  /**
+   * Waits between attempts to reconnect after the connection drops while the loop runs; the number of entries
+   * bounds the attempts. Default: a remote loop (over the overlay) retries for about a minute and a half,
+   * a local one not at all (its connection only drops when its runner is gone).
+   */
+  reconnectDelaysMs?: readonly number[];
+  /** Opens a connection to the loop; default `connectSession`. */
+  connect?: (session: SessionRecord) => Promise<RpcClient>;
 }
+
+/** A remote attach that loses the overlay tries again after these waits (about 95 s in all). */
+export const REMOTE_RECONNECT_DELAYS_MS: readonly number[] = [
+  250, 500, 1000, 2000, 4000, 8000, 8000, 8000, 8000, 8000, 8000, 8000, 8000, 8000, 8000,
+];
 
 export type AttachEnd =
   | { kind: 'detached' }
@@ -43,25 +56,50 @@ interface AttachEvents {
   state: [Partial<StatusSnapshot>];
   /** Keystrokes sent with `type` were not taken, and why (binary framing; reported once per reason). */
   dropped: [string];
+  /** The connection dropped; attempt `attempt` comes after `delayMs`. */
+  reconnecting: [{ attempt: number; delayMs: number; reason: string }];
+  /** Attached again, resuming at byte `offset`. */
+  reconnected: [{ offset: number }];
   end: [AttachEnd];
+}
+
+interface Wiring {
+  framing: Framing;
+  about: string;
+  watchState: boolean;
+  delays: readonly number[];
+  connect: (session: SessionRecord) => Promise<RpcClient>;
 }
 
 export class AttachSession extends EventEmitter<AttachEvents> {
   readonly session: SessionRecord;
-  readonly client: RpcClient;
+  /** The connection in use (a new one after each reconnect). */
+  client: RpcClient;
   status: StatusSnapshot;
   /** The next byte offset expected from the loop. */
   nextOffset: number;
   private ended = false;
+  private detaching = false;
   /** What happened before `open` returned, delivered once the caller could add listeners. */
   private held: (() => void)[] | null = [];
+  private readonly wiring: Wiring;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  /** Set while a reconnect is under way: a drop of the new connection is that attempt's failure. */
+  private reconnecting = false;
 
-  private constructor(session: SessionRecord, client: RpcClient, status: StatusSnapshot, from: number) {
+  private constructor(
+    session: SessionRecord,
+    client: RpcClient,
+    status: StatusSnapshot,
+    from: number,
+    wiring: Wiring,
+  ) {
     super();
     this.session = session;
     this.client = client;
     this.status = status;
     this.nextOffset = from;
+    this.wiring = wiring;
   }
 
   static async open(
@@ -70,9 +108,11 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     paths: RalphPaths = ralphPaths(),
   ): Promise<AttachSession> {
     const session = findLiveSession(task, paths);
-    const client = await connectSession(session, { requestTimeoutMs: 10_000 });
+    const connect =
+      options.connect ?? ((s: SessionRecord) => connectSession(s, { requestTimeoutMs: 10_000 }));
+    const client = await connect(session);
     try {
-      return await AttachSession.begin(session, client, options);
+      return await AttachSession.begin(session, client, options, connect);
     } catch (err) {
       // A refused start (an offset past the end, say) must not leave the connection holding the process open.
       client.close();
@@ -84,21 +124,86 @@ export class AttachSession extends EventEmitter<AttachEvents> {
     session: SessionRecord,
     client: RpcClient,
     options: AttachOpenOptions,
+    connect: (session: SessionRecord) => Promise<RpcClient>,
   ): Promise<AttachSession> {
     const status = await client.request('get_status');
     const from = await resolveFrom(client, options.from ?? 'iteration', status.log_end_offset);
-    const attach = new AttachSession(session, client, status, from);
-    client.onEvent((event) => attach.whenOpen(() => attach.onEvent(event)));
-    client.on('terminal', (data) => {
-      if (attach.held === null) attach.deliver(data);
-      else attach.held.push(() => attach.deliver(data));
+    const attach = new AttachSession(session, client, status, from, {
+      framing: options.framing ?? 'binary',
+      about: options.about ?? describeThisClient(),
+      watchState: options.watchState !== false,
+      delays: options.reconnectDelaysMs ?? (session.transport === 'ziti' ? REMOTE_RECONNECT_DELAYS_MS : []),
+      connect,
     });
-    client.on('close', (reason) => attach.whenOpen(() => attach.finish({ kind: 'lost', reason })));
-    if (options.watchState !== false) await client.request('subscribe', { events: ['state_change'] });
-    await attachStream(client, from, options.framing ?? 'binary', options.about ?? describeThisClient());
+    await attach.wire(client);
     // Replay may arrive with the attach response; hold it until the caller has had a turn to listen.
     setImmediate(() => attach.release());
     return attach;
+  }
+
+  /** Listens to `client` and attaches from the next expected byte: the same calls first and after a reconnect. */
+  private async wire(client: RpcClient): Promise<void> {
+    client.onEvent((event) => {
+      if (client === this.client) this.whenOpen(() => this.onEvent(event));
+    });
+    client.on('terminal', (data) => {
+      if (client !== this.client) return;
+      if (this.held === null) this.deliver(data);
+      else this.held.push(() => this.deliver(data));
+    });
+    client.on('close', (reason) => {
+      if (client === this.client) this.whenOpen(() => this.onDrop(reason));
+    });
+    if (this.wiring.watchState) await client.request('subscribe', { events: ['state_change'] });
+    await attachStream(client, this.nextOffset, this.wiring.framing, this.wiring.about);
+  }
+
+  /** The connection dropped while the loop was not known to have ended: reconnect if allowed, else lost. */
+  private onDrop(reason: string): void {
+    if (this.ended) return;
+    if (this.detaching || this.wiring.delays.length === 0) return this.finish({ kind: 'lost', reason });
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    this.scheduleReconnect(0, reason);
+  }
+
+  private scheduleReconnect(attempt: number, reason: string): void {
+    const delayMs = this.wiring.delays[attempt];
+    if (delayMs === undefined) {
+      return this.finish({
+        kind: 'lost',
+        reason: `${reason} (gave up after ${attempt} reconnect attempt${attempt === 1 ? '' : 's'})`,
+      });
+    }
+    this.emit('reconnecting', { attempt: attempt + 1, delayMs, reason });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reconnect(attempt, reason);
+    }, delayMs);
+  }
+
+  private async reconnect(attempt: number, previous: string): Promise<void> {
+    if (this.ended) return;
+    let client: RpcClient | null = null;
+    try {
+      client = await this.wiring.connect(this.session);
+      if (this.ended) return client.close();
+      const status = await client.request('get_status');
+      Object.assign(this.status, status);
+      if (status.interactive_mode === false) this.emit('state', { interactive_mode: false });
+      this.client = client;
+      await this.wire(client);
+      this.reconnecting = false;
+      this.emit('reconnected', { offset: this.nextOffset });
+    } catch (err) {
+      const reason = errorMessage(err);
+      client?.close();
+      // The daemon answered but the loop is not there to reattach to: trying again will not change that.
+      if (err instanceof RpcError && err.kind !== 'CONNECTION_CLOSED' && err.kind !== 'REQUEST_TIMEOUT') {
+        return this.finish({ kind: 'lost', reason: `${previous}; reconnecting failed: ${reason}` });
+      }
+      this.scheduleReconnect(attempt + 1, reason);
+    }
   }
 
   private whenOpen(fn: () => void): void {
@@ -175,6 +280,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   }
 
   async detach(): Promise<void> {
+    this.detaching = true;
     if (!this.client.closed)
       // Telling the loop is a courtesy: the connection closes next, which detaches it anyway.
       await this.client.request('detach', {}, { timeoutMs: 2000 }).catch(() => undefined);
@@ -184,6 +290,7 @@ export class AttachSession extends EventEmitter<AttachEvents> {
   private finish(end: AttachEnd): void {
     if (this.ended) return;
     this.ended = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.client.close();
     this.emit('end', end);
   }

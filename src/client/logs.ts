@@ -31,9 +31,8 @@ export async function readLogs(
   try {
     const session = findSession(registry, task);
     if (session.location !== 'local') {
-      throw new RalphError('UNSUPPORTED_TRANSPORT', `logs of remote loops are not available yet`, {
-        exitCode: ExitCode.unavailable,
-      });
+      const { readRemoteLogs } = await import('./remote/remote-logs.js');
+      return await readRemoteLogs(session, options);
     }
     const dir = sessionLogDir(paths, session);
     const file = join(dir, 'output.log');

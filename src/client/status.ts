@@ -1,18 +1,40 @@
-/** `ralph status`: reconcile, then list. */
+/** `ralph status`: reconcile (local runners, and every configured remote at once), then list. */
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import type { Usage } from '../loop/usage.js';
 import { sessionUsage } from './usage.js';
-import { Registry, reconcile, type ReconcileReport, type SessionRecord } from '../registry/index.js';
+import {
+  isTerminal,
+  Registry,
+  reconcile,
+  type ReconcileReport,
+  type SessionRecord,
+} from '../registry/index.js';
+import { loadRemotes } from './remote/remotes.js';
 
 export interface StatusOptions {
   task?: string | undefined;
   all?: boolean | undefined;
+  /** How long each remote may take to answer (default 3 s); remotes are asked in parallel. */
+  remoteTimeoutMs?: number | undefined;
+}
+
+/** How one configured remote answered. */
+export interface RemoteReport {
+  name: string;
+  reachable: boolean;
+  /** Why it could not be reached. */
+  error: string | null;
+  ms: number;
+  loops: number;
 }
 
 export interface StatusResult {
   /** Each with the tokens and cost its iterations reported so far (null: none, or a remote loop). */
   sessions: (SessionRecord & { usage: Usage | null })[];
   reconciled: ReconcileReport;
+  remotes: RemoteReport[];
+  /** Rows added for loops a remote listed that this machine had not seen. */
+  added: SessionRecord[];
 }
 
 export async function loopStatus(
@@ -21,13 +43,55 @@ export async function loopStatus(
 ): Promise<StatusResult> {
   const registry = Registry.open(paths.registryFile);
   try {
-    const reconciled = await reconcile(registry);
+    const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs);
     const sessions = registry.list({
       ...(options.task === undefined ? {} : { task: options.task }),
       ...(options.all ? { all: true } : {}),
     });
-    return { sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })), reconciled };
+    return {
+      sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })),
+      reconciled,
+      remotes,
+      added,
+    };
   } finally {
     registry.close();
+  }
+}
+
+/**
+ * Local reconciliation and the remotes' answers run side by side; the Ziti code is loaded only when a remote is
+ * configured or a remote row is open, so a laptop without remotes pays nothing for them.
+ */
+export async function reconcileAll(
+  registry: Registry,
+  paths: RalphPaths,
+  remoteTimeoutMs?: number,
+): Promise<Pick<StatusResult, 'reconciled' | 'remotes' | 'added'>> {
+  const configured = loadRemotes(paths);
+  const openRemoteRows = registry.list({ location: 'remote' }).some((s) => !isTerminal(s.status));
+  if (configured.length === 0 && !openRemoteRows) {
+    return { reconciled: await reconcile(registry), remotes: [], added: [] };
+  }
+  const remote = await import('./remote/remote-status.js');
+  const { closeZitiContexts } = await import('./remote/daemon-client.js');
+  try {
+    const answers = remote.askRemotes(configured, remoteTimeoutMs);
+    const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
+    const settled = await answers;
+    const added = remote.addUnknownLoops(registry, settled);
+    return {
+      reconciled,
+      added,
+      remotes: settled.map((a) => ({
+        name: a.remote.name,
+        reachable: a.loops !== null,
+        error: a.error,
+        ms: Math.round(a.ms),
+        loops: a.loops?.length ?? 0,
+      })),
+    };
+  } finally {
+    await closeZitiContexts();
   }
 }

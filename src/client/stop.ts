@@ -2,7 +2,15 @@
 import { ralphPaths, sessionDir, type RalphPaths } from '../config/paths.js';
 import { killSurvivingAgent } from '../loop/leftovers.js';
 import { RalphError, ExitCode } from '../errors.js';
-import { isTerminal, reconcile, Registry, type SessionRecord } from '../registry/index.js';
+import type { RpcClient } from '../protocol/index.js';
+import {
+  isTerminal,
+  reconcile,
+  Registry,
+  type SessionRecord,
+  type SessionStatus,
+} from '../registry/index.js';
+import { taskAddress } from './find.js';
 import { withLoop } from './session-call.js';
 
 export interface StopOptions {
@@ -20,15 +28,16 @@ export async function stopLoop(
     const leftover = await killLeftoverAgent(task, paths);
     if (leftover !== null) return leftover;
   }
+  const waitMs = options.waitMs ?? 15_000;
   const session = await withLoop(
     task,
     async (client, s) => {
       await client.request('stop', { force: options.force ?? false });
-      return s;
+      return s.location === 'remote' ? followRemoteStop(client, s, waitMs, paths) : s;
     },
     paths,
   );
-  const waitMs = options.waitMs ?? 15_000;
+  if (session.location === 'remote') return session;
   const deadline = Date.now() + waitMs;
   const registry = Registry.open(paths.registryFile);
   try {
@@ -43,6 +52,52 @@ export async function stopLoop(
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  } finally {
+    registry.close();
+  }
+}
+
+/**
+ * A remote loop's registry row is not written by its runner: the same connection asks the loop how it stands
+ * until it has ended (or its runner hangs up, having ended), and the row is updated from the answer.
+ */
+async function followRemoteStop(
+  client: RpcClient,
+  session: SessionRecord,
+  waitMs: number,
+  paths: RalphPaths,
+): Promise<SessionRecord> {
+  const deadline = Date.now() + waitMs;
+  let last: { status: SessionStatus; exit_reason: string | null; iteration: number } | null = null;
+  while (waitMs > 0 && !client.closed) {
+    try {
+      const status = await client.request('get_status', undefined, { timeoutMs: 5000 });
+      last = status;
+      if (isTerminal(status.status)) break;
+    } catch {
+      break; // the runner hung up: it has ended
+    }
+    if (Date.now() > deadline) {
+      throw new RalphError('STOP_TIMEOUT', `loop ${taskAddress(session)} did not end within ${waitMs} ms`, {
+        exitCode: ExitCode.timeout,
+        hint: `force it with: ralph stop ${taskAddress(session)} --force`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const registry = Registry.open(paths.registryFile);
+  try {
+    const ended =
+      last !== null && isTerminal(last.status) ? last : { status: 'stopped' as const, exit_reason: null };
+    if (waitMs === 0) return registry.get(session.id) ?? session;
+    const current = registry.get(session.id);
+    if (current === undefined || isTerminal(current.status)) return current ?? session;
+    return registry.update(session.id, {
+      status: ended.status,
+      exitReason: ended.exit_reason,
+      ...(last === null ? {} : { iteration: last.iteration }),
+      lastSeen: new Date().toISOString(),
+    });
   } finally {
     registry.close();
   }

@@ -44,6 +44,8 @@ interface ClientEvents {
   event: [event: WireEvent];
   /** Terminal output in a binary frame (once the connection has switched to them). */
   terminal: [data: Buffer];
+  /** A notification other than `event` (a daemon's `hello` or `loop_event`), when someone listens for them. */
+  notification: [method: string, params: unknown];
   /** Something the server sent that is not a response or an event; the connection keeps going. */
   warning: [message: string];
 }
@@ -273,6 +275,12 @@ export class RpcClient extends EventEmitter<ClientEvents> {
     const record = msg as Record<string, unknown>;
     if (record.method === EVENT_METHOD && record.id === undefined) {
       this.handleEvent(record.params);
+    } else if (
+      typeof record.method === 'string' &&
+      record.id === undefined &&
+      this.listenerCount('notification') > 0
+    ) {
+      this.emit('notification', record.method, record.params);
     } else if (isJSONRPCResponse(record)) {
       const response = record as unknown as JSONRPCResponse;
       if (this.switchId !== null && response.id === this.switchId) this.settleSwitch('result' in record);

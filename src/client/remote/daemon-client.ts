@@ -1,0 +1,293 @@
+/**
+ * A connection to a remote daemon over the overlay: one Ziti context per identity file per process, a dial of
+ * the remote's service, the daemon's `hello`, `authenticate` when it asks for it, then daemon methods over an
+ * `RpcClient`. `openLoop` hands the same connection over to one loop's runner.
+ */
+import { resolve } from 'node:path';
+import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.js';
+import { RpcClient, RpcError } from '../../protocol/index.js';
+import { dialZiti } from '../../transport/ziti.js';
+import { ZitiContext } from '../../ziti/context.js';
+import { proveIdentity } from './auth-proof.js';
+import type {
+  DaemonHealth,
+  DaemonHello,
+  DaemonRole,
+  ListLoopsResult,
+  LoopEvent,
+  StartLoopParams,
+  StartLoopResult,
+  SubscribeEventsResult,
+} from './daemon-types.js';
+import type { Remote } from './remotes.js';
+
+export interface DaemonOpenOptions {
+  /** Bound on the whole open: Ziti login (first use of the identity), dial, hello, authenticate. Default 10 s. */
+  timeoutMs?: number;
+  /** Default bound on each request afterwards; default 10 s. */
+  requestTimeoutMs?: number;
+  /** Called with each step's name and how long it took (ms), for `ralph remote test`. */
+  onStep?: (step: DaemonStep, ms: number) => void;
+}
+
+export type DaemonStep = 'login' | 'dial' | 'hello' | 'authenticate';
+
+/** The daemon's answers to a failed authentication (the contract's UNAUTHENTICATED and FORBIDDEN). */
+const UNAUTHENTICATED = 1013;
+const FORBIDDEN = 1014;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+const contexts = new Map<string, Promise<ZitiContext>>();
+
+/**
+ * The Ziti context of an identity file, shared by every connection this process makes with it. A failed login
+ * is forgotten, so the next call tries again. Its controller and router calls are bounded by `timeoutMs`.
+ */
+export function zitiContextFor(identityFile: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ZitiContext> {
+  const key = resolve(identityFile);
+  let ctx = contexts.get(key);
+  if (ctx === undefined) {
+    ctx = ZitiContext.fromIdentityFile(key, {
+      controller: { timeoutMs },
+      connectTimeoutMs: timeoutMs,
+      requestTimeoutMs: timeoutMs,
+    });
+    contexts.set(key, ctx);
+    ctx.catch(() => {
+      if (contexts.get(key) === ctx) contexts.delete(key);
+    });
+  }
+  return ctx;
+}
+
+/**
+ * Closes every Ziti context this process opened (so a command can end); later calls open new ones. A login still
+ * under way is closed when it ends (its own timeout bounds it); this waits at most `waitMs` for the closing.
+ */
+export async function closeZitiContexts(waitMs = 500): Promise<void> {
+  const all = [...contexts.values()];
+  contexts.clear();
+  const closing = Promise.all(all.map((p) => p.then((ctx) => ctx.close()).catch(() => undefined)));
+  let timer: NodeJS.Timeout | undefined;
+  const enough = new Promise<void>((resolvePromise) => {
+    timer = setTimeout(resolvePromise, waitMs);
+    timer.unref();
+  });
+  await Promise.race([closing, enough]);
+  clearTimeout(timer);
+}
+
+export class DaemonClient {
+  readonly remote: Remote;
+  readonly rpc: RpcClient;
+  readonly hello: DaemonHello;
+  /** Who the daemon takes this client for, and what it may do. */
+  readonly identity: string | null;
+  readonly role: DaemonRole | null;
+  private handedOver = false;
+
+  private constructor(remote: Remote, rpc: RpcClient, hello: DaemonHello, who: WhoAmI) {
+    this.remote = remote;
+    this.rpc = rpc;
+    this.hello = hello;
+    this.identity = who.identity;
+    this.role = who.role;
+  }
+
+  /** Dials the remote's daemon and completes its greeting; every failure is a one-line RalphError. */
+  static async open(remote: Remote, options: DaemonOpenOptions = {}): Promise<DaemonClient> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
+    const left = (): number => Math.max(1, deadline - Date.now());
+    const step = async <T>(name: DaemonStep, work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      const value = await work();
+      options.onStep?.(name, performance.now() - started);
+      return value;
+    };
+    let rpc: RpcClient | null = null;
+    const attempt = (async () => {
+      const ctx = await step('login', () => zitiContextFor(remote.identity, timeoutMs));
+      const stream = await step('dial', () => dialZiti(ctx, remote.service, { timeoutMs: left() }));
+      rpc = new RpcClient(stream, { defaultTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS });
+      const client = rpc;
+      const hello = await step('hello', () => waitForHello(client, remote, left()));
+      const who = await step('authenticate', () => authenticate(client, ctx, remote, hello, left()));
+      return new DaemonClient(remote, client, hello, who);
+    })();
+    try {
+      return await withDeadline(attempt, timeoutMs, remote);
+    } catch (err) {
+      (rpc as RpcClient | null)?.close();
+      // A late success after the deadline must not leave a connection open.
+      attempt.then((c) => c.close()).catch(() => undefined);
+      throw asDaemonError(err, remote);
+    }
+  }
+
+  get closed(): boolean {
+    return this.rpc.closed;
+  }
+
+  getHealth(): Promise<DaemonHealth> {
+    return this.call<DaemonHealth>('get_health', {});
+  }
+
+  listLoops(timeoutMs?: number): Promise<ListLoopsResult> {
+    return this.call<ListLoopsResult>('list_loops', {}, timeoutMs);
+  }
+
+  startLoop(params: StartLoopParams): Promise<StartLoopResult> {
+    return this.call<StartLoopResult>('start_loop', params);
+  }
+
+  stopLoop(task: string, force = false): Promise<{ task: string; status: string }> {
+    return this.call('stop_loop', { task, force });
+  }
+
+  /** Journal entries after `sinceSeq` (all kept ones when omitted), then live ones, to `onEvent`. */
+  async subscribeEvents(
+    onEvent: (event: LoopEvent) => void,
+    sinceSeq?: number,
+  ): Promise<SubscribeEventsResult> {
+    this.rpc.on('notification', (method, params) => {
+      if (method === 'loop_event' && typeof params === 'object' && params !== null)
+        onEvent(params as LoopEvent);
+    });
+    return this.call<SubscribeEventsResult>(
+      'subscribe_events',
+      sinceSeq === undefined ? {} : { since_seq: sinceSeq },
+    );
+  }
+
+  /**
+   * Hands this connection over to the runner of `task`: from the answer on, `rpc` speaks the per-loop protocol
+   * with that loop. The daemon client is used up.
+   */
+  async openLoop(task: string): Promise<{ rpc: RpcClient; loopId: string; status: string }> {
+    const result = await this.call<{ task: string; loop_id: string; status: string }>('open_loop', { task });
+    this.handedOver = true;
+    this.rpc.removeAllListeners('notification');
+    return { rpc: this.rpc, loopId: result.loop_id, status: result.status };
+  }
+
+  close(): void {
+    this.rpc.close();
+  }
+
+  private async call<T>(method: string, params: unknown, timeoutMs?: number): Promise<T> {
+    if (this.handedOver)
+      throw new Error(`this daemon connection was handed over to a loop; ${method} needs a new one`);
+    return (await this.rpc.call(method, params, timeoutMs === undefined ? {} : { timeoutMs })) as T;
+  }
+}
+
+interface WhoAmI {
+  identity: string | null;
+  role: DaemonRole | null;
+}
+
+function waitForHello(rpc: RpcClient, remote: Remote, timeoutMs: number): Promise<DaemonHello> {
+  return new Promise((resolvePromise, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      rpc.off('notification', onNotification);
+      rpc.off('close', onClose);
+    };
+    const onNotification = (method: string, params: unknown): void => {
+      if (method !== 'hello') return;
+      done();
+      if (!isHello(params)) return reject(unreachable(remote, 'its greeting is malformed'));
+      if (params.service !== remote.service) {
+        return reject(unreachable(remote, `it answers as service ${params.service}, not ${remote.service}`));
+      }
+      resolvePromise(params);
+    };
+    const onClose = (reason: string): void => {
+      done();
+      reject(unreachable(remote, `the connection closed before the greeting (${reason})`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(unreachable(remote, `no greeting within ${timeoutMs} ms`, ExitCode.timeout));
+    }, timeoutMs);
+    rpc.on('notification', onNotification);
+    rpc.once('close', onClose);
+  });
+}
+
+async function authenticate(
+  rpc: RpcClient,
+  ctx: ZitiContext,
+  remote: Remote,
+  hello: DaemonHello,
+  timeoutMs: number,
+): Promise<WhoAmI> {
+  if (hello.auth === 'none') return { identity: hello.identity, role: hello.role };
+  const proof = proveIdentity(ctx.identity, remote.service, hello.nonce);
+  try {
+    const result = (await rpc.call('authenticate', proof, { timeoutMs })) as Partial<WhoAmI>;
+    return { identity: result.identity ?? null, role: result.role ?? null };
+  } catch (err) {
+    if (err instanceof RpcError && (err.code === UNAUTHENTICATED || err.code === FORBIDDEN)) {
+      throw new RalphError(
+        'DAEMON_REFUSED',
+        `remote ${remote.name} refused identity ${ctx.identity.name}: ${err.message}`,
+        {
+          hint:
+            err.code === FORBIDDEN
+              ? `give ${ctx.identity.name} a role in the daemon's config (roles)`
+              : 'check that the identity belongs to the same Ziti network as the daemon',
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+}
+
+function isHello(value: unknown): value is DaemonHello {
+  const v = value as Partial<DaemonHello> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.nonce === 'string' &&
+    typeof v.service === 'string' &&
+    (v.auth === 'required' || v.auth === 'none')
+  );
+}
+
+function withDeadline<T>(work: Promise<T>, timeoutMs: number, remote: Remote): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(unreachable(remote, `no answer within ${timeoutMs} ms`, ExitCode.timeout)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
+}
+
+function unreachable(remote: Remote, why: string, exitCode: number = ExitCode.unavailable): RalphError {
+  return new RalphError(
+    'DAEMON_UNREACHABLE',
+    `cannot reach remote ${remote.name} (${remote.service}): ${why}`,
+    {
+      exitCode,
+    },
+  );
+}
+
+/** Every failure to open becomes a RalphError that names the remote. */
+function asDaemonError(err: unknown, remote: Remote): RalphError {
+  if (isRalphError(err)) {
+    if (err.code === 'DAEMON_UNREACHABLE' || err.code === 'DAEMON_REFUSED') return err;
+    return new RalphError('DAEMON_UNREACHABLE', `remote ${remote.name}: ${err.message}`, {
+      exitCode: err.exitCode,
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+      cause: err,
+    });
+  }
+  return unreachable(remote, errorMessage(err));
+}

@@ -1,0 +1,147 @@
+/**
+ * What each configured remote's daemon says about its loops, asked of every remote at once and bounded by one
+ * timeout, and how that answer enters the local registry: as the `RemoteProbe` reconciliation takes (status
+ * updates, `lost` for runs the daemon no longer knows, `unreachable` when it cannot be asked) and as new rows
+ * for loops this machine has not seen (started from another laptop, or on the box itself).
+ */
+import { errorMessage, isRalphError } from '../../errors.js';
+import {
+  isTerminal,
+  type Registry,
+  type RemoteProbe,
+  type SessionPatch,
+  type SessionRecord,
+} from '../../registry/index.js';
+import { DaemonClient } from './daemon-client.js';
+import type { LoopSummary } from './daemon-types.js';
+import type { Remote } from './remotes.js';
+
+export const DEFAULT_REMOTE_TIMEOUT_MS = 3000;
+
+export interface RemoteAnswer {
+  remote: Remote;
+  /** The daemon's loops, or null when it could not be asked in time. */
+  loops: LoopSummary[] | null;
+  /** Why it could not be asked. */
+  error: string | null;
+  /** How long the answer (or the failure) took. */
+  ms: number;
+}
+
+/**
+ * Asks every remote for `list_loops` at once. Each gets `timeoutMs` for the whole exchange (login, dial, greeting,
+ * request); a remote that has not answered by then counts as unreachable and is not waited for.
+ */
+export function askRemotes(
+  remotes: Remote[],
+  timeoutMs = DEFAULT_REMOTE_TIMEOUT_MS,
+): Promise<RemoteAnswer[]> {
+  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs)));
+}
+
+async function askRemote(remote: Remote, timeoutMs: number): Promise<RemoteAnswer> {
+  const started = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const work = (async () => {
+    const daemon = await DaemonClient.open(remote, { timeoutMs });
+    try {
+      return (await daemon.listLoops(Math.max(1, deadline - Date.now()))).loops;
+    } finally {
+      daemon.close();
+    }
+  })();
+  try {
+    const loops = await Promise.race([work, late]);
+    return { remote, loops, error: null, ms: performance.now() - started };
+  } catch (err) {
+    work.catch(() => undefined);
+    const message = isRalphError(err) ? err.message : errorMessage(err);
+    return { remote, loops: null, error: message, ms: performance.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Whether a registry row and a daemon's summary are the same run of the task. */
+export function sameRun(session: SessionRecord, loop: LoopSummary): boolean {
+  if (session.task !== loop.task) return false;
+  // A row whose start this machine has not learnt yet (`remote start-loop`) is the run while it is open.
+  if (session.startedAt === null) return !isTerminal(session.status);
+  return loop.started_at === null || session.startedAt === loop.started_at;
+}
+
+/** The registry fields a daemon's summary sets on a row. */
+export function patchFromSummary(loop: LoopSummary, now: Date): SessionPatch {
+  return {
+    status: loop.status,
+    iteration: loop.iteration,
+    maxIterations: loop.max_iterations,
+    agent: loop.agent,
+    taskDir: loop.task_dir,
+    branch: loop.branch,
+    currentStory: loop.current_story,
+    startedAt: loop.started_at,
+    ...(loop.ended_at === null ? {} : { endedAt: loop.ended_at }),
+    exitReason: loop.exit_reason,
+    lastSeen: now.toISOString(),
+  };
+}
+
+/**
+ * The probe reconciliation asks about each remote's open rows: a patch for each row whose run the daemon still
+ * lists, nothing for the others (reconciliation marks them `lost`), or 'unreachable'. A remote no longer in the
+ * configuration cannot be asked: its rows are unreachable too.
+ */
+export function probeFromAnswers(
+  answers: Promise<RemoteAnswer[]>,
+  now: () => Date = () => new Date(),
+): RemoteProbe {
+  return async (remoteName, sessions) => {
+    const answer = (await answers).find((a) => a.remote.name === remoteName);
+    if (answer === undefined || answer.loops === null) return 'unreachable';
+    const patches = new Map<number, Partial<SessionRecord>>();
+    for (const session of sessions) {
+      const loop = answer.loops.find((l) => sameRun(session, l));
+      if (loop !== undefined) patches.set(session.id, patchFromSummary(loop, now()));
+    }
+    return patches;
+  };
+}
+
+/** Rows added for loops a remote listed that the registry had no row for. */
+export function addUnknownLoops(
+  registry: Registry,
+  answers: RemoteAnswer[],
+  now = new Date(),
+): SessionRecord[] {
+  const added: SessionRecord[] = [];
+  for (const { remote, loops } of answers) {
+    if (loops === null) continue;
+    for (const loop of loops) {
+      const rows = registry.list({ task: loop.task, remoteName: remote.name, all: true });
+      if (rows.some((row) => sameRun(row, loop))) continue;
+      // A row still open for the task belongs to a run the daemon no longer lists; reconciliation has
+      // settled it unless it changed meanwhile, and then the next pass adds this one.
+      if (!isTerminal(loop.status) && rows.some((row) => !isTerminal(row.status))) continue;
+      added.push(
+        registry.create({
+          task: loop.task,
+          location: 'remote',
+          transport: 'ziti',
+          address: remote.service,
+          identity: remote.identity,
+          remoteName: remote.name,
+          agent: loop.agent,
+          taskDir: loop.task_dir,
+          maxIterations: loop.max_iterations,
+          ...patchFromSummary(loop, now),
+        }),
+      );
+    }
+  }
+  return added;
+}

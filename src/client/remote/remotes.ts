@@ -1,0 +1,164 @@
+/**
+ * The remotes configuration: `<configDir>/remotes.json`, `{ "remotes": { "<name>": { "identity": "<abs path>",
+ * "service": "<ziti service>" } } }`. Readable by its owner only and replaced atomically, so a crash leaves the
+ * old file or the new one. A malformed file is refused with one line naming the file, the entry and the fault.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ensurePrivateDir, ralphPaths, type RalphPaths } from '../../config/paths.js';
+import { ExitCode, RalphError, errorMessage } from '../../errors.js';
+import { loadIdentity, writeFileAtomic } from '../../ziti/identity.js';
+
+export interface Remote {
+  name: string;
+  /** Absolute path of the enrolled Ziti identity file this machine dials the remote with. */
+  identity: string;
+  /** The Ziti service the remote's daemon binds. */
+  service: string;
+}
+
+/** Remote names appear in `<remote>:<task>` addresses and in the status table: no colon, no spaces. */
+export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const SERVICE_PATTERN = /^[^\s\u0000-\u001f]{1,255}$/;
+
+const entrySchema = z
+  .object({
+    identity: z
+      .string()
+      .min(1)
+      .refine((p) => p.startsWith('/'), 'must be an absolute path'),
+    service: z.string().regex(SERVICE_PATTERN, 'must be 1-255 characters without spaces'),
+  })
+  .strict();
+
+const fileSchema = z
+  .object({
+    remotes: z.record(z.string(), entrySchema),
+  })
+  .strict();
+
+export function remotesFile(paths: RalphPaths = ralphPaths()): string {
+  return join(paths.configDir, 'remotes.json');
+}
+
+/** Every configured remote, sorted by name; none when the file does not exist. */
+export function loadRemotes(paths: RalphPaths = ralphPaths()): Remote[] {
+  const file = remotesFile(paths);
+  if (!existsSync(file)) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw invalidFile(file, errorMessage(err));
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw invalidFile(file, `${where}${issue.message}`);
+  }
+  const badName = Object.keys(parsed.data.remotes).find((name) => !REMOTE_NAME_PATTERN.test(name));
+  if (badName !== undefined) {
+    throw invalidFile(file, `${JSON.stringify(badName)} is not a valid remote name (letters, digits, . _ -)`);
+  }
+  return Object.entries(parsed.data.remotes)
+    .map(([name, r]) => ({ name, identity: r.identity, service: r.service }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The remote called `name`, or REMOTE_NOT_FOUND listing those there are. */
+export function getRemote(name: string, paths: RalphPaths = ralphPaths()): Remote {
+  const remotes = loadRemotes(paths);
+  const remote = remotes.find((r) => r.name === name);
+  if (remote === undefined) {
+    throw new RalphError('REMOTE_NOT_FOUND', `no remote named ${JSON.stringify(name)}`, {
+      hint:
+        remotes.length > 0
+          ? `configured remotes: ${remotes.map((r) => r.name).join(', ')}`
+          : 'add one with: ralph remote add <name> --identity <file> --service <name>',
+    });
+  }
+  return remote;
+}
+
+export interface AddRemoteOptions {
+  identity: string;
+  service: string;
+  /** Base for a relative identity path; default the current directory. */
+  cwd?: string;
+}
+
+/**
+ * Adds a remote after checking its name, its service name and that the identity file is a readable, unexpired
+ * enrolled identity. Refuses a name already configured (REMOTE_EXISTS).
+ */
+export async function addRemote(
+  name: string,
+  options: AddRemoteOptions,
+  paths: RalphPaths = ralphPaths(),
+): Promise<Remote> {
+  validateRemoteName(name);
+  if (!SERVICE_PATTERN.test(options.service)) {
+    throw invalidRemote(
+      `invalid service name ${JSON.stringify(options.service)}: 1-255 characters, no spaces`,
+    );
+  }
+  const identity = resolve(options.cwd ?? process.cwd(), options.identity);
+  try {
+    await loadIdentity(identity);
+  } catch (err) {
+    throw invalidRemote(errorMessage(err), 'the identity must be an enrolled Ziti identity JSON file');
+  }
+  const remotes = loadRemotes(paths);
+  if (remotes.some((r) => r.name === name)) {
+    throw new RalphError('REMOTE_EXISTS', `a remote named ${name} is already configured`, {
+      hint: `remove it first with: ralph remote remove ${name}`,
+    });
+  }
+  const remote: Remote = { name, identity, service: options.service };
+  await saveRemotes([...remotes, remote], paths);
+  return remote;
+}
+
+/** Removes a remote from the configuration (its registry rows stay, as every ended row does). */
+export async function removeRemote(name: string, paths: RalphPaths = ralphPaths()): Promise<Remote> {
+  const remote = getRemote(name, paths);
+  await saveRemotes(
+    loadRemotes(paths).filter((r) => r.name !== name),
+    paths,
+  );
+  return remote;
+}
+
+export function validateRemoteName(name: string): string {
+  if (name === 'local') throw invalidRemote("'local' names this machine (local:<task>); choose another name");
+  if (!REMOTE_NAME_PATTERN.test(name)) {
+    throw invalidRemote(
+      `invalid remote name ${JSON.stringify(name)}: letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+async function saveRemotes(remotes: Remote[], paths: RalphPaths): Promise<void> {
+  ensurePrivateDir(paths.configDir);
+  const body: Record<string, { identity: string; service: string }> = {};
+  for (const r of [...remotes].sort((a, b) => a.name.localeCompare(b.name))) {
+    body[r.name] = { identity: r.identity, service: r.service };
+  }
+  await writeFileAtomic(remotesFile(paths), `${JSON.stringify({ remotes: body }, null, 2)}\n`, 0o600);
+}
+
+function invalidFile(file: string, problem: string): RalphError {
+  return new RalphError('INVALID_REMOTES_CONFIG', `${file}: ${problem.split('\n')[0]}`, {
+    hint: 'fix or remove the file; ralph remote add writes a valid one',
+  });
+}
+
+function invalidRemote(message: string, hint?: string): RalphError {
+  return new RalphError('INVALID_REMOTE', message.split('\n')[0]!, {
+    exitCode: ExitCode.usage,
+    ...(hint === undefined ? {} : { hint }),
+  });
+}
