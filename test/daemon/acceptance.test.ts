@@ -35,7 +35,9 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
   let remote: Remote;
 
   async function status(timeout = '5s'): Promise<StatusJson> {
-    const r = await env.laptop.ralph(['status', '--json', '--remote-timeout', timeout], { timeoutMs: 60_000 });
+    const r = await env.laptop.ralph(['status', '--json', '--remote-timeout', timeout], {
+      timeoutMs: 60_000,
+    });
     if (r.exitCode !== 0 && r.stdout.trim() === '') throw new Error(`ralph status failed:\n${r.stderr}`);
     return JSON.parse(r.stdout) as StatusJson;
   }
@@ -44,11 +46,15 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
     const r = await env.laptop.ralph(['remote', 'start-loop', REMOTE, name, '--agent-command', agentCmd], {
       timeoutMs: 60_000,
     });
-    if (r.exitCode !== 0) throw new Error(`ralph remote start-loop exited ${r.exitCode}:\n${r.stdout}${r.stderr}`);
+    if (r.exitCode !== 0)
+      throw new Error(`ralph remote start-loop exited ${r.exitCode}:\n${r.stdout}${r.stderr}`);
   }
 
   /** Events of the box's journal, from a daemon connection of the test process (the laptop's identity). */
-  async function subscribe(events: LoopEvent[], sinceSeq?: number): Promise<{ client: DaemonClient; seq: number }> {
+  async function subscribe(
+    events: LoopEvent[],
+    sinceSeq?: number,
+  ): Promise<{ client: DaemonClient; seq: number }> {
     const client = await DaemonClient.open(remote, { timeoutMs: 30_000 });
     const result = await client.subscribeEvents((e) => events.push(e), sinceSeq);
     return { client, seq: result.seq };
@@ -92,10 +98,10 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
       expect(listeningSockets(inBox)).toEqual([]);
 
       const term = env.laptop.term(['attach', task.name, '--interactive']);
-      await term.waitFor('ECHO:READY', 'the remote agent through ralph attach', 60_000);
-      await term.waitFor('you have the keyboard', 'the keyboard over the overlay', 30_000);
+      await term.waitFor('ECHO:READY', 'the remote agent through ralph attach', { timeoutMs: 60_000 });
+      await term.waitFor('you have the keyboard', 'the keyboard over the overlay', { timeoutMs: 30_000 });
       term.write('hi');
-      await term.waitFor('ECHO:"hi"', 'the keys echoed over the overlay', 30_000);
+      await term.waitFor('ECHO:"hi"', 'the keys echoed over the overlay', { timeoutMs: 30_000 });
       term.write('quit\r');
       const exit = await term.exited('attach to end when the remote loop completes');
       expect(term.text()).toContain('loop completed');
@@ -115,13 +121,21 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
   }, 300_000);
 
   it('item 2: a daemon killed mid-loop leaves the loop running; the restarted daemon serves it and replays the journal', async () => {
-    const long = env.box.makeTask('survivor', { script: [{ print: 'SURVIVOR' }, echoUntil('done\r'), { passAll: true }] });
-    const short = env.box.makeTask('finisher', { script: [{ print: 'FINISHER' }, { sleep: 6_000 }, { passAll: true }] });
+    const long = env.box.makeTask('survivor', {
+      script: [{ print: 'SURVIVOR' }, echoUntil('done\r'), { passAll: true }],
+    });
+    const short = env.box.makeTask('finisher', {
+      script: [{ print: 'FINISHER' }, { sleep: 6_000 }, { passAll: true }],
+    });
     const before: LoopEvent[] = [];
     const first = await subscribe(before);
     await startRemote(long.name, long.agentCmd);
     await startRemote(short.name, short.agentCmd);
-    await waitFor(() => before.some((e) => e.type === 'loop_started' && e.task === short.name), 'loop_started', 30_000);
+    await waitFor(
+      () => before.some((e) => e.type === 'loop_started' && e.task === short.name),
+      'loop_started',
+      30_000,
+    );
     const seenSeq = Math.max(first.seq, ...before.map((e) => e.seq));
     first.client.close();
 
@@ -131,7 +145,12 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
     expect(isAlive(oldPid)).toBe(false);
     // Both runners keep running without the daemon; the short one then completes while nobody watches.
     for (const pid of runners) expect(isAlive(pid)).toBe(true);
-    await env.box.waitForSession(short.name, (s) => s.status === 'completed', 'the finisher to complete', 60_000);
+    await env.box.waitForSession(
+      short.name,
+      (s) => s.status === 'completed',
+      'the finisher to complete',
+      60_000,
+    );
     expect(isAlive(runners[0]!)).toBe(true);
 
     await env.startDaemon();
@@ -155,14 +174,16 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
 
     // The restarted daemon serves the surviving loop: keys reach it over the overlay.
     const term = env.laptop.term(['attach', long.name, '--interactive']);
-    await term.waitFor('SURVIVOR', 'the survivor through the restarted daemon', 60_000);
-    await term.waitFor('you have the keyboard', 'the keyboard', 30_000);
+    await term.waitFor('SURVIVOR', 'the survivor through the restarted daemon', { timeoutMs: 60_000 });
+    await term.waitFor('you have the keyboard', 'the keyboard', { timeoutMs: 30_000 });
     term.write('done\r');
     expect((await term.exited('attach to end with the survivor')).exitCode).toBe(0);
   }, 300_000);
 
   it('item 2: a 60 s network cut makes the remote unreachable; it recovers without a daemon restart', async () => {
-    const task = env.box.makeTask('cut-through', { script: [{ print: 'CUT' }, echoUntil('end\r'), { passAll: true }] });
+    const task = env.box.makeTask('cut-through', {
+      script: [{ print: 'CUT' }, echoUntil('end\r'), { passAll: true }],
+    });
     await startRemote(task.name, task.agentCmd);
     const daemonPid = env.daemon!.pid;
     const cutAt = Date.now();

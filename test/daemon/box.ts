@@ -133,7 +133,8 @@ export async function createBox(): Promise<Box> {
           'the daemon in the namespace to listen',
           60_000,
         );
-        if (child.exitCode !== null) throw new Error(`the daemon exited ${child.exitCode}:\n${log.join('\n')}`);
+        if (child.exitCode !== null)
+          throw new Error(`the daemon exited ${child.exitCode}:\n${log.join('\n')}`);
         return daemon;
       },
       async waitReachable(what, timeoutMs = 90_000) {
