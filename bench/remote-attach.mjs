@@ -197,7 +197,6 @@ function report(rtt, bursts, extra) {
       );
     }
   }
-  if (!rtt['daemon attach']) out('\ndaemon attach: not measured (see the notice above)');
   for (const line of extra.lines) out(line);
   Object.assign(verdicts, extra.verdicts);
   return verdicts;
@@ -216,12 +215,17 @@ async function main() {
   if (!hasFlag('no-ssh') && hasProgram('tmux')) terminals.push(await openSshTmux());
   else out('ssh+tmux: skipped (--no-ssh or no tmux)');
   terminals.push(await openLocal());
-  const daemonParts = hasFlag('no-daemon') ? null : await import('./lib/remote-daemon.mjs').catch(() => null);
-  const daemon = daemonParts
-    ? await daemonParts.openDaemonLoop(topology, cleanups, BLAST, PROGRAM_BYTES, LIMIT_MS)
-    : null;
+  const daemonParts = hasFlag('no-daemon') ? null : await import('./lib/remote-daemon.mjs');
+  const failures = [];
+  let daemon = null;
+  try {
+    daemon = await daemonParts?.openDaemonLoop(topology, cleanups, BLAST, PROGRAM_BYTES, LIMIT_MS);
+  } catch (err) {
+    failures.push(`daemon attach: ${err instanceof Error ? err.message : String(err)}`);
+  }
   if (daemon) terminals.push(daemon);
-  else out('daemon attach: not measured (the build has no daemon or no remote client, or --no-daemon)');
+  else
+    out('daemon attach: not measured (no daemon or remote client in the build, --no-daemon, or it failed)');
 
   process.stderr.write('sampling keystroke round trips ...\n');
   const rtt = await sampleRoundRobin(terminals, { samples: SAMPLES, warmup: WARMUP, limitMs: LIMIT_MS });
@@ -230,12 +234,18 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of terminals) bursts[t.name].push(await t.burst());
   }
-  const extra =
-    daemonParts && daemon
-      ? await daemonParts.footprintAndStatus(topology, cleanups)
-      : { lines: [], verdicts: {} };
+  let extra = { lines: [], verdicts: {} };
+  if (daemon) {
+    try {
+      extra = await daemonParts.footprintAndStatus(topology, cleanups);
+    } catch (err) {
+      failures.push(`daemon footprint / status: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   const verdicts = report(rtt, bursts, extra);
-  writeSummary({ bench: 'remote-attach', rtt, bursts, verdicts, extra: extra.results ?? null });
+  for (const failure of failures) out(`FAILED  ${failure}`);
+  writeSummary({ bench: 'remote-attach', rtt, bursts, verdicts, extra: extra.results ?? null, failures });
+  if (failures.length > 0) throw new Error(`${failures.length} part(s) failed (see FAILED lines)`);
 }
 
 await runMain(main, async () => {
