@@ -4,12 +4,18 @@
  * listens; the laptop (the `ralph` CLI with another RALPH_HOME) in the root namespace. The fake agent plays
  * the coding agent in real PTYs. Needs root, `ip netns`, the ziti CLI and the build (dist/).
  */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonClient, closeZitiContexts } from '../../src/client/remote/daemon-client.js';
 import type { LoopEvent } from '../../src/client/remote/daemon-types.js';
 import type { Remote } from '../../src/client/remote/remotes.js';
 import { isAlive } from '../../src/util/proc.js';
-import { ensureCliBuilt } from '../cli/built.js';
+import { sessionDir } from '../../src/config/paths.js';
+import { ROOT, ensureCliBuilt } from '../cli/built.js';
+import { jsonLines } from '../support/json-lines.js';
 import { listeningSockets } from '../support/listening.js';
 import { netnsTestsEnabled } from '../support/netns.js';
 import { waitFor } from '../support/wait.js';
@@ -27,6 +33,9 @@ interface StatusJson {
   reconciled: { unreachable: number[] };
   remotes: Array<{ name: string; reachable: boolean; ms: number; error: string | null }>;
 }
+
+const RECORDER = join(import.meta.dirname, 'fixtures', 'attach-recorder.mjs');
+const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
 const echoUntil = (until: string) => ({ echo: { until, timeoutMs: 300_000 } });
 
@@ -118,6 +127,49 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
     // A fresh `ralph status` process (the laptop client restarted) shows the remote loop's true end.
     const after = await status();
     expect(after.sessions.find((s) => s.task === task.name)).toMatchObject({ status: 'completed' });
+  }, 300_000);
+
+  it('item 2: a client killed mid-attach reattaches from its offset with no gap (stream hash = log hash)', async () => {
+    const chunk = { printBytes: { count: 64_000, pattern: '0123456789abcdefghijklmnopqrstuvwxyz\n' } };
+    const steps = Array.from({ length: 40 }, () => [chunk, { sleep: 150 }]).flat();
+    const task = env.box.makeTask('streamer', { script: [{ print: 'STREAM' }, ...steps, { passAll: true }] });
+    await startRemote(task.name, task.agentCmd);
+    const record = join(env.laptop.root, 'attach-stream.bin');
+    const recorder = (from: number) => {
+      const child = spawn(process.execPath, [RECORDER, join(ROOT, 'dist'), task.name, String(from), record], {
+        env: env.laptop.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-3000)));
+      return { child, out: jsonLines(child.stdout, () => stderr) };
+    };
+    const size = () => (existsSync(record) ? statSync(record).size : 0);
+
+    const first = recorder(0);
+    await first.out.waitFor((l) => 'open' in l, 'the first attach', 60_000);
+    await waitFor(() => size() > 300_000, 'some of the stream to arrive', 60_000);
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    const resumeAt = size();
+    expect(first.out.lines.some((l) => 'end' in l)).toBe(false);
+
+    const second = recorder(resumeAt);
+    const end = await second.out.waitFor(
+      (l) => 'end' in l,
+      'the loop to end under the second attach',
+      180_000,
+    );
+    expect(end.end).toMatchObject({ kind: 'ended', status: 'completed' });
+    const session = env.box.session(task.name);
+    expect(session.status).toBe('completed');
+    const log = readFileSync(join(sessionDir(env.box.paths, session), 'output.log'));
+    const stream = readFileSync(record);
+    console.log(
+      `[acceptance] attach stream ${stream.length} bytes, resumed at ${resumeAt}; output log ${log.length} bytes`,
+    );
+    expect(stream.length).toBe(log.length);
+    expect(sha256(stream)).toBe(sha256(log));
   }, 300_000);
 
   it('item 2: a daemon killed mid-loop leaves the loop running; the restarted daemon serves it and replays the journal', async () => {
