@@ -22,6 +22,7 @@ import {
   table,
   tempDir,
 } from './common.mjs';
+import { provisionDaemon } from '../../scripts/ziti-testnet/daemon-box.mjs';
 import { markerBurst, waitText } from './remote-measure.mjs';
 
 const CLI = join(DIST, 'cli', 'main.js');
@@ -87,30 +88,8 @@ export async function openDaemonLoop(topology, cleanups, blastArgs, programBytes
   const workspace = join(root, 'work');
   mkdirSync(workspace, { recursive: true });
   const service = `ralph-bench-box-${process.pid}`;
-  await net.ziti([
-    'edge',
-    'create',
-    'service',
-    service,
-    '--role-attributes',
-    'ralph-services',
-    '--encryption',
-    'ON',
-  ]);
-  const ids = JSON.parse(
-    await net.ziti(['edge', 'list', 'identities', `name="${net.identities.client.name}"`, '--output-json']),
-  );
   const configFile = join(root, 'daemon.jsonc');
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      identity: net.identities.server.file,
-      service,
-      workspace,
-      maxLoops: LOOPS + 5,
-      roles: { [ids.data[0].id]: 'control', [net.identities.client.name]: 'control' },
-    }),
-  );
+  await provisionDaemon(net, { service, workspace, configFile, maxLoops: LOOPS + 5 });
   const daemon = await startDaemon(topology, boxHome, configFile);
   const tasks = [];
   cleanups.push(async () => {

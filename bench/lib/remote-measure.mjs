@@ -4,22 +4,10 @@
  * bursts timed until the program's end marker is seen. Every wait is bounded.
  */
 import { nowMs, summarize, withTimeout } from './common.mjs';
+import { listeners } from './terminals.mjs';
 
 const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const PER_SAMPLE_TIMEOUT_MS = 5_000;
-
-function listeners() {
-  const set = new Set();
-  return {
-    add(listener) {
-      set.add(listener);
-      return () => set.delete(listener);
-    },
-    emit(chunk) {
-      for (const listener of set) listener(chunk);
-    },
-  };
-}
 
 /** A Duplex stream (e.g. an SDK connection to an echo service) as a terminal. */
 export function streamTerminal(name, stream, close) {
@@ -93,7 +81,11 @@ export function waitText(terminal, text, timeoutMs, what = `"${text}" from ${ter
   return withTimeout(seen, timeoutMs, what).finally(() => off());
 }
 
-function prober(terminal) {
+/**
+ * One keystroke round trip at a time: sends a letter and resolves with the time until the same letter came
+ * back. The clock stops inside the data callback, so promise scheduling after the byte arrives is not counted.
+ */
+export function prober(terminal) {
   let pending = null;
   const off = terminal.onData((chunk) => {
     if (pending && chunk.includes(pending.byte)) {
@@ -129,7 +121,8 @@ function prober(terminal) {
   };
 }
 
-function shuffle(items) {
+/** Fisher-Yates, in place. */
+export function shuffle(items) {
   for (let i = items.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];

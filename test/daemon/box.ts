@@ -5,9 +5,9 @@
  * laptop" is another CLI sandbox in the root namespace with the box configured as a remote. Every wait is
  * bounded; teardown ends only the processes started here (everything in the namespace is ours).
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { provisionDaemon } from '../../scripts/ziti-testnet/daemon-box.mjs';
 import { CLI_MAIN } from '../cli/built.js';
 import { CliSandbox } from '../cli/harness.js';
 import { createNetns, type Netns } from '../support/netns.js';
@@ -41,13 +41,6 @@ export interface Box {
   destroy(): Promise<void>;
 }
 
-async function identityId(net: TestNetwork, name: string): Promise<string> {
-  const out = await net.ziti(['edge', 'list', 'identities', `name="${name}"`, '--output-json']);
-  const id = (JSON.parse(out) as { data?: Array<{ id?: string }> }).data?.[0]?.id;
-  if (!id) throw new Error(`identity ${name} not found on the test network`);
-  return id;
-}
-
 export async function createBox(): Promise<Box> {
   const ns = createNetns();
   let net: TestNetwork | undefined;
@@ -56,32 +49,8 @@ export async function createBox(): Promise<Box> {
   try {
     net = await startTestNetwork({ host: ns.hostAddress, timeoutMs: 180_000 });
     const service = `ralph-box-${process.pid}`;
-    await net.ziti([
-      'edge',
-      'create',
-      'service',
-      service,
-      '--role-attributes',
-      'ralph-services',
-      '--encryption',
-      'ON',
-    ]);
-    const laptopId = await identityId(net, net.identities.client.name);
     const configFile = join(box.root, 'daemon.jsonc');
-    writeFileSync(
-      configFile,
-      `// the acceptance box\n${JSON.stringify(
-        {
-          identity: net.identities.server.file,
-          service,
-          workspace: join(box.root, 'tasks'),
-          maxLoops: 60,
-          roles: { [laptopId]: 'control', [net.identities.client.name]: 'control' },
-        },
-        null,
-        2,
-      )}\n`,
-    );
+    await provisionDaemon(net, { service, workspace: join(box.root, 'tasks'), configFile, maxLoops: 60 });
     const added = await laptop.ralph([
       'remote',
       'add',
