@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
 const moduleUrl = new URL('dist/src/protocol/render-doc.js', root);
+const daemonUrl = new URL('dist/src/daemon/methods.js', root);
 const headerUrl = new URL('docs/protocol.header.md', root);
 const outUrl = new URL('docs/protocol.md', root);
 
@@ -15,7 +16,8 @@ if (!existsSync(moduleUrl)) {
   process.exit(2);
 }
 const { renderProtocolDoc } = await import(moduleUrl.href);
-const text = renderProtocolDoc(readFileSync(headerUrl, 'utf8'));
+const { daemonMethods } = await import(daemonUrl.href);
+const text = renderProtocolDoc(readFileSync(headerUrl, 'utf8'), { daemonMethods });
 
 if (process.argv.includes('--check')) {
   const current = existsSync(outUrl) ? readFileSync(outUrl, 'utf8') : '';

@@ -30,6 +30,7 @@ export const localErrors = {
   DISK_FULL: { exitCode: ExitCode.failure, summary: 'the disk filled up while writing a loop file' },
   GIT_FAILED: { exitCode: ExitCode.failure, summary: 'a git command failed' },
   INVALID_AGENT_COMMAND: { exitCode: ExitCode.usage, summary: 'a custom agent command line is malformed' },
+  INVALID_DAEMON_CONFIG: { exitCode: ExitCode.usage, summary: 'the daemon configuration file is not valid' },
   INVALID_DURATION: { exitCode: ExitCode.usage, summary: 'a duration is malformed or out of range' },
   INVALID_OPTION: { exitCode: ExitCode.usage, summary: 'a command-line option has a bad value' },
   INVALID_PRD: { exitCode: ExitCode.invalidTask, summary: '`prd.json` is not valid' },

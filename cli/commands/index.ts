@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { agentsCommand } from './agents.js';
 import { attachCommand } from './attach.js';
+import { daemonCommand } from './daemon.js';
 import { demoCommand } from './demo.js';
 import { injectCommand } from './inject.js';
 import { logsCommand } from './logs.js';
@@ -29,4 +30,5 @@ export const commands = [
   demoCommand,
   agentsCommand,
   tuiCommand,
+  daemonCommand,
 ] as unknown as CommandModule[];

@@ -150,22 +150,22 @@ function createSessionDir(registry: Registry, paths: RalphPaths, session: Sessio
   }
 }
 
-const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
+export const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
+
+/** What the launcher knows of a runner it spawned: why it is gone (null while it may still run). */
+export interface RunnerWatch {
+  exited: string | null;
+}
 
 /**
- * Starts a detached runner for a prepared loop and waits until its socket answers, or until the registry says
- * the loop has already ended (a task whose stories all pass ends before its socket is seen). Returns the
- * registry entry: live, or with the terminal status and reason the loop ended with. Throws START_FAILED only
- * when the runner died without ending the loop.
+ * Spawns the runner of a launch file, logging to `logFile`, and returns a watch on it. The default starts it
+ * detached from this process; the daemon may start it in a systemd unit instead.
  */
-export async function launchDetached(
-  prepared: PreparedLoop,
-  paths: RalphPaths = ralphPaths(),
-  readyTimeoutMs = 15_000,
-): Promise<SessionRecord> {
-  const { launch, launchFile } = prepared;
-  const logFile = `${launch.dir}/runner.log`;
-  const runner: { exited: string | null } = { exited: null };
+export type RunnerSpawner = (prepared: PreparedLoop, logFile: string) => RunnerWatch;
+
+/** Starts the runner as a detached child (its own session), writing to the log file itself. */
+export function spawnDetachedRunner({ launchFile }: PreparedLoop, logFile: string): RunnerWatch {
+  const runner: RunnerWatch = { exited: null };
   // The runner writes to the log file itself: a pipe through this process would keep `ralph start` alive
   // until the loop ends, and break the runner's stdout once `ralph start` exits.
   const logFd = openSync(logFile, 'a', 0o600);
@@ -179,6 +179,24 @@ export async function launchDetached(
   child.once('exit', (code, signal) => {
     runner.exited = signal ? `signal ${signal}` : `exit code ${code}`;
   });
+  return runner;
+}
+
+/**
+ * Starts a detached runner for a prepared loop and waits until its socket answers, or until the registry says
+ * the loop has already ended (a task whose stories all pass ends before its socket is seen). Returns the
+ * registry entry: live, or with the terminal status and reason the loop ended with. Throws START_FAILED only
+ * when the runner died without ending the loop.
+ */
+export async function launchDetached(
+  prepared: PreparedLoop,
+  paths: RalphPaths = ralphPaths(),
+  readyTimeoutMs = 15_000,
+  spawnRunner: RunnerSpawner = spawnDetachedRunner,
+): Promise<SessionRecord> {
+  const { launch } = prepared;
+  const logFile = `${launch.dir}/runner.log`;
+  const runner = spawnRunner(prepared, logFile);
   const deadline = Date.now() + readyTimeoutMs;
   const registry = Registry.open(paths.registryFile);
   try {

@@ -3,12 +3,14 @@
  * messages only, never bytes. Params are validated before a handler runs; results optionally after.
  */
 import { JSONRPCServer, createJSONRPCErrorResponse } from 'json-rpc-2.0';
+import type { z } from 'zod';
 import type { JSONRPCID, JSONRPCRequest, JSONRPCResponse } from 'json-rpc-2.0';
 import { RpcError, errorCodes } from './errors.js';
-import { METHOD_NAMES, methods } from './methods.js';
+import { methods } from './methods.js';
 import type { MethodName, ParamsOf, ResultOf } from './methods.js';
 import { checkEnvelope, parseParams, summarizeIssues } from './validate.js';
 import type { RpcConnection } from './connection.js';
+import type { MethodSpec } from './spec.js';
 
 export type Handler<M extends MethodName> = (
   params: ParamsOf<M>,
@@ -50,8 +52,26 @@ export function handlerDispatch(
 
 type LooseHandler = (params: unknown, conn: RpcConnection) => unknown;
 
-function checkResult(method: MethodName, value: unknown): void {
-  const parsed = methods[method].result.safeParse(value);
+/** Handlers for the methods of any method table (the daemon's, for one). */
+export type TableHandlers<T extends Record<string, MethodSpec>> = {
+  [M in keyof T]?: (
+    params: z.output<T[M]['params']>,
+    conn: RpcConnection,
+  ) => z.output<T[M]['result']> | Promise<z.output<T[M]['result']>>;
+};
+
+/** A `Dispatch` that answers from `handlers` for the methods of `table`. */
+export function tableDispatch<T extends Record<string, MethodSpec>>(
+  table: T,
+  handlers: TableHandlers<T>,
+  options: DispatcherOptions & { maxBatch?: number },
+): Dispatch {
+  const server = createTableDispatcher(table, handlers as Record<string, LooseHandler | undefined>, options);
+  return (message, conn) => answer(server, message, conn, options.maxBatch);
+}
+
+function checkResult(table: Record<string, MethodSpec>, method: string, value: unknown): void {
+  const parsed = table[method]!.result.safeParse(value);
   if (parsed.success) return;
   const first = summarizeIssues(parsed.error.issues)[0];
   const where = first ? `${first.path.replace(/^params/, 'result')}: ${first.message}` : 'invalid';
@@ -60,6 +80,14 @@ function checkResult(method: MethodName, value: unknown): void {
 
 export function createDispatcher(
   handlers: HandlerTable,
+  options: DispatcherOptions,
+): JSONRPCServer<RpcConnection> {
+  return createTableDispatcher(methods, handlers as Record<string, LooseHandler | undefined>, options);
+}
+
+function createTableDispatcher(
+  table: Record<string, MethodSpec>,
+  handlers: Record<string, LooseHandler | undefined>,
   options: DispatcherOptions,
 ): JSONRPCServer<RpcConnection> {
   const server = new JSONRPCServer<RpcConnection>({
@@ -84,14 +112,14 @@ export function createDispatcher(
           ),
     );
   const direct = new Map<string, LooseHandler>();
-  for (const name of METHOD_NAMES) {
-    const handler = handlers[name] as LooseHandler | undefined;
+  for (const name of Object.keys(table)) {
+    const handler = handlers[name];
     if (handler === undefined) continue;
-    const schema = methods[name].params;
+    const schema = table[name]!.params;
     direct.set(name, (params, conn) => handler(parseParams(name, schema, params), conn));
     server.addMethod(name, async (params: unknown, conn: RpcConnection) => {
       const result = await handler(parseParams(name, schema, params), conn);
-      if (options.validateResults) checkResult(name, result);
+      if (options.validateResults) checkResult(table, name, result);
       return result;
     });
   }

@@ -1,6 +1,6 @@
 /**
- * Every error code the protocol uses, in one table. Codes from -32768 to -32000 belong to JSON-RPC itself;
- * application codes start at 1000. Codes 1100 and up are raised by the client library on its own side and
+ * Every error code the protocol uses, in one table. Codes from -32768 to -32000 belong to JSON-RPC itself
+ * (the daemon uses ralph-uv's -32001 to -32007 from its server-error range); application codes start at 1000. Codes 1100 and up are raised by the client library on its own side and
  * never travel on the wire.
  */
 
@@ -33,6 +33,25 @@ export const errorCodes = {
   INTERNAL_ERROR: {
     code: -32603,
     summary: 'The server failed while handling the request; the message says why.',
+  },
+  AGENT_NOT_FOUND: {
+    code: -32001,
+    summary: 'Daemon: the requested agent is unknown or its CLI is not installed on the box.',
+    data: '{ agent: string }',
+  },
+  MAX_LOOPS_EXCEEDED: {
+    code: -32002,
+    summary: 'Daemon: as many loops are running as the daemon allows (`maxLoops`).',
+    data: '{ max_loops: number; active: number }',
+  },
+  LOOP_NOT_FOUND: {
+    code: -32003,
+    summary: "Daemon: no loop with that task name in the box's registry.",
+    data: '{ task: string }',
+  },
+  DISK_FULL: {
+    code: -32007,
+    summary: 'Daemon: the box ran out of disk space while preparing the loop.',
   },
   LEASE_HELD: {
     code: 1001,
@@ -83,6 +102,16 @@ export const errorCodes = {
     code: 1012,
     summary: 'The loop has no iteration with that number.',
     data: '{ iteration: number; last: number }',
+  },
+  UNAUTHENTICATED: {
+    code: 1013,
+    summary:
+      'Daemon: the caller has not proved who it is (`authenticate` first), or the proof failed; a failed proof closes the connection.',
+  },
+  FORBIDDEN: {
+    code: 1014,
+    summary: "Daemon and restricted runner connections: the caller's role does not allow this method.",
+    data: '{ role: string | null; method: string }',
   },
   CONNECTION_CLOSED: {
     code: 1100,

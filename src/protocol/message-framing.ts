@@ -104,6 +104,16 @@ export class MessageFraming {
     if (this.ended) frames.end();
   }
 
+  /**
+   * Ends decoding for good and returns the bytes held since `hold()`, undecoded, for whoever takes the
+   * byte stream over (see `HandOver` in serve.ts).
+   */
+  release(): Buffer[] {
+    this.ended = true;
+    this.holding = false;
+    return this.frames === null ? this.lines.release() : [];
+  }
+
   /** One outgoing message (an NDJSON line ending in `\n`) as this framing sends it. */
   encode(line: string): string | Buffer {
     return this.frames === null ? line : messageFrame(line);

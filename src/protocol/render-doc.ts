@@ -96,8 +96,38 @@ function renderIndex(): string {
   return ['| method | from | what it does |', '| --- | --- | --- |', ...rows, ''].join('\n');
 }
 
+export interface RenderOptions {
+  /** The daemon's method table (src/daemon/methods.ts), rendered as its own section. */
+  daemonMethods?: Record<string, MethodSpec>;
+}
+
+function renderDaemonSection(table: Record<string, MethodSpec>): string[] {
+  const docs = Object.entries(table).map(([name, spec], i) => renderMethod(name, spec, i + 1));
+  return [
+    '## Daemon methods',
+    '',
+    'A daemon (`ralph daemon`) serves these on its own connections (its local socket and its Ziti service). ' +
+      'On connect it sends one `hello` notification `{version, service, nonce, auth, identity, role}`; when ' +
+      '`auth` is `"required"` every method but `authenticate` answers `UNAUTHENTICATED` until it succeeds. ' +
+      'The index says which access each method needs (`observe` callers may use `read` methods only). Any ' +
+      "per-loop method above, called with an extra `task` param, is forwarded to that loop's runner, and " +
+      "that runner's `event` notifications come back with `params.task` added; `attach` needs `open_loop`.",
+    '',
+    renderDaemonIndex(table),
+    ...docs,
+  ];
+}
+
+function renderDaemonIndex(table: Record<string, MethodSpec>): string {
+  const rows = Object.entries(table).map(
+    ([name, spec]) =>
+      `| [\`${name}\`](#${name}) | ${spec.access ?? 'control'} | ${oneLine(spec.summary.split('. ')[0] ?? '')} |`,
+  );
+  return ['| method | access | what it does |', '| --- | --- | --- |', ...rows, ''].join('\n');
+}
+
 /** The whole of docs/protocol.md. */
-export function renderProtocolDoc(header: string): string {
+export function renderProtocolDoc(header: string, options: RenderOptions = {}): string {
   const methodDocs = Object.entries(methods as Record<string, MethodSpec>).map(([name, spec], i) =>
     renderMethod(name, spec, i + 1),
   );
@@ -119,6 +149,7 @@ export function renderProtocolDoc(header: string): string {
       '`timestamp` is an ISO 8601 time in UTC.',
     '',
     ...eventDocs,
+    ...(options.daemonMethods === undefined ? [] : renderDaemonSection(options.daemonMethods)),
     '## Error codes',
     '',
     'JSON-RPC reserves -32768 to -32000; application codes start at 1000. Codes from 1100 are raised by the ' +

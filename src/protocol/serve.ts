@@ -32,6 +32,19 @@ export interface ServeOptions extends ConnectionOptions {
   framingSwitch?: FramingSwitch;
   /** Terminal bytes the client sent in a binary frame; without it they are discarded. */
   onTerminalInput?: (data: Buffer, conn: RpcConnection) => void;
+  /** Which request hands the byte stream over to someone else once answered; by default none does. */
+  handOver?: HandOver;
+}
+
+/**
+ * Handing a connection's byte stream over (the daemon's `open_loop`): the request that asks for it holds
+ * what follows, undecoded, until its answer has been sent. If the answer is a result, serving ends (the
+ * connection closes as `handed over`) and `take` gets the stream, paused, with the bytes the client sent
+ * after the request; otherwise the connection goes on with lines.
+ */
+export interface HandOver {
+  asks(message: unknown): boolean;
+  take(stream: Duplex, pending: Buffer[], conn: RpcConnection): void;
 }
 
 /** Serves `handlers` on `stream`. Returns at once; the connection runs by itself. */
@@ -127,19 +140,22 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
     }
     // A request to switch to binary frames: whatever follows it is held until its answer has been sent,
     // then read as frames (or as lines again, if it failed).
-    const switching = framing.framing === 'ndjson' && !framing.switching && switcher.asksForFrames(value);
-    if (switching) framing.hold();
+    const ready = framing.framing === 'ndjson' && !framing.switching;
+    const handing = ready && options.handOver !== undefined && options.handOver.asks(value);
+    const switching = ready && !handing && switcher.asksForFrames(value);
+    if (switching || handing) framing.hold();
     const weight = gate.weight(Array.isArray(value) ? value.length : 1);
     gate.begin(weight);
     dispatch(value, conn)
       .then(
         (response) => {
           if (response !== null) conn.send(response);
-          if (switching) framing.settle(isResult(response) && !conn.closed);
+          if (handing && isResult(response) && !conn.closed) handOverStream();
+          else if (switching || handing) framing.settle(isResult(response) && switching && !conn.closed);
         },
         (err: unknown) => {
           log('dispatch failed', { conn: conn.id, error: err });
-          if (switching) framing.settle(false);
+          if (switching || handing) framing.settle(false);
         },
       )
       .finally(() => {
@@ -148,27 +164,54 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
       });
   }
 
-  stream.on('data', (chunk: Buffer | string) => {
+  /** The answer to a hand-over request has been sent: once it has left the queue, the stream is theirs. */
+  function handOverStream(): void {
+    const take = (): void => {
+      if (conn.closed) return;
+      stream.pause();
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+      const pending = framing.release();
+      conn.finish('handed over');
+      try {
+        options.handOver?.take(stream, pending, conn);
+      } catch (err) {
+        log('hand-over failed', { conn: conn.id, error: err });
+        stream.destroy();
+      }
+    };
+    // Bytes the stream itself buffers go out in order; only answers still queued here must leave first.
+    if (conn.queuedBytes > stream.writableLength) conn.once('drain', take);
+    else take();
+  }
+
+  const onData = (chunk: Buffer | string): void => {
     try {
       framing.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     } catch (err) {
       log('failed to handle input', { conn: conn.id, error: err });
     }
-  });
-  stream.on('end', () => {
+  };
+  const onEnd = (): void => {
     framing.end();
     peerEnded = true;
     maybeFinishAfterEnd();
-  });
-  stream.on('error', (err) => {
+  };
+  const onError = (err: Error): void => {
     log(`connection ${conn.label} failed: ${err.message}`, { conn: conn.id, error: err });
     conn.finish(`connection error: ${err.message}`);
     stream.destroy();
-  });
-  stream.on('close', () => {
+  };
+  const onClose = (): void => {
     framing.end();
     conn.finish('connection closed');
-  });
+  };
+  stream.on('data', onData);
+  stream.on('end', onEnd);
+  stream.on('error', onError);
+  stream.on('close', onClose);
   return conn;
 }
 

@@ -15,6 +15,7 @@ export const attachMethods = {
     summary:
       'Receive `event` notifications of these types on this connection. The result lists all subscribed.',
     compat: true,
+    access: 'read',
     params: eventList,
     result: z.object({ subscribed: z.array(z.string()) }),
     example: {
@@ -25,6 +26,7 @@ export const attachMethods = {
   unsubscribe: defineMethod({
     summary: 'Stop receiving these event types. The result lists what remains subscribed.',
     compat: true,
+    access: 'read',
     params: eventList,
     result: z.object({ subscribed: z.array(z.string()) }),
     example: { params: { events: ['output'] }, result: { subscribed: ['state_change'] } },
@@ -37,6 +39,7 @@ export const attachMethods = {
       'connection switches to binary frames right after this response, and output comes as terminal frames ' +
       'instead (see Binary frames). `client` says who is attaching, for people (ralph sends ' +
       '`pid <pid> on <terminal>`); the keyboard holder is shown with it, e.g. in LEASE_HELD.',
+    access: 'read',
     params: z.strictObject({
       from_offset: byteOffset.optional(),
       framing: framing.optional(),
@@ -66,12 +69,14 @@ export const attachMethods = {
     summary:
       'Stop `pty` events (or terminal frames) on this connection, and release the writer lease if this ' +
       'connection holds it. A connection switched to binary frames stays switched.',
+    access: 'read',
     params: noParams,
     result: z.object({ detached: z.literal(true) }),
     example: { params: {}, result: { detached: true } },
   }),
   resize: defineMethod({
     summary: "Set the agent terminal's size. Attached clients see the change as a `state_change`.",
+    access: 'control',
     params: z.strictObject(terminalSize),
     result: z.object(terminalSize),
     example: { params: { cols: 132, rows: 43 }, result: { cols: 132, rows: 43 } },
@@ -81,6 +86,7 @@ export const attachMethods = {
     summary:
       'The rendered screen of the agent terminal as text lines (no attach needed). With `scrollback: n`, ' +
       '`history` holds up to n lines that scrolled off the top, oldest first (the screen keeps 1000).',
+    access: 'read',
     params: z.strictObject({ scrollback: z.number().int().min(0).max(1000).optional() }),
     result: z.object({
       ...terminalSize,

@@ -14,6 +14,7 @@ export const logMethods = {
       'Up to `limit` bytes of the raw output log from byte `offset`. Continue from `next_offset`; ' +
       '`end_offset` is the log size now. With `utf8`, a chunk ends on a character boundary: when `limit` ' +
       'is smaller than the character at `offset`, that whole character (up to 4 bytes) is returned.',
+    access: 'read',
     params: z.strictObject({
       offset: byteOffset.default(0),
       limit: z.number().int().min(1).max(MAX_LOG_CHUNK).default(DEFAULT_LOG_CHUNK),

@@ -11,6 +11,7 @@ export const statusMethods = {
       'The loop as it is now. The fields up to `recent_output` are those of ralph-uv (with `current_story` ' +
       'null instead of empty); the rest are extensions.',
     compat: true,
+    access: 'read',
     params: noParams,
     result: statusSnapshot,
     example: {
@@ -44,6 +45,7 @@ export const statusMethods = {
     summary:
       'Every iteration so far, oldest first, with where its output lies in the log and, for agents run in ' +
       'their machine-readable mode, the tokens and cost they reported (kept current while one runs).',
+    access: 'read',
     params: noParams,
     result: z.object({ iterations: z.array(iterationRecord) }),
     example: {
@@ -93,6 +95,7 @@ export const statusMethods = {
     summary:
       "The stories of the task's prd.json as it is on disk now, in file order, with the story the loop " +
       'would work on next (`current`, null when every story passes).',
+    access: 'read',
     params: noParams,
     result: z.object({ stories: z.array(storySummary), current: z.string().nullable() }),
     example: {

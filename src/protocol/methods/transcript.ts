@@ -9,6 +9,7 @@ export const transcriptMethods = {
       "One iteration's transcript: the agent's messages, tool calls and results, as parsed from its " +
       'machine-readable output (kept in the session folder as `transcript-<n>.ndjson`). `format` names the ' +
       'stream format (`claude`, `codex`); an iteration run in plain text has `format: null` and no entries.',
+    access: 'read',
     params: z.strictObject({ iteration: z.number().int().min(1) }),
     result: z.object({
       iteration: z.number().int().min(1),

@@ -1,0 +1,254 @@
+/**
+ * The daemon's loops are the box's own: started like `ralph start` does (a detached runner that registers
+ * itself), stopped through their runner, listed from the box's registry after reconciling it. The daemon keeps
+ * no list of its own, so a loop started on the box by plain `ralph start` is one of them too.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { ralphPaths, type RalphPaths } from '../config/paths.js';
+import { isRalphError, RalphError } from '../errors.js';
+import { isDiskFull } from '../loop/disk-full.js';
+import { RpcError } from '../protocol/errors.js';
+import { launchDetached, prepareLoop, type StartOptions } from '../client/start.js';
+import { stopLoop } from '../client/stop.js';
+import { isTerminal, reconcile, Registry, type SessionRecord } from '../registry/index.js';
+import { markLost } from './lost.js';
+import type { DaemonParamsOf, LoopSummary } from './methods.js';
+import { runnerSpawner } from './systemd.js';
+
+/** The most rows `list_loops` answers with. */
+export const MAX_LISTED_LOOPS = 500;
+
+export interface LoopManagerOptions {
+  workspace: string;
+  maxLoops: number;
+  paths?: RalphPaths;
+  env?: NodeJS.ProcessEnv;
+  /** How long a started runner may take to answer (default 15 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface AdoptReport {
+  alive: SessionRecord[];
+  ended: SessionRecord[];
+  lost: SessionRecord[];
+}
+
+export class LoopManager {
+  readonly workspace: string;
+  readonly maxLoops: number;
+  readonly paths: RalphPaths;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly readyTimeoutMs: number;
+  /** Starts run one at a time, so two at once cannot both pass the `maxLoops` check. */
+  private starting: Promise<unknown> = Promise.resolve();
+
+  constructor(options: LoopManagerOptions) {
+    this.workspace = options.workspace;
+    this.maxLoops = options.maxLoops;
+    this.paths = options.paths ?? ralphPaths();
+    this.env = options.env ?? process.env;
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+  }
+
+  private withRegistry<T>(fn: (registry: Registry) => T): T {
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      return fn(registry);
+    } finally {
+      registry.close();
+    }
+  }
+
+  /**
+   * Takes over the box's loops on daemon start: every row is reconciled (socket answers, pid, start time);
+   * live runners stay as they are, ended ones get their record, and open rows nothing can vouch for become
+   * `lost`. Never kills a runner.
+   */
+  async adopt(): Promise<AdoptReport> {
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      const report = await reconcile(registry);
+      const lost: SessionRecord[] = [];
+      for (const pending of report.pending) {
+        // A runner that is starting right now (by `ralph start`) is left to finish; anything else still
+        // open with no process to look at cannot be accounted for.
+        if (pending.location !== 'local' || pending.status === 'starting' || pending.pid !== null) continue;
+        const marked = markLost(registry, pending, 'the daemon found no runner to account for it');
+        if (marked !== undefined) lost.push(marked);
+      }
+      return { alive: report.alive, ended: report.crashed, lost };
+    } finally {
+      registry.close();
+    }
+  }
+
+  /** Every local loop (newest row per task), reconciled first. */
+  async list(): Promise<LoopSummary[]> {
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      await reconcile(registry);
+      return registry
+        .list()
+        .filter((s) => s.location === 'local')
+        .slice(0, MAX_LISTED_LOOPS)
+        .map(toSummary);
+    } finally {
+      registry.close();
+    }
+  }
+
+  /** Local loops not ended, as the registry says (no reconciling). */
+  activeCount(): number {
+    return this.withRegistry(
+      (r) => r.list().filter((s) => s.location === 'local' && !isTerminal(s.status)).length,
+    );
+  }
+
+  /** The live loop of a task, or LOOP_NOT_FOUND / LOOP_ENDED. */
+  liveSession(task: string): SessionRecord {
+    return this.withRegistry((registry) => {
+      const active = registry.findActive(task);
+      if (active !== undefined) return active;
+      const last = registry.latest(task);
+      if (last === undefined)
+        throw RpcError.of('LOOP_NOT_FOUND', `no loop named ${task} on this box`, { task });
+      throw RpcError.of('LOOP_ENDED', `loop ${task} has ended (${last.status})`, {
+        task,
+        status: last.status,
+      });
+    });
+  }
+
+  async start(params: DaemonParamsOf<'start_loop'>): Promise<SessionRecord> {
+    const run = this.starting.then(() => this.startNow(params));
+    this.starting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startNow(params: DaemonParamsOf<'start_loop'>): Promise<SessionRecord> {
+    const taskDir = resolveTaskDir(this.workspace, params.task_dir);
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      await reconcile(registry);
+    } finally {
+      registry.close();
+    }
+    const active = this.activeCount();
+    if (active >= this.maxLoops) {
+      throw RpcError.of(
+        'MAX_LOOPS_EXCEEDED',
+        `${active} loops are running, the most this daemon allows (maxLoops ${this.maxLoops})`,
+        { max_loops: this.maxLoops, active },
+      );
+    }
+    const options: StartOptions = {
+      taskDir,
+      name: params.name,
+      agent: params.agent ?? 'claude',
+      agentCommand: params.agent_command,
+      maxIterations: params.max_iterations,
+      readyTimeoutMs: this.readyTimeoutMs,
+    };
+    try {
+      const prepared = await prepareLoop(options, this.paths);
+      return await launchDetached(prepared, this.paths, this.readyTimeoutMs, runnerSpawner(this.env));
+    } catch (err) {
+      throw startError(err);
+    }
+  }
+
+  /** Asks the loop of `task` to stop and waits (up to 15 s) until it has ended. */
+  async stop(task: string, force: boolean): Promise<SessionRecord> {
+    const session = this.withRegistry((r) => r.latest(task));
+    if (session === undefined || session.location !== 'local') {
+      throw RpcError.of('LOOP_NOT_FOUND', `no loop named ${task} on this box`, { task });
+    }
+    if (isTerminal(session.status)) return session;
+    try {
+      return await stopLoop(task, { force, waitMs: 15_000 }, this.paths);
+    } catch (err) {
+      if (isRalphError(err, 'TASK_NOT_FOUND') || isRalphError(err, 'NOT_RUNNING')) {
+        throw RpcError.of('LOOP_NOT_FOUND', err.message, { task });
+      }
+      if (isRalphError(err, 'LOOP_ENDED')) return this.withRegistry((r) => r.latest(task) ?? session);
+      throw err instanceof RalphError ? RpcError.of('INTERNAL_ERROR', err.message) : err;
+    }
+  }
+}
+
+/**
+ * The real path of a task folder given to `start_loop`, which must lie inside the workspace: relative to it,
+ * or absolute inside it. `..` anywhere is refused outright, and a symlink that leads out is found by
+ * resolving the real path. Every refusal is INVALID_PARAMS (or INVALID_TASK for a folder that is not there).
+ */
+export function resolveTaskDir(workspace: string, taskDir: string): string {
+  const refuse = (why: string): RpcError =>
+    RpcError.of('INVALID_PARAMS', `invalid params for start_loop: task_dir: ${why}`, {
+      issues: [{ path: 'task_dir', message: why }],
+    });
+  if (taskDir.includes('\0')) throw refuse('must not contain NUL bytes');
+  if (taskDir.split(/[\\/]/).includes('..'))
+    throw refuse(`must not contain '..' (${JSON.stringify(taskDir)})`);
+  const given = isAbsolute(taskDir) ? taskDir : join(workspace, taskDir);
+  if (!inside(workspace, given)) throw refuse(`${given} is outside the workspace ${workspace}`);
+  let real: string;
+  try {
+    real = realpathSync(given);
+  } catch {
+    throw RpcError.of('INVALID_TASK', `task folder ${given} does not exist`);
+  }
+  if (!inside(workspace, real)) {
+    throw refuse(`${given} leads outside the workspace ${workspace} (to ${real}, through a symlink)`);
+  }
+  if (!statSync(real).isDirectory()) throw RpcError.of('INVALID_TASK', `${given} is not a folder`);
+  return real;
+}
+
+/** True when `path` lies strictly inside `root` (both absolute, `root` a real path). */
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/** A failed start as the JSON-RPC error a client can act on. */
+function startError(err: unknown): unknown {
+  if (err instanceof RpcError) return err;
+  if (isDiskFull(err)) return RpcError.of('DISK_FULL', (err as Error).message);
+  if (!(err instanceof RalphError)) return err;
+  switch (err.code) {
+    case 'UNKNOWN_AGENT':
+    case 'AGENT_MISSING':
+      return RpcError.of('AGENT_NOT_FOUND', err.message, err.data ?? undefined);
+    case 'TASK_ACTIVE':
+      return RpcError.of('TASK_EXISTS', err.message, err.data ?? undefined);
+    case 'INVALID_TASK':
+    case 'INVALID_PRD':
+      return RpcError.of('INVALID_TASK', err.message);
+    case 'INVALID_TASK_NAME':
+    case 'INVALID_OPTION':
+    case 'INVALID_AGENT_COMMAND':
+    case 'SOCKET_PATH_TOO_LONG':
+      return RpcError.of('INVALID_PARAMS', err.message);
+    default:
+      return RpcError.of('INTERNAL_ERROR', `loop did not start: ${err.message}`);
+  }
+}
+
+export function toSummary(s: SessionRecord): LoopSummary {
+  return {
+    task: s.task,
+    loop_id: String(s.id),
+    status: s.status,
+    iteration: s.iteration,
+    max_iterations: s.maxIterations,
+    agent: s.agent,
+    task_dir: s.taskDir,
+    branch: s.branch,
+    current_story: s.currentStory,
+    started_at: s.startedAt,
+    ended_at: s.endedAt,
+    exit_reason: s.exitReason,
+    updated_at: s.updatedAt,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The daemon: one Ziti service (bound with re-bind forever) and a local Unix socket in a private folder,
+ * both served by the same router over the protocol's `serveWith`. It opens no TCP or UDP port of its own.
+ * Closing it closes the listeners and the connections; loops keep running.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensurePrivateDir } from '../config/paths.js';
+import { errorMessage } from '../errors.js';
+import { serveWith, type Logger, type RpcConnection } from '../protocol/index.js';
+import type { ByteStream, ConnectionInfo } from '../transport/stream.js';
+import { listenUnix, type UnixListener } from '../transport/unix.js';
+import { listenZiti, type ZitiListener } from '../transport/ziti.js';
+import type { BindOptions } from '../ziti/context.js';
+import { ZitiContext } from '../ziti/context.js';
+import type { DaemonConfig } from './config.js';
+import { restrictRunnerConnection, type RestrictRunner } from './forward.js';
+import { LoopManager, type AdoptReport } from './loops.js';
+import { DaemonRouter } from './router.js';
+import {
+  MemoryJournal,
+  NO_AUDIT,
+  verifyCertificateProof,
+  type AuditSink,
+  type EventJournal,
+  type ProofVerifier,
+} from './trust-hooks.js';
+import type { RalphPaths } from '../config/paths.js';
+
+export interface DaemonOptions {
+  paths?: RalphPaths;
+  logger?: Logger;
+  /** Serve the Ziti service (default true); false serves the local socket only. */
+  ziti?: boolean;
+  /** An existing context for the daemon's identity (default: one loaded from `config.identity`). */
+  zitiContext?: ZitiContext;
+  /** Extra bind options (a terminator identity, for tests sharing a service); re-bind is always forever. */
+  bind?: BindOptions;
+  journal?: EventJournal;
+  audit?: AuditSink;
+  verifyProof?: ProofVerifier;
+  restrict?: RestrictRunner;
+  /** Check daemon results against the method table (tests turn it on). */
+  validateResults?: boolean;
+  maxLineBytes?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Daemon {
+  readonly socketPath: string;
+  readonly adopted: AdoptReport;
+  readonly router: DaemonRouter;
+  /** Whether the Ziti service is bound now. */
+  readonly bound: boolean;
+  /** Stops listening and closes every connection; runners are left running. */
+  close(): Promise<void>;
+}
+
+/** Starts the daemon: adopts the box's loops, then listens. */
+export async function startDaemon(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
+  const log = options.logger ?? (() => undefined);
+  const loops = new LoopManager({
+    workspace: config.workspace,
+    maxLoops: config.maxLoops,
+    ...(options.paths === undefined ? {} : { paths: options.paths }),
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  const adopted = await loops.adopt();
+  log('adopted loops', {
+    alive: adopted.alive.map((s) => s.task),
+    ended: adopted.ended.map((s) => s.task),
+    lost: adopted.lost.map((s) => s.task),
+  });
+  const useZiti = options.ziti ?? true;
+  let ctx: ZitiContext | null = null;
+  let ownContext = false;
+  if (useZiti) {
+    ctx = options.zitiContext ?? null;
+    if (ctx === null) {
+      ctx = await ZitiContext.fromIdentityFile(config.identity);
+      ownContext = true;
+    }
+  }
+  let bound = false;
+  const router = new DaemonRouter({
+    service: config.service,
+    roles: config.roles,
+    loops,
+    journal: options.journal ?? new MemoryJournal(),
+    audit: options.audit ?? NO_AUDIT,
+    verifyProof: options.verifyProof ?? verifyCertificateProof,
+    ca: ctx?.identity.ca ?? [],
+    restrict: options.restrict ?? restrictRunnerConnection,
+    version: packageVersion(),
+    isBound: () => bound,
+    logger: log,
+    validateResults: options.validateResults ?? false,
+  });
+  const conns = new Set<RpcConnection>();
+  const onConnection = (stream: ByteStream, info: ConnectionInfo): void => {
+    const conn = serveWith(stream, router.dispatch, {
+      peer: info.peer,
+      logger: log,
+      handOver: router.handOver,
+      ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+    });
+    conns.add(conn);
+    conn.once('close', () => conns.delete(conn));
+    try {
+      router.accept(conn, info.peer);
+    } catch (err) {
+      log('cannot accept connection', { error: errorMessage(err) });
+      stream.destroy();
+    }
+  };
+  ensurePrivateDir(dirname(config.socket));
+  const unix: UnixListener = await listenUnix(config.socket, onConnection, { logger: log });
+  let ziti: ZitiListener | null = null;
+  if (ctx !== null) {
+    try {
+      ziti = await listenZiti(ctx, config.service, onConnection, {
+        logger: (msg, data) => {
+          const state = (data as { state?: unknown } | undefined)?.state;
+          if (state === 'bound' || state === 'bound-again') bound = true;
+          else if (state === 'rebinding') bound = false;
+          log(msg, data);
+        },
+        bind: {
+          ...(config.terminator === null ? {} : { terminatorIdentity: config.terminator }),
+          ...options.bind,
+          rebind: { forever: true },
+        },
+      });
+      bound = true;
+    } catch (err) {
+      await unix.close();
+      if (ownContext) await ctx.close();
+      throw err;
+    }
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    socketPath: unix.path,
+    adopted,
+    router,
+    get bound() {
+      return bound;
+    },
+    close: () => {
+      closing ??= (async () => {
+        bound = false;
+        await Promise.allSettled([unix.close(), ziti?.close()]);
+        for (const conn of conns) conn.close('daemon shutting down');
+        if (ownContext && ctx !== null) await ctx.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** This package's version, read from its package.json. */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i += 1) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (typeof pkg.version === 'string') return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
