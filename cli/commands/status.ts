@@ -98,8 +98,15 @@ function row(s: SessionRecord & { usage: Usage | null }): string[] {
     s.usage ? formatCost(s.usage.costUsd) : '-',
     s.usage ? formatTokens(totalTokens(s.usage)) : '-',
     formatAge(s.startedAt ?? s.createdAt),
-    s.exitReason ? paint.dim(s.exitReason) : '',
+    note(s),
   ];
+}
+
+function note(s: SessionRecord): string {
+  if (s.status === 'unreachable') {
+    return paint.dim(s.lastSeen ? `last seen ${formatAge(s.lastSeen)} ago` : 'never seen');
+  }
+  return s.exitReason ? paint.dim(s.exitReason) : '';
 }
 
 /** "04:10" (local time); the date too when it is not today. */

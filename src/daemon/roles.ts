@@ -4,8 +4,10 @@
  * identity with no role is refused (zero trust: nobody is in by default).
  */
 import { z } from 'zod';
+import { accessOf, type AccessSpec } from '../protocol/access.js';
 import { methods } from '../protocol/methods.js';
-import type { Access } from '../protocol/spec.js';
+
+export { accessOf, type AccessSpec };
 
 export const ROLES = ['observe', 'control'] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,9 +28,6 @@ export interface CallerIdentity {
   name?: string | null;
 }
 
-/** Something with an `access`, as every entry of a method table has. */
-export type AccessSpec = { access?: Access };
-
 /**
  * The role of a caller. The identity id wins over the name when both are listed with different roles: ids
  * never change, names can be renamed on the controller. Null when neither is listed.
@@ -38,13 +37,6 @@ export function roleFor(roles: RolesConfig, identity: CallerIdentity | string): 
   if (Object.hasOwn(roles, caller.id)) return roles[caller.id] ?? null;
   if (caller.name && Object.hasOwn(roles, caller.name)) return roles[caller.name] ?? null;
   return null;
-}
-
-/** The access a method needs: its spec's, or `control` for a method that has none or is not in `table`. */
-export function accessOf(method: string | AccessSpec, table: Record<string, AccessSpec> = methods): Access {
-  const spec =
-    typeof method === 'string' ? (Object.hasOwn(table, method) ? table[method] : undefined) : method;
-  return spec?.access ?? 'control';
 }
 
 /**

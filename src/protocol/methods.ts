@@ -4,6 +4,7 @@ import { attachMethods } from './methods/attach.js';
 import { controlMethods } from './methods/control.js';
 import { interactiveMethods } from './methods/interactive.js';
 import { logMethods } from './methods/logs.js';
+import { restrictMethods } from './methods/restrict.js';
 import { statusMethods } from './methods/status.js';
 import { transcriptMethods } from './methods/transcript.js';
 import type { MethodSpec } from './spec.js';
@@ -15,6 +16,7 @@ export const methods = {
   ...attachMethods,
   ...logMethods,
   ...transcriptMethods,
+  ...restrictMethods,
 } satisfies Record<string, MethodSpec>;
 
 export type Methods = typeof methods;

@@ -23,6 +23,11 @@ function origin(compat: boolean | undefined): string {
   return compat === true ? 'ralph-uv' : 'extension';
 }
 
+/** Who may call it (see docs/security.md): `read` methods any role, `control` methods the control role. */
+function access(spec: MethodSpec): string {
+  return spec.access === 'read' ? '`read` (observe and control)' : '`control` (control only)';
+}
+
 function oneLine(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
@@ -38,6 +43,8 @@ function renderMethod(name: string, spec: MethodSpec, id: number): string {
     `### \`${name}\``,
     '',
     `${spec.summary} _(${origin(spec.compat)})_`,
+    '',
+    `**Access**: ${access(spec)}`,
     '',
     '**Params**',
     '',
@@ -91,9 +98,9 @@ function renderErrorTable(): string {
 function renderIndex(): string {
   const rows = Object.entries(methods as Record<string, MethodSpec>).map(
     ([name, spec]) =>
-      `| [\`${name}\`](#${name}) | ${origin(spec.compat)} | ${oneLine(spec.summary.split('. ')[0] ?? '')} |`,
+      `| [\`${name}\`](#${name}) | ${origin(spec.compat)} | ${spec.access ?? 'control'} | ${oneLine(spec.summary.split('. ')[0] ?? '')} |`,
   );
-  return ['| method | from | what it does |', '| --- | --- | --- |', ...rows, ''].join('\n');
+  return ['| method | from | access | what it does |', '| --- | --- | --- | --- |', ...rows, ''].join('\n');
 }
 
 export interface RenderOptions {

@@ -16,6 +16,12 @@ import {
   type SessionRecord,
 } from '../../registry/index.js';
 import { connectSession } from '../connect.js';
+import { reconcileAll } from '../status.js';
+import { remoteOfSession } from '../remote/open-loop.js';
+import { closeZitiContexts } from '../remote/daemon-client.js';
+import { applyRemoteLoops } from '../remote/remote-status.js';
+import { loadRemotes, type Remote } from '../remote/remotes.js';
+import type { LoopSummary } from '../remote/daemon-types.js';
 import { readDetail } from './detail.js';
 import { LoopLink } from './link.js';
 import { RemoteLink } from './remote-link.js';
@@ -52,6 +58,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
   private sessions: SessionRecord[] = [];
   private readonly links = new Map<number, LoopLink>();
   private readonly remotes = new Map<string, RemoteLink>();
+  /** Remotes that rows name but that cannot be dialled at all (not configured, no identity), and why. */
+  private readonly unusable = new Map<string, string>();
   private pollTimer: NodeJS.Timeout | null = null;
   private changeTimer: NodeJS.Timeout | null = null;
   private reconciling: Promise<unknown> | null = null;
@@ -73,7 +81,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
 
   /** Reconciles the registry as `ralph status` does, then starts following it. Later calls share the first. */
   start(): Promise<ReconcileReport> {
-    this.starting ??= reconcile(this.registry).then((report) => {
+    this.starting ??= reconcileAll(this.registry, this.paths).then(({ reconciled: report }) => {
       this.refresh();
       if (!this.closed) {
         this.pollTimer = setInterval(() => this.refresh(), this.pollMs);
@@ -93,7 +101,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const rows = this.sessions.map((s) => {
       if (s.remoteName !== null) {
         const remote = this.remotes.get(s.remoteName);
-        return toRow(s, undefined, isTerminal(s.status) || !remote ? { state: 'ended' } : remote.health);
+        if (isTerminal(s.status)) return toRow(s, undefined, { state: 'ended' });
+        if (!remote) {
+          const reason = this.unusable.get(s.remoteName) ?? `remote ${s.remoteName} is not linked yet`;
+          return toRow(s, undefined, { state: 'unreachable', reason });
+        }
+        // The registry row says what the remote last listed; the link says whether it can be reached now.
+        return toRow(s, undefined, remote.health);
       }
       const link = this.links.get(s.id);
       return toRow(s, link?.live, link ? link.health : { state: 'ended' });
@@ -135,6 +149,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     if (this.changeTimer) clearTimeout(this.changeTimer);
     for (const link of this.links.values()) link.close();
     for (const remote of this.remotes.values()) remote.close();
+    if (this.remotes.size > 0) void closeZitiContexts();
     this.links.clear();
     this.remotes.clear();
     this.registry.close();
@@ -157,17 +172,24 @@ export class Fleet extends EventEmitter<FleetEvents> {
     if (changed) this.changed();
   }
 
-  /** One link per running local loop and one per remote with running loops; ended loops need none. */
+  /**
+   * One link per running local loop, and one per remote: every configured remote (to learn of loops started
+   * elsewhere) and any other remote with running rows. Ended loops need none.
+   */
   private syncLinks(): void {
     const wanted = new Set<number>();
-    const wantedRemotes = new Set<string>();
+    const wantedRemotes = new Map<string, Remote>();
+    for (const remote of this.configuredRemotes()) wantedRemotes.set(remote.name, remote);
     for (const s of this.sessions) {
       if (isTerminal(s.status)) continue;
       if (s.remoteName !== null) {
-        wantedRemotes.add(s.remoteName);
-        const remote = this.remotes.get(s.remoteName);
-        if (remote) remote.session = s;
-        else this.remotes.set(s.remoteName, new RemoteLink(s, this.connect, () => this.changed()));
+        if (!wantedRemotes.has(s.remoteName)) {
+          try {
+            wantedRemotes.set(s.remoteName, remoteOfSession(s));
+          } catch (err) {
+            this.unusable.set(s.remoteName, `cannot reach remote ${s.remoteName}: ${errorMessage(err)}`);
+          }
+        }
         continue;
       }
       wanted.add(s.id);
@@ -182,11 +204,45 @@ export class Fleet extends EventEmitter<FleetEvents> {
       }
     }
     for (const [name, remote] of this.remotes) {
-      if (!wantedRemotes.has(name)) {
+      const want = wantedRemotes.get(name);
+      if (
+        want === undefined ||
+        want.service !== remote.remote.service ||
+        want.identity !== remote.remote.identity
+      ) {
         remote.close();
         this.remotes.delete(name);
       }
     }
+    for (const [name, remote] of wantedRemotes) {
+      if (!this.remotes.has(name)) {
+        this.remotes.set(
+          name,
+          new RemoteLink(remote, {
+            onChange: () => this.changed(),
+            onLoops: (r, loops) => this.recordRemote(r, loops),
+            timeoutMs: this.requestTimeoutMs,
+          }),
+        );
+      }
+    }
+  }
+
+  private configuredRemotes(): Remote[] {
+    try {
+      return loadRemotes(this.paths);
+    } catch (err) {
+      this.emit('problem', errorMessage(err));
+      return [];
+    }
+  }
+
+  /** A remote's list: its rows in the registry updated, new ones added; the view follows on the next read. */
+  private recordRemote(remote: Remote, loops: LoopSummary[]): void {
+    if (this.closed) return;
+    applyRemoteLoops(this.registry, remote, loops)
+      .then(() => this.refreshSoon())
+      .catch((err: unknown) => this.emit('problem', `remote ${remote.name}: ${errorMessage(err)}`));
   }
 
   private newLink(session: SessionRecord): LoopLink {

@@ -1,54 +1,108 @@
 /**
- * The link to one remote: every session on that remote shares it. Until this client speaks the remote's
- * transport, opening it fails and the remote's rows show it as unreachable with the reason; it is retried
- * now and then, so a remote that comes back shows up without a restart.
+ * The link to one remote: one daemon connection, shared by every row of that remote. It lists the remote's
+ * loops, then follows its event journal; each event (debounced) lists them again, and every list is handed to
+ * the fleet to record in the registry. A dropped or failed connection shows the remote's rows as unreachable,
+ * with the reason, and is retried with backoff, so a remote that comes back shows up without a restart.
  */
 import { errorMessage } from '../../errors.js';
-import type { RpcClient } from '../../protocol/index.js';
-import type { SessionRecord } from '../../registry/index.js';
+import { DaemonClient } from '../remote/daemon-client.js';
+import type { LoopSummary } from '../remote/daemon-types.js';
+import type { Remote } from '../remote/remotes.js';
 import type { LinkHealth } from './types.js';
 
-const RETRY_MS = 30_000;
+const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
+const RELIST_DEBOUNCE_MS = 200;
+
+export interface RemoteLinkOptions {
+  /** Health changed. */
+  onChange: () => void;
+  /** The remote listed its loops (after connecting, and after events). */
+  onLoops: (remote: Remote, loops: LoopSummary[]) => void;
+  /** Bound on opening the connection and on each request; default 5 s. */
+  timeoutMs?: number;
+}
 
 export class RemoteLink {
   health: LinkHealth = { state: 'connecting' };
-  private client: RpcClient | null = null;
+  private daemon: DaemonClient | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private relistTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private failures = 0;
+  private lastSeq: number | undefined;
 
   constructor(
-    public session: SessionRecord,
-    private readonly connect: (session: SessionRecord) => Promise<RpcClient>,
-    private readonly onChange: () => void,
+    public remote: Remote,
+    private readonly options: RemoteLinkOptions,
   ) {
     void this.open();
+  }
+
+  /** The open daemon connection, for requests forwarded to one of this remote's loops. */
+  get client(): DaemonClient | null {
+    return this.daemon !== null && !this.daemon.closed ? this.daemon : null;
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.client?.close();
+    if (this.relistTimer) clearTimeout(this.relistTimer);
+    this.daemon?.close();
+    this.daemon = null;
   }
 
   private async open(): Promise<void> {
+    const timeoutMs = this.options.timeoutMs ?? 5000;
+    let daemon: DaemonClient | null = null;
     try {
-      const client = await this.connect(this.session);
-      if (this.closed) return client.close();
-      this.client = client;
+      daemon = await DaemonClient.open(this.remote, { timeoutMs, requestTimeoutMs: timeoutMs });
+      if (this.closed) return daemon.close();
+      const opened = daemon;
+      opened.rpc.once('close', (reason) => {
+        if (this.daemon === opened) this.retry(reason);
+      });
+      this.daemon = opened;
+      await this.relist();
+      const sub = await opened.subscribeEvents((event) => {
+        this.lastSeq = event.seq;
+        this.relistSoon();
+      }, this.lastSeq);
+      this.lastSeq = Math.max(this.lastSeq ?? 0, sub.seq);
+      this.failures = 0;
       this.health = { state: 'live' };
-      client.once('close', (reason) => this.retry(reason));
+      this.options.onChange();
     } catch (err) {
-      this.retry(errorMessage(err));
+      daemon?.close();
+      if (this.daemon === daemon || this.daemon === null) this.retry(errorMessage(err));
     }
-    this.onChange();
+  }
+
+  private async relist(): Promise<void> {
+    const daemon = this.client;
+    if (daemon === null) return;
+    const { loops } = await daemon.listLoops();
+    if (!this.closed) this.options.onLoops(this.remote, loops);
+  }
+
+  private relistSoon(): void {
+    if (this.relistTimer || this.closed) return;
+    this.relistTimer = setTimeout(() => {
+      this.relistTimer = null;
+      this.relist().catch(() => undefined); // a dropped connection is handled by its close
+    }, RELIST_DEBOUNCE_MS);
   }
 
   private retry(reason: string): void {
-    this.client = null;
-    if (this.closed) return;
+    this.daemon = null;
+    if (this.closed || this.timer) return;
+    const wait = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)]!;
+    this.failures += 1;
     this.health = { state: 'unreachable', reason };
-    this.timer = setTimeout(() => void this.open(), RETRY_MS);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.open();
+    }, wait);
     this.timer.unref();
-    this.onChange();
+    this.options.onChange();
   }
 }

@@ -8,7 +8,7 @@ import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.j
 import { RpcClient, RpcError } from '../../protocol/index.js';
 import { dialZiti } from '../../transport/ziti.js';
 import { ZitiContext } from '../../ziti/context.js';
-import { proveIdentity } from './auth-proof.js';
+import { proveIdentity } from '../../daemon/auth.js';
 import type {
   DaemonHealth,
   DaemonHello,
@@ -31,10 +31,6 @@ export interface DaemonOpenOptions {
 }
 
 export type DaemonStep = 'login' | 'dial' | 'hello' | 'authenticate';
-
-/** The daemon's answers to a failed authentication (the contract's UNAUTHENTICATED and FORBIDDEN). */
-const UNAUTHENTICATED = 1013;
-const FORBIDDEN = 1014;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -225,18 +221,18 @@ async function authenticate(
   timeoutMs: number,
 ): Promise<WhoAmI> {
   if (hello.auth === 'none') return { identity: hello.identity, role: hello.role };
-  const proof = proveIdentity(ctx.identity, remote.service, hello.nonce);
+  const proof = proveIdentity(ctx.identity, hello.nonce, remote.service);
   try {
     const result = (await rpc.call('authenticate', proof, { timeoutMs })) as Partial<WhoAmI>;
     return { identity: result.identity ?? null, role: result.role ?? null };
   } catch (err) {
-    if (err instanceof RpcError && (err.code === UNAUTHENTICATED || err.code === FORBIDDEN)) {
+    if (err instanceof RpcError && (err.kind === 'UNAUTHENTICATED' || err.kind === 'FORBIDDEN')) {
       throw new RalphError(
         'DAEMON_REFUSED',
         `remote ${remote.name} refused identity ${ctx.identity.name}: ${err.message}`,
         {
           hint:
-            err.code === FORBIDDEN
+            err.kind === 'FORBIDDEN'
               ? `give ${ctx.identity.name} a role in the daemon's config (roles)`
               : 'check that the identity belongs to the same Ziti network as the daemon',
           cause: err,

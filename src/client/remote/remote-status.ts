@@ -12,6 +12,8 @@ import {
   type SessionPatch,
   type SessionRecord,
 } from '../../registry/index.js';
+import type { ReconcileReport } from '../../registry/reconcile-common.js';
+import { reconcileRemote } from '../../registry/reconcile-remote.js';
 import { DaemonClient } from './daemon-client.js';
 import type { LoopSummary } from './daemon-types.js';
 import type { Remote } from './remotes.js';
@@ -144,4 +146,30 @@ export function addUnknownLoops(
     }
   }
   return added;
+}
+
+/**
+ * Records one remote's list in the registry, as `ralph status` would for that remote alone: its open rows
+ * updated (or `lost`), rows added for loops not seen before.
+ */
+export async function applyRemoteLoops(
+  registry: Registry,
+  remote: Remote,
+  loops: LoopSummary[],
+  now: () => Date = () => new Date(),
+): Promise<{ report: ReconcileReport; added: SessionRecord[] }> {
+  const answer: RemoteAnswer = { remote, loops, error: null, ms: 0 };
+  const report: ReconcileReport = {
+    checked: 0,
+    crashed: [],
+    lost: [],
+    unreachable: [],
+    alive: [],
+    pending: [],
+    errors: [],
+    survivors: [],
+  };
+  const open = registry.list({ all: true, remoteName: remote.name }).filter((s) => !isTerminal(s.status));
+  await reconcileRemote(registry, open, probeFromAnswers(Promise.resolve([answer]), now), now, report);
+  return { report, added: addUnknownLoops(registry, [answer], now()) };
 }

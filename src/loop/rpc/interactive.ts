@@ -5,6 +5,7 @@
  */
 import { RpcError, makeEvent, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
 import { guarded } from './control.js';
+import { restrictedRole } from './restrict.js';
 import type { LoopServer } from './server.js';
 
 function leaseHeld(holder: RpcConnection): RpcError {
@@ -16,6 +17,7 @@ function leaseHeld(holder: RpcConnection): RpcError {
  * ralph-uv answers: keys from a client without the keyboard are ignored, not an error).
  */
 function forwardKeys(server: LoopServer, conn: RpcConnection, data: string | Buffer): string | null {
+  if (restrictedRole(conn) !== null) return 'this connection is read-only (observe)';
   if (!server.runner.state.interactive) return 'not in interactive mode';
   if (server.writer && server.writer !== conn) return `the keyboard is held by ${server.writer.name}`;
   return server.runner.writePty(data);

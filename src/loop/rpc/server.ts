@@ -17,6 +17,7 @@ import { attachHandlers } from './attach.js';
 import { controlHandlers } from './control.js';
 import { interactiveHandlers, terminalInput } from './interactive.js';
 import { logHandlers } from './logs.js';
+import { guardRestricted, restrictHandlers } from './restrict.js';
 import { statusHandlers } from './status.js';
 import { subscribeHandlers } from './subscribe.js';
 import { transcriptHandlers } from './transcript.js';
@@ -43,7 +44,7 @@ export class LoopServer {
     this.runner = runner;
     this.options = options;
     this.feed = new AttachFeed(runner.log);
-    this.handlers = {
+    this.handlers = guardRestricted({
       ...statusHandlers(this),
       ...controlHandlers(this),
       ...interactiveHandlers(this),
@@ -51,7 +52,8 @@ export class LoopServer {
       ...logHandlers(this),
       ...subscribeHandlers(this),
       ...transcriptHandlers(this),
-    };
+      ...restrictHandlers(this),
+    });
     runner.on('state', (changed) => {
       const wire = toWireChange(changed);
       if (Object.keys(wire).length > 0) this.broadcast('state_change', wire);
