@@ -19,7 +19,13 @@ import {
   renameSync,
   writeSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { RalphPaths } from '../config/paths.js';
+
+/** Where the journal goes when the daemon's config does not say: `<dataDir>/daemon/journal.ndjson`. */
+export function defaultJournalFile(paths: Pick<RalphPaths, 'dataDir'>): string {
+  return join(paths.dataDir, 'daemon', 'journal.ndjson');
+}
 
 export const JOURNAL_EVENT_TYPES = [
   'loop_started',

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accessOf, allows, roleFor, rolesSchema } from '../../src/daemon/roles.js';
 import { METHOD_NAMES, methods } from '../../src/protocol/methods.js';
@@ -37,6 +39,16 @@ describe('method access', () => {
     expect(accessOf('toString')).toBe('control');
     expect(allows('observe', 'no_such_method')).toBe(false);
     expect(allows('observe', {})).toBe(false);
+  });
+});
+
+describe('docs/security.md', () => {
+  it('lists every per-loop method with the access the method table gives it', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'security.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| `([a-z_]+)` +\| (read|control) +\|$/gm)].map((m) => [m[1], m[2]]);
+    expect(Object.fromEntries(rows)).toEqual(
+      Object.fromEntries(METHOD_NAMES.map((name) => [name, accessOf(name)])),
+    );
   });
 });
 
