@@ -204,7 +204,12 @@ export async function launchDetached(
       // Read before looking at the runner: a runner that ended the loop has written its row before exiting.
       const exited = runner.exited;
       const session = registry.get(prepared.session.id);
-      if (session && isTerminal(session.status)) return session;
+      if (session && isTerminal(session.status)) {
+        // A runner that could not start the loop (its socket path taken, say) left the reason as its own error.
+        const failure = readStartFailure(launch.dir);
+        if (failure) throw failure;
+        return session;
+      }
       if (session && session.status !== 'starting') {
         // Not answering yet is the normal state while the runner starts; the loop retries until the deadline.
         const client = await connectSession(session, { timeoutMs: 1000 }).catch(() => null);

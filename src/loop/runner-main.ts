@@ -64,9 +64,23 @@ export async function runLoopProcess(
     throw err;
   }
   const server = new LoopServer(runner, { log, validateResults: hooks.validateResults === true });
-  const listener = await listenUnix(launch.socketPath, (stream, info) =>
-    server.accept(stream, info.label, info.peer),
-  );
+  let listener: Awaited<ReturnType<typeof listenUnix>>;
+  try {
+    listener = await listenUnix(launch.socketPath, (stream, info) =>
+      server.accept(stream, info.label, info.peer),
+    );
+  } catch (err) {
+    // Nobody could reach the loop (its socket path is taken, say): it never runs, and its row says why.
+    log(`cannot listen on ${launch.socketPath}: ${errorMessage(err)}`);
+    await server.close('loop not started');
+    runner.close();
+    try {
+      registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
+    } finally {
+      registry.close();
+    }
+    throw err;
+  }
 
   const record = (patch: Parameters<Registry['update']>[1]): void => {
     try {

@@ -116,9 +116,29 @@ describe('a socket path taken by another process', () => {
           'stop that process first, or use another task name\n',
       );
       expect(sb.session('taken')).toMatchObject({
-        status: 'crashed',
+        status: 'failed',
         exitReason: `another process is already listening on ${path}`,
       });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('start --foreground exits 4 and records why, leaving no row starting', async () => {
+    const task = sb.makeTask('taken-fg', { script: [{ hang: true }] });
+    mkdirSync(sb.paths.runDir, { recursive: true, mode: 0o700 });
+    const path = join(sb.paths.runDir, 'taken-fg.sock');
+    const squatter: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(path, resolve));
+    try {
+      const result = await sb.ralph([...startArgs(task), '--foreground']);
+      expect(result.exitCode).toBe(4);
+      expect(result.stderr.split('\n')[0]).toBe(`ralph: another process is already listening on ${path}`);
+      expect(sb.session('taken-fg')).toMatchObject({
+        status: 'failed',
+        exitReason: `another process is already listening on ${path}`,
+      });
+      // The task is free again for a start that can listen.
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
     }
