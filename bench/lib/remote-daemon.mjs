@@ -121,7 +121,16 @@ export async function openDaemonLoop(topology, cleanups, blastArgs, programBytes
     makeTaskDir(workspace, name);
     tasks.push(name);
     must(
-      ralph(laptopHome, ['remote', 'start-loop', 'box', name, '--agent-command', agent(args)]),
+      ralph(laptopHome, [
+        'remote',
+        'start-loop',
+        'box',
+        name,
+        '--agent',
+        'custom',
+        '--agent-command',
+        agent(args),
+      ]),
       `start-loop ${name}`,
     );
   };

@@ -5,6 +5,7 @@
  * laptop" is another CLI sandbox in the root namespace with the box configured as a remote. Every wait is
  * bounded; teardown ends only the processes started here (everything in the namespace is ours).
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { provisionDaemon } from '../../scripts/ziti-testnet/daemon-box.mjs';
@@ -50,6 +51,7 @@ export async function createBox(): Promise<Box> {
     net = await startTestNetwork({ host: ns.hostAddress, timeoutMs: 180_000 });
     const service = `ralph-box-${process.pid}`;
     const configFile = join(box.root, 'daemon.jsonc');
+    mkdirSync(join(box.root, 'tasks'), { recursive: true });
     await provisionDaemon(net, { service, workspace: join(box.root, 'tasks'), configFile, maxLoops: 60 });
     const added = await laptop.ralph([
       'remote',
