@@ -23,6 +23,7 @@ import { zitiTestsEnabled } from '../ziti/network.js';
 import { REMOTE, createBox, type Box } from './box.js';
 
 interface StatusRow {
+  id: number;
   task: string;
   status: string;
   location: string;
@@ -263,6 +264,9 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
     expect(during.remotes.find((r) => r.name === REMOTE)).toMatchObject({ reachable: false });
     const row = during.sessions.find((s) => s.task === task.name);
     expect(row).toBeDefined();
+    // Its rows are reported unreachable (not lost, not crashed) while the remote cannot be asked.
+    expect(during.reconciled.unreachable).toContain(row!.id);
+    expect(row!.status).toBe('running');
 
     const restoredAt = Date.now();
     await env.waitReachable('the daemon after the cut', 150_000);
