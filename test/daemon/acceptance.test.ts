@@ -264,9 +264,9 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
     expect(during.remotes.find((r) => r.name === REMOTE)).toMatchObject({ reachable: false });
     const row = during.sessions.find((s) => s.task === task.name);
     expect(row).toBeDefined();
-    // Its rows are reported unreachable (not lost, not crashed) while the remote cannot be asked.
+    // Its rows become unreachable (not lost, not crashed) while the remote cannot be asked.
     expect(during.reconciled.unreachable).toContain(row!.id);
-    expect(row!.status).toBe('running');
+    expect(row!.status).toBe('unreachable');
 
     const restoredAt = Date.now();
     await env.waitReachable('the daemon after the cut', 150_000);
