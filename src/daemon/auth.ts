@@ -37,7 +37,7 @@ export interface VerifyProofOptions {
   /** The service this daemon binds. */
   service: string;
   /** Trusted CA certificates in PEM: the daemon's own identity's `ca`. */
-  caBundle: string[];
+  caBundle: readonly string[];
   now?: Date;
 }
 
@@ -214,4 +214,18 @@ export function verifyProof(proof: IdentityProof, options: VerifyProofOptions): 
   checkChain(chain, trusted, now);
   checkSignature(leaf, proof.signature, authMessage(options.service, options.nonce));
   return { identity, notAfter: new Date(leaf.validTo) };
+}
+
+/** A proof with what the daemon told the caller, as the daemon's router hands it over. */
+export interface ProofRequest extends IdentityProof {
+  service: string;
+  nonce: string;
+  /** The CA bundle of the daemon's own identity, one PEM each. */
+  ca: readonly string[];
+}
+
+/** `verifyProof` in the shape of the router's proof hook: everything in one object, the clock now. */
+export function verifyProofRequest(request: ProofRequest): VerifiedCaller {
+  const { certificate, signature, service, nonce, ca } = request;
+  return verifyProof({ certificate, signature }, { service, nonce, caBundle: ca });
 }

@@ -56,15 +56,7 @@ describe('AuditLog', () => {
     await log.close();
     const lines = fileLines();
     expect(lines).toHaveLength(2);
-    expect(JSON.parse(lines[0]!)).toEqual({
-      time: '2026-12-06T10:00:00.000Z',
-      identity: 'KLjLDPJHFJ',
-      role: 'control',
-      transport: 'ziti',
-      method: 'stop_loop',
-      task: 'feature-a',
-      outcome: 'ok',
-    });
+    expect(JSON.parse(lines[0]!)).toEqual({ time: '2026-12-06T10:00:00.000Z', ...request() });
     expect(Object.keys(JSON.parse(lines[1]!) as object)).toEqual([
       'time',
       'identity',

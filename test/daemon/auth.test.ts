@@ -17,6 +17,7 @@ import {
   createNonce,
   proveIdentity,
   verifyProof,
+  verifyProofRequest,
   type AuthFailure,
   type IdentityProof,
   type VerifyProofOptions,
@@ -107,6 +108,14 @@ describe.skipIf(!zitiTestsEnabled())('proof of an enrolled identity', () => {
     // An RSA identity of the same network works the same way (the client's key is EC).
     expect(net.identities.client.keyAlg).toBe('EC');
     expect(net.identities.outsider.keyAlg).toBe('RSA');
+    // The same check in the shape the daemon's router calls it.
+    const request = {
+      ...proveIdentity(client, options.nonce, SERVICE),
+      service: SERVICE,
+      nonce: options.nonce,
+    };
+    expect(verifyProofRequest({ ...request, ca: daemon.ca }).identity).toBe(id);
+    expect(() => verifyProofRequest({ ...request, nonce: createNonce(), ca: daemon.ca })).toThrow(AuthError);
     const other = verifyProof(proveIdentity(outsider, options.nonce, SERVICE), options);
     expect(other.identity).toBe(await identityId(net, net.identities.outsider.name));
     console.log(`[auth] ${net.identities.client.name} proved it is ${verified.identity}`);

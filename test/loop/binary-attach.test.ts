@@ -9,7 +9,17 @@ import { AttachSession, type AttachEnd, type AttachFrom } from '../../src/client
 import { FRAME_TERMINAL } from '../../src/protocol/index.js';
 import { dialUnix } from '../../src/transport/unix.js';
 import { FramedPeer } from '../support/framed-peer.js';
-import { gate, makeTask, Sandbox, seenLines, sha256, startInProcess, waitFor, within } from './helpers.js';
+import {
+  gate,
+  makeTask,
+  Sandbox,
+  seenLines,
+  sha256,
+  startInProcess,
+  waitFor,
+  within,
+  ECHO_SCRIPT,
+} from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -46,12 +56,6 @@ async function framedPeer(socketPath: string): Promise<FramedPeer> {
   sb.defer(() => peer.socket.destroy());
   return peer;
 }
-
-/** Iteration 1 echoes keystrokes until `quit` + Enter; iteration 2 passes the story. */
-const ECHO_SCRIPT = {
-  iterations: [[{ print: 'agent ready' }, { echo: { until: 'quit\r', timeoutMs: 30_000 } }]],
-  steps: [{ passStory: 'current' }],
-};
 
 describe('attach over binary frames', () => {
   it('replays from offset N exactly the bytes after N, then live output to the end', async () => {

@@ -14,7 +14,8 @@ import { IterationLog } from '../../src/loop/iteration-log.js';
 import { runLoopProcess } from '../../src/loop/runner-main.js';
 import type { LoopRunner } from '../../src/loop/runner.js';
 import type { IterationRecord, LoopState } from '../../src/loop/types.js';
-import type { RpcClient } from '../../src/protocol/index.js';
+import { RpcError, type RpcClient } from '../../src/protocol/index.js';
+import { errorMessage } from '../../src/errors.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { waitFor, within } from '../support/wait.js';
 import { prdJson } from '../support/prd.js';
@@ -203,6 +204,23 @@ export async function startInProcess(
     finished,
   };
 }
+
+/** The RpcError a request is refused with; fails when it succeeds or fails some other way. */
+export async function rpcRefusal(call: Promise<unknown>): Promise<RpcError> {
+  const err = await call.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof RpcError))
+    throw new Error(`expected an RpcError, got ${err === null ? 'a result' : errorMessage(err)}`);
+  return err;
+}
+
+/** Iteration 1 echoes keystrokes until `quit` + Enter, then exits without progress; iteration 2 passes. */
+export const ECHO_SCRIPT = {
+  iterations: [[{ print: 'agent ready' }, { echo: { until: 'quit\r', timeoutMs: 30_000 } }]],
+  steps: [{ passStory: 'current' }],
+};
 
 /** Fake agent steps that block until `go` + Enter is typed: a gate a test opens when it is ready. */
 export function gate(label: string): unknown[] {

@@ -2,8 +2,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RpcError } from '../../src/protocol/index.js';
-import { gate, makeTask, Sandbox, seenLines, startInProcess, waitFor, Watcher } from './helpers.js';
+import {
+  gate,
+  makeTask,
+  Sandbox,
+  seenLines,
+  startInProcess,
+  waitFor,
+  Watcher,
+  ECHO_SCRIPT,
+  rpcRefusal,
+} from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -13,27 +22,12 @@ afterEach(async () => {
   await sb.dispose();
 });
 
-/** Iteration 1 echoes keystrokes until `quit` + Enter, then exits without progress; iteration 2 passes. */
-const ECHO_SCRIPT = {
-  iterations: [[{ print: 'agent ready' }, { echo: { until: 'quit\r', timeoutMs: 30_000 } }]],
-  steps: [{ passStory: 'current' }],
-};
-
 async function watcher(socketPath: string): Promise<Watcher> {
   const w = await Watcher.open(sb, socketPath);
   await w.client.request('subscribe', { events: ['output', 'state_change'] });
   const attached = await w.client.request('attach', { from_offset: 0 });
   expect(attached).toMatchObject({ from_offset: 0, cols: 80, rows: 24, interactive_mode: false });
   return w;
-}
-
-async function leaseError(call: Promise<unknown>): Promise<RpcError> {
-  const err = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RpcError);
-  return err as RpcError;
 }
 
 describe('interactive mode', () => {
@@ -93,10 +87,10 @@ describe('interactive mode', () => {
     const holder = (await a.client.request('get_status')).writer;
     expect(holder).toMatch(/^unix#\d+$/);
 
-    const refused = await leaseError(b.client.request('set_interactive_mode', { enabled: true }));
+    const refused = await rpcRefusal(b.client.request('set_interactive_mode', { enabled: true }));
     expect(refused).toMatchObject({ kind: 'LEASE_HELD', code: 1001, data: { holder } });
     expect(refused.message).toBe(`the keyboard is held by ${holder}`);
-    const offRefused = await leaseError(b.client.request('set_interactive_mode', { enabled: false }));
+    const offRefused = await rpcRefusal(b.client.request('set_interactive_mode', { enabled: false }));
     expect(offRefused.kind).toBe('LEASE_HELD');
     // Keys from a client without the keyboard are ignored with the reason, as ralph-uv answers them.
     expect(await b.client.request('write_pty', { data: 'intruder' })).toEqual({

@@ -6,11 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, FRAME_TERMINAL, METHOD_NAMES, RpcError, methods } from '../../src/protocol/index.js';
+import { ErrorCode, FRAME_TERMINAL, METHOD_NAMES, methods } from '../../src/protocol/index.js';
 import type { MethodSpec } from '../../src/protocol/spec.js';
 import { dialUnix } from '../../src/transport/unix.js';
 import { FramedPeer } from '../support/framed-peer.js';
-import { makeTask, Sandbox, seenLines, startInProcess, Watcher, within } from './helpers.js';
+import {
+  makeTask,
+  Sandbox,
+  seenLines,
+  startInProcess,
+  Watcher,
+  within,
+  ECHO_SCRIPT,
+  rpcRefusal,
+} from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -19,12 +28,6 @@ beforeEach(() => {
 afterEach(async () => {
   await sb.dispose();
 });
-
-/** Iteration 1 echoes keystrokes until `quit` + Enter, then exits without progress; iteration 2 passes. */
-const ECHO_SCRIPT = {
-  iterations: [[{ print: 'agent ready' }, { echo: { until: 'quit\r', timeoutMs: 30_000 } }]],
-  steps: [{ passStory: 'current' }],
-};
 
 /** Valid params for every control method, so that a refusal is about the role and nothing else. */
 const CONTROL_CALLS: Record<string, object> = {
@@ -38,15 +41,6 @@ const CONTROL_CALLS: Record<string, object> = {
   set_interactive_mode: { enabled: true },
   write_pty: { data: 'observer keys\r' },
 };
-
-async function refusal(call: Promise<unknown>): Promise<RpcError> {
-  const err = await call.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(RpcError);
-  return err as RpcError;
-}
 
 describe('restrict_connection', () => {
   it('covers every control method of the table in this test', () => {
@@ -73,7 +67,7 @@ describe('restrict_connection', () => {
     expect((await observer.client.request('get_logs', { offset: 0 })).content).toContain('agent ready');
 
     for (const [method, params] of Object.entries(CONTROL_CALLS)) {
-      const err = await refusal(observer.client.request(method as never, params as never));
+      const err = await rpcRefusal(observer.client.request(method as never, params as never));
       expect(err.code, method).toBe(ErrorCode.FORBIDDEN);
       expect(err.code).toBe(1014);
       expect(err.message).toBe(
@@ -85,12 +79,14 @@ describe('restrict_connection', () => {
     observer.client.notify('write_pty', { data: 'sneaky\r' });
 
     // No way back: only "observe" is a valid role, and restricting again changes nothing.
-    const lift = await refusal(observer.client.request('restrict_connection', { role: 'control' as never }));
+    const lift = await rpcRefusal(
+      observer.client.request('restrict_connection', { role: 'control' as never }),
+    );
     expect(lift.code).toBe(ErrorCode.INVALID_PARAMS);
     expect(await observer.client.request('restrict_connection', { role: 'observe' })).toEqual({
       role: 'observe',
     });
-    expect((await refusal(observer.client.request('pause'))).code).toBe(ErrorCode.FORBIDDEN);
+    expect((await rpcRefusal(observer.client.request('pause'))).code).toBe(ErrorCode.FORBIDDEN);
 
     // Nothing the observer asked for happened: still running, not paused, same size and limit.
     expect(await observer.client.request('get_status')).toMatchObject({
