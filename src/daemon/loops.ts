@@ -11,7 +11,15 @@ import { isDiskFull } from '../loop/disk-full.js';
 import { RpcError } from '../protocol/errors.js';
 import { launchDetached, prepareLoop, type StartOptions } from '../client/start.js';
 import { stopLoop } from '../client/stop.js';
-import { isTerminal, reconcile, Registry, type SessionRecord } from '../registry/index.js';
+import {
+  DEFAULT_SOCKET_TIMEOUT_MS,
+  DEFAULT_START_GRACE_MS,
+  isTerminal,
+  probeUnixSocket,
+  reconcile,
+  Registry,
+  type SessionRecord,
+} from '../registry/index.js';
 import { markLost } from './lost.js';
 import type { DaemonParamsOf, LoopSummary } from './methods.js';
 import { runnerSpawner } from './systemd.js';
@@ -68,15 +76,20 @@ export class LoopManager {
   async adopt(): Promise<AdoptReport> {
     const registry = Registry.open(this.paths.registryFile);
     try {
-      const report = await reconcile(registry);
       const lost: SessionRecord[] = [];
-      for (const pending of report.pending) {
-        // A runner that is starting right now (by `ralph start`) is left to finish; anything else still
-        // open with no process to look at cannot be accounted for.
-        if (pending.location !== 'local' || pending.status === 'starting' || pending.pid !== null) continue;
-        const marked = markLost(registry, pending, 'the daemon found no runner to account for it');
+      // A row whose runner never recorded its pid, past its start, with no socket answering: nothing can
+      // vouch for it (a dead pid, by contrast, is a crash reconciling records).
+      const now = Date.now();
+      const unverifiable = registry
+        .list({ all: true })
+        .filter((s) => s.location === 'local' && !isTerminal(s.status) && s.pid === null)
+        .filter((s) => s.status !== 'starting' || now - Date.parse(s.updatedAt) > DEFAULT_START_GRACE_MS);
+      for (const session of unverifiable) {
+        if (await probeUnixSocket(session.address, DEFAULT_SOCKET_TIMEOUT_MS)) continue;
+        const marked = markLost(registry, session, 'the daemon found no runner to account for it');
         if (marked !== undefined) lost.push(marked);
       }
+      const report = await reconcile(registry);
       return { alive: report.alive, ended: report.crashed, lost };
     } finally {
       registry.close();
@@ -103,6 +116,11 @@ export class LoopManager {
     return this.withRegistry(
       (r) => r.list().filter((s) => s.location === 'local' && !isTerminal(s.status)).length,
     );
+  }
+
+  /** A local row by registry id. */
+  session(id: number): SessionRecord | undefined {
+    return this.withRegistry((r) => r.get(id));
   }
 
   /** The live loop of a task, or LOOP_NOT_FOUND / LOOP_ENDED. */

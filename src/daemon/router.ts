@@ -28,6 +28,7 @@ import {
   type TableHandlers,
 } from '../protocol/index.js';
 import { checkEnvelope } from '../protocol/validate.js';
+import type { SessionRecord } from '../registry/index.js';
 import type { Peer } from '../transport/stream.js';
 import { callerFor, type Caller } from './caller.js';
 import { dialRunner, Forwarder, type RestrictRunner } from './forward.js';
@@ -48,6 +49,8 @@ export interface RouterOptions {
   roles: RolesConfig;
   loops: LoopManager;
   journal: EventJournal;
+  /** Told of every loop the daemon starts, to journal and watch it. */
+  onStarted?: (session: SessionRecord) => void;
   audit: AuditSink;
   verifyProof: ProofVerifier;
   /** The CA bundle of the daemon's own identity: client certificates must chain to it. */
@@ -314,6 +317,7 @@ export class DaemonRouter {
       },
       start_loop: async (params) => {
         const session = await o.loops.start(params);
+        o.onStarted?.(session);
         return {
           loop_id: String(session.id),
           task: session.task,

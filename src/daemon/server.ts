@@ -18,6 +18,7 @@ import type { DaemonConfig } from './config.js';
 import { restrictRunnerConnection, type RestrictRunner } from './forward.js';
 import { LoopManager, type AdoptReport } from './loops.js';
 import { DaemonRouter } from './router.js';
+import { LoopWatcher } from './watch.js';
 import {
   MemoryJournal,
   NO_AUDIT,
@@ -83,11 +84,16 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     }
   }
   let bound = false;
+  const journal = options.journal ?? new MemoryJournal();
+  const watcher = new LoopWatcher(loops, journal, log);
+  for (const session of adopted.lost) watcher.lost(session);
+  await watcher.start();
   const router = new DaemonRouter({
     service: config.service,
     roles: config.roles,
     loops,
-    journal: options.journal ?? new MemoryJournal(),
+    journal,
+    onStarted: (session) => watcher.track(session),
     audit: options.audit ?? NO_AUDIT,
     verifyProof: options.verifyProof ?? verifyCertificateProof,
     ca: ctx?.identity.ca ?? [],
@@ -114,8 +120,15 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       stream.destroy();
     }
   };
-  ensurePrivateDir(dirname(config.socket));
-  const unix: UnixListener = await listenUnix(config.socket, onConnection, { logger: log });
+  let unix: UnixListener;
+  try {
+    ensurePrivateDir(dirname(config.socket));
+    unix = await listenUnix(config.socket, onConnection, { logger: log });
+  } catch (err) {
+    watcher.close();
+    if (ownContext) await ctx?.close();
+    throw err;
+  }
   let ziti: ZitiListener | null = null;
   if (ctx !== null) {
     try {
@@ -134,6 +147,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       });
       bound = true;
     } catch (err) {
+      watcher.close();
       await unix.close();
       if (ownContext) await ctx.close();
       throw err;
@@ -150,6 +164,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     close: () => {
       closing ??= (async () => {
         bound = false;
+        watcher.close();
         await Promise.allSettled([unix.close(), ziti?.close()]);
         for (const conn of conns) conn.close('daemon shutting down');
         if (ownContext && ctx !== null) await ctx.close();

@@ -44,6 +44,7 @@ const COMMANDS: Record<string, string[]> = {
   prune: ['--older-than', '--dry-run', '--keep-logs', '--json'],
   demo: ['--speed', '--max-iterations'],
   agents: ['--json'],
+  daemon: ['--config', '--ziti', '--log', 'init'],
 };
 
 /** stderr of a usage error: one line naming the problem, then at most one hint line. */

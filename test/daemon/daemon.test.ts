@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { RpcClient } from '../../src/protocol/client.js';
+import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
 import { useCliSandbox, waitFor, type TaskFolder } from '../cli/harness.js';
 import {
@@ -102,8 +103,14 @@ describe('ralph daemon over its Unix socket', () => {
     await waitFor(() => screen.includes('ECHO:"hi"'), 'the keys echoed through the daemon');
     rpc.close();
 
+    // The runner sees the hand-over connection close with the client: the keyboard is free again.
     const other = await LineClient.unix(daemon.socket);
     await other.hello;
+    await waitFor(
+      async () =>
+        (await other.ok<{ writer: string | null }>('get_status', { task: 'echo-task' })).writer === null,
+      'the writer lease to be released when the client went away',
+    );
     const stopped = await other.ok<{ task: string; status: string }>('stop_loop', { task: 'echo-task' });
     expect(stopped).toEqual({ task: 'echo-task', status: 'stopped' });
     other.close();
@@ -161,6 +168,67 @@ describe('ralph daemon over its Unix socket', () => {
     client.close();
   });
 
+  it('keeps serving through a burst of fuzzed messages', async () => {
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    let seed = 42;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const methods = [
+      'list_loops',
+      'start_loop',
+      'stop_loop',
+      'open_loop',
+      'get_status',
+      'peek',
+      'x',
+      '',
+      'authenticate',
+    ];
+    const values: unknown[] = [null, 1, -1, 'a', '../..', [], {}, { task: '../x' }, 'x'.repeat(300), true];
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i += 1) {
+      switch (rand(4)) {
+        case 0:
+          lines.push(Buffer.from(Array.from({ length: 1 + rand(60) }, () => rand(256))).toString('latin1'));
+          break;
+        case 1:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: values[rand(values.length)],
+            }),
+          );
+          break;
+        case 2:
+          lines.push(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: `f${i}`,
+              method: methods[rand(methods.length)],
+              params: { task: values[rand(values.length)], task_dir: values[rand(values.length)] },
+            }),
+          );
+          break;
+        default:
+          lines.push(JSON.stringify(values[rand(values.length)]));
+      }
+    }
+    // open_loop on a real loop would hand the connection over; the fuzz never names one that runs.
+    client.write(lines.map((l) => l.replace(/\n/g, ' ')).join('\n') + '\n');
+    expect(await client.ok('get_health', undefined, 60_000)).toMatchObject({ service: 'ralph-test' });
+    expect(client.closed).toBe(false);
+    const fresh = await LineClient.unix(daemon.socket);
+    await fresh.hello;
+    expect(await fresh.ok('list_loops')).toHaveProperty('count');
+    fresh.close();
+    client.close();
+  });
+
   it('a killed daemon leaves its loops running; restarted, it adopts and serves them', async () => {
     const task = sandbox().makeTask('survivor', { script: ECHO_SCRIPT });
     const client = await LineClient.unix(daemon.socket);
@@ -202,5 +270,138 @@ describe('ralph daemon over its Unix socket', () => {
     await waitFor(() => client.closed, 'the client connection to close');
     expect(isAlive(runner.pid!)).toBe(true);
     expect(daemon.log.some((l) => l.includes('loops keep running'))).toBe(true);
+  });
+});
+
+describe('the daemon event journal', () => {
+  const sandbox = useCliSandbox();
+  let daemon: DaemonProcess;
+
+  beforeAll(async () => {
+    daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+  });
+
+  function events(
+    client: LineClient,
+  ): { seq: number; type: string; task: string; data: Record<string, unknown> }[] {
+    return client.notifications
+      .filter((n) => n.method === 'loop_event')
+      .map((n) => n.params as { seq: number; type: string; task: string; data: Record<string, unknown> });
+  }
+
+  it('journals starts, status changes and ends, replays them after since_seq and streams new ones', async () => {
+    const done = sandbox().makeTask('finishes', { script: [{ passAll: true }, { promise: true }] });
+    const watcher = await LineClient.unix(daemon.socket);
+    await watcher.hello;
+    expect(await watcher.ok('subscribe_events', {})).toEqual({ seq: 0, replayed: 0 });
+
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    const started = await client.ok<LoopRow>('start_loop', {
+      task_dir: 'finishes',
+      agent: 'custom',
+      agent_command: done.agentCmd,
+      max_iterations: 2,
+    });
+    const end = await waitFor(
+      () => events(watcher).find((e) => e.type === 'loop_completed'),
+      'loop_completed streamed live',
+      30_000,
+    );
+    expect(end).toMatchObject({ task: 'finishes', data: { loop_id: started.loop_id, status: 'completed' } });
+    const seen = events(watcher);
+    expect(seen[0]).toMatchObject({ seq: 1, type: 'loop_started', task: 'finishes' });
+    expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
+
+    // A client that missed them gets them replayed, in order, and nothing twice.
+    const late = await LineClient.unix(daemon.socket);
+    await late.hello;
+    const answer = await late.ok<{ seq: number; replayed: number }>('subscribe_events', { since_seq: 1 });
+    expect(answer.replayed).toBe(answer.seq - 1);
+    await waitFor(() => events(late).length === answer.replayed, 'the replay');
+    expect(events(late).map((e) => e.seq)).toEqual(seen.slice(1, answer.seq).map((e) => e.seq));
+    for (const c of [watcher, client, late]) c.close();
+  });
+
+  it('tags events of a forwarded subscription with their task, and enforces maxLoops', async () => {
+    const hang = [{ print: 'up' }, { hang: true }];
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    const names = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    for (const name of names.slice(0, 4)) {
+      const task = sandbox().makeTask(name, { script: hang });
+      await client.ok('start_loop', { task_dir: name, agent: 'custom', agent_command: task.agentCmd });
+    }
+    const fifth = sandbox().makeTask('m5', { script: hang });
+    const refused = await client.call('start_loop', {
+      task_dir: 'm5',
+      agent: 'custom',
+      agent_command: fifth.agentCmd,
+    });
+    expect(refused.error).toMatchObject({ code: -32002, data: { max_loops: 4, active: 4 } });
+    expect(refused.error!.message).toMatch(/maxLoops 4/);
+
+    expect(await client.ok('subscribe', { task: 'm1', events: ['state_change'] })).toEqual({
+      subscribed: ['state_change'],
+    });
+    await client.ok('pause', { task: 'm1' });
+    const tagged = await waitFor(
+      () =>
+        client.notifications.find(
+          (n) => n.method === 'event' && (n.params as { task?: string }).task === 'm1',
+        ),
+      'a state_change tagged with its task',
+    );
+    expect(tagged.params).toMatchObject({ type: 'state_change', task: 'm1', data: { paused: true } });
+    for (const name of names.slice(0, 4)) await client.ok('stop_loop', { task: name, force: true });
+    client.close();
+  });
+});
+
+describe('adoption on daemon start', () => {
+  const sandbox = useCliSandbox();
+
+  it('marks a row no runner can be found for as lost, journals it, and leaves ended rows alone', async () => {
+    const registry = Registry.open(sandbox().paths.registryFile);
+    const row = (task: string, status: 'running' | 'completed'): SessionRecord =>
+      registry.create({
+        task,
+        location: 'local',
+        transport: 'unix',
+        address: join(sandbox().paths.runDir, `${task}.sock`),
+        agent: 'custom',
+        taskDir: join(sandbox().root, 'tasks', task),
+        maxIterations: 3,
+        status,
+      });
+    let ghost: SessionRecord;
+    let ended: SessionRecord;
+    try {
+      ghost = row('ghost', 'running');
+      ended = row('done-before', 'completed');
+    } finally {
+      registry.close();
+    }
+    const daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+    expect(daemon.log.some((l) => l.includes('adopted loops') && l.includes('"lost":["ghost"]'))).toBe(true);
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    const list = await client.ok<{ loops: (LoopRow & { exit_reason: string | null })[] }>('list_loops');
+    expect(list.loops.find((l) => l.task === 'ghost')).toMatchObject({
+      loop_id: String(ghost.id),
+      status: 'lost',
+      exit_reason: 'the daemon found no runner to account for it',
+    });
+    expect(list.loops.find((l) => l.task === 'done-before')).toMatchObject({
+      loop_id: String(ended.id),
+      status: 'completed',
+    });
+    await client.ok('subscribe_events', {});
+    const lost = await waitFor(
+      () => client.notifications.find((n) => n.method === 'loop_event'),
+      'the loop_lost entry',
+    );
+    expect(lost.params).toMatchObject({ type: 'loop_lost', task: 'ghost', data: { status: 'lost' } });
+    client.close();
   });
 });

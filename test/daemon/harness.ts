@@ -53,10 +53,11 @@ export async function startDaemonProcess(
   sandbox: CliSandbox,
   setup: DaemonSetup,
   args: string[] = ['--no-ziti'],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<DaemonProcess> {
   const child = spawn(process.execPath, [CLI_MAIN, 'daemon', '--config', setup.configFile, ...args], {
     cwd: sandbox.root,
-    env: sandbox.env,
+    env: { ...sandbox.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];

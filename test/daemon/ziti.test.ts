@@ -128,4 +128,35 @@ describe.skipIf(!zitiTestsEnabled())('ralph daemon over a Ziti service', () => {
     expect(refused.error).toMatchObject({ code: 1014 });
     await waitFor(() => s.closed, 'the connection to close for an identity without a role');
   });
+
+  it('lets an observe identity look but not steer', async () => {
+    await daemon.stop('SIGTERM');
+    const setup = writeDaemonConfig(sandbox(), {
+      identity: net.identities.server.file,
+      service: net.services.plain,
+      terminator,
+      roles: { [client.identity.name]: 'observe' },
+    });
+    daemon = await startDaemonProcess(sandbox(), setup, []);
+    const c = await dial(client);
+    expect(await authenticate(c, net.identities.client.file)).toMatchObject({
+      result: { identity: client.identity.name, role: 'observe' },
+    });
+    expect(await c.ok('list_loops')).toHaveProperty('loops');
+    expect(await c.ok('get_health')).toMatchObject({ bound: true });
+    const refusals: [string, unknown][] = [
+      ['start_loop', { task_dir: 'anything' }],
+      ['stop_loop', { task: 'anything' }],
+      ['stop', { task: 'anything' }],
+      ['write_pty', { task: 'anything', data: 'rm -rf /\r' }],
+      ['set_interactive_mode', { task: 'anything', enabled: true }],
+    ];
+    for (const [method, params] of refusals) {
+      const answer = await c.call(method, params);
+      expect(answer.error, method).toMatchObject({ code: 1014, data: { role: 'observe', method } });
+      expect(answer.error!.message).toBe(`role observe may not call ${method}`);
+    }
+    expect(c.closed).toBe(false);
+    c.close();
+  });
 });
