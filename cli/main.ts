@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
+import { closeZitiContexts } from '../src/client/remote/contexts.js';
 import { isRalphError, ExitCode } from '../src/errors.js';
 import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
@@ -67,7 +68,7 @@ for (const stream of [process.stdout, process.stderr]) {
 
 try {
   // What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
-  await main(process.argv.slice(2));
+  await main(process.argv.slice(2)).finally(closeZitiContexts);
 } catch (err) {
   if (isRalphError(err)) {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);

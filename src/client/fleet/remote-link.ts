@@ -1,6 +1,6 @@
 /**
  * The link to one remote: one daemon connection, shared by every row of that remote. It lists the remote's
- * loops, then follows its event journal; each event (debounced) lists them again, and every list is handed to
+ * loops, then follows its event journal; each event (debounced), and a quiet spell of 5 s, lists them again; every list is handed to
  * the fleet to record in the registry. A dropped or failed connection shows the remote's rows as unreachable,
  * with the reason, and is retried with backoff, so a remote that comes back shows up without a restart.
  */
@@ -12,6 +12,8 @@ import type { LinkHealth } from './types.js';
 
 const RETRY_MS = [1000, 2000, 5000, 10_000, 30_000];
 const RELIST_DEBOUNCE_MS = 200;
+/** Lists again at least this often, for changes no event told of. */
+const RELIST_EVERY_MS = 5000;
 
 export interface RemoteLinkOptions {
   /** Health changed. */
@@ -27,6 +29,7 @@ export class RemoteLink {
   private daemon: DaemonClient | null = null;
   private timer: NodeJS.Timeout | null = null;
   private relistTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private failures = 0;
   private lastSeq: number | undefined;
@@ -47,6 +50,7 @@ export class RemoteLink {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.relistTimer) clearTimeout(this.relistTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     this.daemon?.close();
     this.daemon = null;
   }
@@ -69,6 +73,8 @@ export class RemoteLink {
       }, this.lastSeq);
       this.lastSeq = Math.max(this.lastSeq ?? 0, sub.seq);
       this.failures = 0;
+      this.pollTimer ??= setInterval(() => this.relistSoon(), RELIST_EVERY_MS);
+      this.pollTimer.unref();
       this.health = { state: 'live' };
       this.options.onChange();
     } catch (err) {
@@ -85,7 +91,7 @@ export class RemoteLink {
   }
 
   private relistSoon(): void {
-    if (this.relistTimer || this.closed) return;
+    if (this.relistTimer || this.closed || this.client === null) return;
     this.relistTimer = setTimeout(() => {
       this.relistTimer = null;
       this.relist().catch(() => undefined); // a dropped connection is handled by its close

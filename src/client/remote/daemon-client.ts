@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.js';
 import { RpcClient, RpcError } from '../../protocol/index.js';
 import { dialZiti } from '../../transport/ziti.js';
-import { ZitiContext } from '../../ziti/context.js';
+import type { ZitiContext } from '../../ziti/context.js';
+import { zitiContextFor } from './contexts.js';
 import { proveIdentity } from '../../daemon/auth.js';
 import type {
   DaemonHealth,
@@ -34,45 +35,7 @@ export type DaemonStep = 'login' | 'dial' | 'hello' | 'authenticate';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
-const contexts = new Map<string, Promise<ZitiContext>>();
-
-/**
- * The Ziti context of an identity file, shared by every connection this process makes with it. A failed login
- * is forgotten, so the next call tries again. Its controller and router calls are bounded by `timeoutMs`.
- */
-export function zitiContextFor(identityFile: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ZitiContext> {
-  const key = resolve(identityFile);
-  let ctx = contexts.get(key);
-  if (ctx === undefined) {
-    ctx = ZitiContext.fromIdentityFile(key, {
-      controller: { timeoutMs },
-      connectTimeoutMs: timeoutMs,
-      requestTimeoutMs: timeoutMs,
-    });
-    contexts.set(key, ctx);
-    ctx.catch(() => {
-      if (contexts.get(key) === ctx) contexts.delete(key);
-    });
-  }
-  return ctx;
-}
-
-/**
- * Closes every Ziti context this process opened (so a command can end); later calls open new ones. A login still
- * under way is closed when it ends (its own timeout bounds it); this waits at most `waitMs` for the closing.
- */
-export async function closeZitiContexts(waitMs = 500): Promise<void> {
-  const all = [...contexts.values()];
-  contexts.clear();
-  const closing = Promise.all(all.map((p) => p.then((ctx) => ctx.close()).catch(() => undefined)));
-  let timer: NodeJS.Timeout | undefined;
-  const enough = new Promise<void>((resolvePromise) => {
-    timer = setTimeout(resolvePromise, waitMs);
-    timer.unref();
-  });
-  await Promise.race([closing, enough]);
-  clearTimeout(timer);
-}
+export { closeZitiContexts, zitiContextFor } from './contexts.js';
 
 export class DaemonClient {
   readonly remote: Remote;
