@@ -234,7 +234,10 @@ describe.skipIf(!netnsTestsEnabled() || !zitiTestsEnabled())('remote daemon acce
         () => replay.find((e) => e.type === 'loop_completed' && e.task === short.name),
         30_000,
       );
-      expect(missed, 'the loop_completed of the finisher, replayed since the last seen seq').toBeDefined();
+      expect(
+        missed,
+        `the loop_completed of the finisher, replayed since seq ${seenSeq}; replayed: ${JSON.stringify(replay)}`,
+      ).toBeDefined();
       expect(replay.every((e) => e.seq > seenSeq)).toBe(true);
     } finally {
       second.client.close();
