@@ -27,9 +27,9 @@ import {
   table,
   verdict,
   warnIfStale,
-  withTimeout,
   writeSummary,
 } from './lib/common.mjs';
+import { prober, shuffle } from './lib/remote-measure.mjs';
 import { openNodePty, openRalph, openRelay, openTmux } from './lib/terminals.mjs';
 
 const SAMPLES = numberOption('samples', 2000, { min: 1, max: 100_000 });
@@ -38,8 +38,6 @@ const SAMPLES = numberOption('samples', 2000, { min: 1, max: 100_000 });
 const WARMUP = numberOption('warmup', 2000, { min: 0, max: 100_000 });
 const COLD_SAMPLES = 200;
 const LIMIT_MS = numberOption('time-limit', 60, { min: 1, max: 600 }) * 1000;
-const PER_SAMPLE_TIMEOUT_MS = 5000;
-const CHARS = 'abcdefghijklmnopqrstuvwxyz';
 const FIXED_ORDER = hasFlag('fixed-order');
 const onlyIndex = process.argv.indexOf('--only');
 const ONLY =
@@ -52,46 +50,6 @@ const open = {
   ralph: () => openRalph(['echo'], 'kbd'),
 };
 const opened = [];
-
-/**
- * One round trip: sends a letter and resolves with the time it took to come back. The clock stops inside the
- * data callback, so promise scheduling after the byte arrives is not counted.
- */
-function prober(terminal) {
-  let pending = null;
-  const off = terminal.onData((chunk) => {
-    if (pending && chunk.includes(pending.byte)) {
-      const done = pending;
-      pending = null;
-      done.resolve(nowMs());
-    }
-  });
-  let i = 0;
-  return {
-    off,
-    async once() {
-      const ch = CHARS[i++ % CHARS.length];
-      const back = new Promise((resolve) => (pending = { byte: ch.charCodeAt(0), resolve }));
-      const t0 = nowMs();
-      terminal.send(ch);
-      const t1 = await withTimeout(
-        back,
-        PER_SAMPLE_TIMEOUT_MS,
-        `the echo of "${ch}" through ${terminal.name}`,
-      );
-      return t1 - t0;
-    },
-  };
-}
-
-/** Fisher-Yates, in place. */
-function shuffle(items) {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
-}
 
 /**
  * Samples every open terminal once per round (round-robin, shuffled each round unless --fixed-order), so a

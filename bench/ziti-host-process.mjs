@@ -7,9 +7,13 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { withTimeout } from './lib/common.mjs';
 
-/** @returns {Promise<{ pid: number, connections(): Record<string, number>, stop(): Promise<void> }>} */
-export async function startEchoHost(script, identityFile, services, readyTimeoutMs = 90_000) {
-  const child = spawn(process.execPath, [script, identityFile, ...services], {
+/**
+ * `wrap` runs the host under a command prefix, e.g. `['ip', 'netns', 'exec', '<namespace>']`.
+ * @returns {Promise<{ pid: number, connections(): Record<string, number>, stop(): Promise<void> }>}
+ */
+export async function startEchoHost(script, identityFile, services, readyTimeoutMs = 90_000, wrap = []) {
+  const argv = [...wrap, process.execPath, script, identityFile, ...services];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const exited = once(child, 'exit');

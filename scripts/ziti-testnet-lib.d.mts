@@ -24,6 +24,8 @@ export interface TestNetworkDescription {
   bin: string;
   ownerPid: number;
   ctrlUrl: string;
+  /** The address the controller and the edge router listen on and advertise (default 127.0.0.1). */
+  host: string;
   ctrlPort: number;
   routerPort: number;
   routerName: string;
@@ -103,6 +105,11 @@ export interface TestNetwork extends TestNetworkDescription {
    * it online. It ends with the process that added it. Disturbs other users of a shared network: prefer a
    * private one (startTestNetwork()).
    */
+  /**
+   * Stops the controller and starts it again with the same home and configuration, then waits until the edge
+   * router is connected to it again. Owner only.
+   */
+  restartController(timeoutMs?: number): Promise<void>;
   addRouter(name: string, options?: { timeoutMs?: number }): Promise<AddedRouter>;
   /**
    * Gives an enrolled identity a certificate (same subject and key, signed by the network's CA) that expires
@@ -119,6 +126,11 @@ export interface StartOptions {
   bin?: string;
   /** Bound on the whole start-up; default 120 000 ms. */
   timeoutMs?: number;
+  /**
+   * The local address the controller and the edge router listen on and advertise (default 127.0.0.1), e.g. the
+   * root-side address of a veth pair so that processes in a network namespace reach them through it only.
+   */
+  host?: string;
   /**
    * Lifetime of the controller's OIDC access tokens (`edge.oidc.accessTokenDuration`, e.g. `'1m'`; the
    * controller's minimum is 1m, its default 30m). Restarts the controller once before provisioning.

@@ -11,6 +11,7 @@ import {
   reconfigureController,
   startController,
 } from './ziti-testnet/controller.mjs';
+import { routerOnline } from './ziti-testnet/router.mjs';
 import {
   INSTALL_HINT,
   TestnetError,
@@ -22,6 +23,7 @@ import {
   runZiti,
   spawnZitiDetached,
   stopGroup,
+  waitFor,
 } from './ziti-testnet/proc.mjs';
 import { apiSessionTimeoutPatch } from './ziti-testnet/controller-config.mjs';
 import { SERVICES, provision } from './ziti-testnet/provision.mjs';
@@ -35,10 +37,10 @@ export const TESTNET_ENV = 'RALPH_ZITI_TESTNET';
 
 const DESCRIPTION_VERSION = 1;
 
-/** @param {number} count @returns {Promise<number[]>} */
-async function distinctFreePorts(count) {
+/** @param {number} count @param {string} [host] @returns {Promise<number[]>} */
+async function distinctFreePorts(count, host) {
   const ports = new Set();
-  for (let attempt = 0; attempt < 50 && ports.size < count; attempt += 1) ports.add(await freePort());
+  for (let attempt = 0; attempt < 50 && ports.size < count; attempt += 1) ports.add(await freePort(host));
   if (ports.size < count)
     throw new TestnetError('ZITI_NO_PORTS', `could not find ${count} free loopback ports`);
   return [...ports];
@@ -75,6 +77,7 @@ function networkFromDescription(desc, owned) {
     ownerPid: desc.ownerPid,
     ctrlPort: desc.ctrlPort,
     routerPort: desc.routerPort,
+    host: desc.host ?? '127.0.0.1',
     adminUser: desc.adminUser,
     adminPassword: desc.adminPassword,
   };
@@ -135,7 +138,7 @@ function networkFromDescription(desc, owned) {
         `router name "${name}" must be lower-case letters, digits and dashes, and not ${ROUTER_NAME}`,
       );
     }
-    const [port, linkPort] = await distinctFreePorts(2);
+    const [port, linkPort] = await distinctFreePorts(2, ctx.host);
     // An added router ends with the process that added it, like spawnZiti's processes.
     const routerCtx = { ...ctx, ownerPid: process.pid };
     await setupRouter(routerCtx, { name, port, linkPort });
@@ -144,7 +147,7 @@ function networkFromDescription(desc, owned) {
     return {
       name,
       port,
-      url: `tls://127.0.0.1:${port}`,
+      url: `tls://${ctx.host}:${port}`,
       pid: () => routerPid(routerCtx, name),
       stop: () => stopRouter(routerCtx, timeoutMs, name),
       start: async () => {
@@ -171,6 +174,16 @@ function networkFromDescription(desc, owned) {
     restartRouter: async () => {
       await stopRouter(ctx);
       await startRouter(ctx);
+    },
+    restartController: async (timeoutMs = 60_000) => {
+      if (!owned) throw new TestnetError('ZITI_NOT_OWNER', 'restartController: owner only');
+      await reconfigureController(ctx, [], timeoutMs);
+      await adminLogin(ctx);
+      await waitFor(() => routerOnline(ctx), {
+        timeoutMs,
+        intervalMs: 500,
+        what: 'the edge router to reconnect to the restarted controller',
+      });
     },
     shortenCertificate: async (identityName, seconds) => {
       if (!owned) {
@@ -232,13 +245,16 @@ export async function startTestNetwork(options = {}) {
   mkdirSync(join(home, 'cli-home'));
   mkdirSync(join(home, 'cli-config'));
   const unregister = registerExitCleanup(home);
-  const [ctrlPort, routerPort, goHostedPort, proxyPlain, proxyE2ee] = await distinctFreePorts(5);
+  const host = options.host ?? '127.0.0.1';
+  const [ctrlPort, routerPort] = await distinctFreePorts(2, host);
+  const [goHostedPort, proxyPlain, proxyE2ee] = await distinctFreePorts(3);
   const ctx = {
     bin,
     home,
     ownerPid: process.pid,
     ctrlPort,
     routerPort,
+    host,
     adminUser: 'admin',
     adminPassword: randomBytes(12).toString('hex'),
   };
@@ -247,7 +263,7 @@ export async function startTestNetwork(options = {}) {
     version: DESCRIPTION_VERSION,
     ...ctx,
     descriptionFile: join(home, 'testnet.json'),
-    ctrlUrl: `https://127.0.0.1:${ctrlPort}`,
+    ctrlUrl: `https://${host}:${ctrlPort}`,
     routerName: ROUTER_NAME,
     services: { ...SERVICES },
     goHostedTarget: { host: '127.0.0.1', port: goHostedPort },

@@ -31,7 +31,8 @@ function readyWatcher(terminal, what) {
   return withTimeout(ready, 20_000, `${what} to print ${READY}`);
 }
 
-function listeners() {
+/** A set of data listeners: add(listener) returns its removal; emit(chunk) calls each. */
+export function listeners() {
   const set = new Set();
   return {
     add(listener) {

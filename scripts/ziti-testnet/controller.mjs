@@ -17,13 +17,14 @@ import {
  * One GET of the edge client API's version document; TLS verification is off because this probe
  * only checks liveness (the controller's CA is not known to this process yet).
  * @param {number} ctrlPort
+ * @param {string} [host]
  * @returns {Promise<boolean>}
  */
-export function probeControllerVersion(ctrlPort) {
+export function probeControllerVersion(ctrlPort, host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host,
         port: ctrlPort,
         path: '/edge/client/v1/version',
         method: 'GET',
@@ -42,9 +43,17 @@ export function probeControllerVersion(ctrlPort) {
 }
 
 /**
+ * The address every listener of the network uses: `ctx.host`, else 127.0.0.1.
+ * @param {{ host?: string }} ctx
+ */
+export function hostOf(ctx) {
+  return ctx.host ?? '127.0.0.1';
+}
+
+/**
  * Starts the controller and waits until its edge client API answers.
  * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number,
- *   adminUser: string, adminPassword: string }} ctx
+ *   adminUser: string, adminPassword: string, host?: string }} ctx
  * @param {number} timeoutMs
  */
 export async function startController(ctx, timeoutMs) {
@@ -57,11 +66,11 @@ export async function startController(ctx, timeoutMs) {
       '--home',
       join(ctx.home, 'quickstart'),
       '--ctrl-address',
-      '127.0.0.1',
+      hostOf(ctx),
       '--ctrl-port',
       String(ctx.ctrlPort),
       '--router-address',
-      '127.0.0.1',
+      hostOf(ctx),
       '--router-port',
       String(ctx.routerPort),
       '--no-router',
@@ -73,10 +82,13 @@ export async function startController(ctx, timeoutMs) {
     {
       logFile,
       pidFile: join(ctx.home, 'controller.pid'),
-      // Keep both the control-plane and the web listeners on loopback.
+      // Keep both the control-plane and the web listeners on the network's one address (loopback by default).
       env: {
-        ZITI_CTRL_BIND_ADDRESS: '127.0.0.1',
-        ZITI_CTRL_EDGE_BIND_ADDRESS: '127.0.0.1',
+        ZITI_CTRL_BIND_ADDRESS: hostOf(ctx),
+        ZITI_CTRL_EDGE_BIND_ADDRESS: hostOf(ctx),
+        // quickstart names a non-loopback --ctrl-address as a DNS name in its server certificate, which the
+        // controller then refuses for its own advertise address; this adds it as an IP address too.
+        ...(hostOf(ctx) === '127.0.0.1' ? {} : { ZITI_CTRL_EDGE_IP_OVERRIDE: hostOf(ctx) }),
         RALPH_TESTNET_ORPHAN_RM: ctx.home,
       },
     },
@@ -89,11 +101,11 @@ export async function startController(ctx, timeoutMs) {
           `ziti edge quickstart exited early:\n${logTail(logFile)}`,
         );
       }
-      return probeControllerVersion(ctx.ctrlPort);
+      return probeControllerVersion(ctx.ctrlPort, hostOf(ctx));
     },
     {
       timeoutMs,
-      what: `the controller at https://127.0.0.1:${ctx.ctrlPort}`,
+      what: `the controller at https://${hostOf(ctx)}:${ctx.ctrlPort}`,
       onTimeout: () => `controller log tail:\n${logTail(logFile)}`,
     },
   );
@@ -102,13 +114,13 @@ export async function startController(ctx, timeoutMs) {
 
 /**
  * Logs the isolated CLI configuration in as the admin user.
- * @param {{ bin: string, home: string, ctrlPort: number, adminUser: string, adminPassword: string }} ctx
+ * @param {{ bin: string, home: string, ctrlPort: number, adminUser: string, adminPassword: string, host?: string }} ctx
  */
 export async function adminLogin(ctx) {
   await runZiti(ctx, [
     'edge',
     'login',
-    `127.0.0.1:${ctx.ctrlPort}`,
+    `${hostOf(ctx)}:${ctx.ctrlPort}`,
     '--username',
     ctx.adminUser,
     '--password',

@@ -106,12 +106,12 @@ export function runZiti(ctx, args, options = {}) {
   });
 }
 
-/** Asks the kernel for a free TCP port on 127.0.0.1 and releases it. */
-export function freePort() {
+/** Asks the kernel for a free TCP port on `host` (default 127.0.0.1) and releases it. */
+export function freePort(host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : 0;
       server.close(() => resolve(port));

@@ -2,6 +2,7 @@
 // stopped and started again while the controller stays up.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostOf } from './controller.mjs';
 import {
   TestnetError,
   isAlive,
@@ -37,13 +38,14 @@ function routerPaths(home, name = ROUTER_NAME) {
  * Creates an edge router in the controller, writes its configuration (edge listener on loopback, no
  * tunneler) and enrolls it. The first router has no link listener; a router given `linkPort` listens
  * for router links on 127.0.0.1 there, so that routers can carry circuits between each other.
- * @param {{ bin: string, home: string, ctrlPort: number, routerPort: number }} ctx
+ * @param {{ bin: string, home: string, ctrlPort: number, routerPort: number, host?: string }} ctx
  * @param {{ name?: string, port?: number, linkPort?: number }} [router]
  */
 export async function setupRouter(ctx, router = {}) {
   const name = router.name ?? ROUTER_NAME;
   const port = router.port ?? ctx.routerPort;
   const paths = routerPaths(ctx.home, name);
+  const host = hostOf(ctx);
   mkdirSync(paths.dir, { recursive: true });
   await runZiti(ctx, [
     'edge',
@@ -57,11 +59,11 @@ export async function setupRouter(ctx, router = {}) {
   ]);
   const env = {
     ZITI_HOME: paths.dir,
-    ZITI_CTRL_ADVERTISED_ADDRESS: '127.0.0.1',
+    ZITI_CTRL_ADVERTISED_ADDRESS: host,
     ZITI_CTRL_ADVERTISED_PORT: String(ctx.ctrlPort),
-    ZITI_ROUTER_ADVERTISED_ADDRESS: '127.0.0.1',
+    ZITI_ROUTER_ADVERTISED_ADDRESS: host,
     ZITI_ROUTER_PORT: String(port),
-    ZITI_ROUTER_IP_OVERRIDE: '127.0.0.1',
+    ZITI_ROUTER_IP_OVERRIDE: host,
     ...(router.linkPort === undefined ? {} : { ZITI_ROUTER_LISTENER_BIND_PORT: String(router.linkPort) }),
   };
   await runZiti(
@@ -82,8 +84,8 @@ export async function setupRouter(ctx, router = {}) {
     { env },
   );
   const config = readFileSync(paths.config, 'utf8');
-  const loopbackOnly = config.replaceAll('tls:0.0.0.0:', 'tls:127.0.0.1:');
-  if (!loopbackOnly.includes(`tls:127.0.0.1:${port}`)) {
+  const loopbackOnly = config.replaceAll('tls:0.0.0.0:', `tls:${host}:`);
+  if (!loopbackOnly.includes(`tls:${host}:${port}`)) {
     throw new TestnetError(
       'ZITI_ROUTER_CONFIG',
       `router config ${paths.config} has no edge listener on port ${port}`,
@@ -109,7 +111,7 @@ export async function routerOnline(ctx, name = ROUTER_NAME) {
 
 /**
  * Starts the router process and waits until the controller reports it online.
- * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number }} ctx
+ * @param {{ bin: string, home: string, ownerPid: number, ctrlPort: number, routerPort: number, host?: string }} ctx
  */
 export async function startRouter(ctx, timeoutMs = 60_000, name = ROUTER_NAME) {
   const paths = routerPaths(ctx.home, name);
