@@ -34,15 +34,10 @@ import { callerFor, type Caller } from './caller.js';
 import { dialRunner, Forwarder, type RestrictRunner } from './forward.js';
 import type { LoopManager } from './loops.js';
 import { toSummary } from './loops.js';
-import {
-  LOOP_EVENT_METHOD,
-  daemonMethods,
-  isDaemonMethodName,
-  taskName,
-  type DaemonMethods,
-} from './methods.js';
+import { daemonMethods, isDaemonMethodName, taskName, type DaemonMethods } from './methods.js';
 import { allows, roleFor, type RolesConfig } from './roles.js';
-import type { AuditSink, EventJournal, JournalEntry, ProofVerifier } from './trust-hooks.js';
+import type { AuditSink, EventJournal, ProofVerifier } from './trust-hooks.js';
+import { subscribeEvents } from './subscribe-events.js';
 
 export interface RouterOptions {
   service: string;
@@ -329,7 +324,7 @@ export class DaemonRouter {
         const session = await o.loops.stop(task, force ?? false);
         return { task: session.task, status: toSummary(session).status };
       },
-      subscribe_events: ({ since_seq }, conn) => this.subscribeEvents(conn, since_seq ?? 0),
+      subscribe_events: ({ since_seq }, conn) => subscribeEvents(o.journal, conn, since_seq ?? 0),
       open_loop: async ({ task }, conn) => {
         const caller = this.caller(conn);
         const runner = await dialRunner(o.loops, task, caller.role, o.restrict);
@@ -341,41 +336,6 @@ export class DaemonRouter {
         return { task, loop_id: String(runner.loopId), status: runner.status as never };
       },
     };
-  }
-
-  /**
-   * Replays the journal after `since`, then streams new entries; the answer goes out first (entries are
-   * sent on the next turn), and entries appended meanwhile wait behind the replay so none is lost or doubled.
-   */
-  private subscribeEvents(
-    conn: RpcConnection,
-    since: number,
-  ): { seq: number; replayed: number; truncated?: boolean } {
-    const journal = this.options.journal;
-    const old = conn.data.get('daemon.events') as ((e: JournalEntry) => void) | undefined;
-    if (old !== undefined) journal.off('entry', old);
-    const replay = journal.since(since);
-    const seq = journal.lastSeq;
-    const held: JournalEntry[] = [];
-    let replaying = true;
-    const send = (entry: JournalEntry): void => {
-      conn.send(createJSONRPCNotification(LOOP_EVENT_METHOD, entry));
-    };
-    const live = (entry: JournalEntry): void => {
-      if (entry.seq <= seq) return;
-      if (replaying) held.push(entry);
-      else send(entry);
-    };
-    journal.on('entry', live);
-    conn.data.set('daemon.events', live);
-    conn.once('close', () => journal.off('entry', live));
-    setImmediate(() => {
-      for (const entry of replay) send(entry);
-      for (const entry of held) send(entry);
-      replaying = false;
-    });
-    const truncated = (replay as { truncated?: boolean }).truncated === true;
-    return { seq, replayed: replay.length, ...(truncated ? { truncated } : {}) };
   }
 }
 

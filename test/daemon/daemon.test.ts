@@ -60,6 +60,9 @@ describe('ralph daemon over its Unix socket', () => {
       service: 'ralph-test',
       bound: false,
     });
+    const { agents } = await client.ok<{ agents: { name: string; available: boolean }[] }>('get_agents');
+    expect(agents.map((a) => a.name)).toEqual(expect.arrayContaining(['claude', 'codex', 'demo']));
+    expect(agents.find((a) => a.name === 'demo')).toMatchObject({ available: true });
     client.close();
   });
 
@@ -166,6 +169,40 @@ describe('ralph daemon over its Unix socket', () => {
     expect(await fresh.ok('list_loops')).toHaveProperty('loops');
     fresh.close();
     client.close();
+  });
+
+  it('measures round trips: forwarded by task, and through a handed-over connection', async () => {
+    const task = sandbox().makeTask('timed', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('start_loop', startParams(task));
+    const rounds = 200;
+    const forwarded: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await client.ok('get_status', { task: 'timed' });
+      forwarded.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    await client.ok('open_loop', { task: 'timed' });
+    const rpc = new RpcClient(client.release());
+    const direct: number[] = [];
+    for (let i = 0; i < rounds; i += 1) {
+      const t0 = process.hrtime.bigint();
+      await rpc.request('get_status');
+      direct.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    rpc.close();
+    const p = (xs: number[], q: number): string =>
+      [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!.toFixed(3);
+    console.log(
+      `[daemon] get_status round trip over the local socket, ${rounds} each: forwarded by task p50 ${p(forwarded, 0.5)} ms p99 ${p(forwarded, 0.99)} ms; handed over (open_loop) p50 ${p(direct, 0.5)} ms p99 ${p(direct, 0.99)} ms`,
+    );
+    expect(forwarded).toHaveLength(rounds);
+    expect(direct).toHaveLength(rounds);
+    const other = await LineClient.unix(daemon.socket);
+    await other.hello;
+    await other.ok('stop_loop', { task: 'timed', force: true });
+    other.close();
   });
 
   it('keeps serving through a burst of fuzzed messages', async () => {
@@ -321,6 +358,41 @@ describe('the daemon event journal', () => {
     await waitFor(() => events(late).length === answer.replayed, 'the replay');
     expect(events(late).map((e) => e.seq)).toEqual(seen.slice(1, answer.seq).map((e) => e.seq));
     for (const c of [watcher, client, late]) c.close();
+  });
+
+  it('after a SIGKILL and restart, replays since_seq what happened while it was down', async () => {
+    const task = sandbox().makeTask('while-away', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('subscribe_events', {});
+    const started = await client.ok<LoopRow>('start_loop', {
+      task_dir: 'while-away',
+      agent: 'custom',
+      agent_command: task.agentCmd,
+    });
+    const startEntry = await waitFor(
+      () => events(client).find((e) => e.type === 'loop_started' && e.task === 'while-away'),
+      'loop_started',
+    );
+    client.close();
+    await daemon.stop('SIGKILL');
+    const stopped = await sandbox().ralph(['stop', 'while-away']);
+    expect(stopped.exitCode).toBe(0);
+
+    daemon = await startDaemonProcess(sandbox(), writeDaemonConfig(sandbox()));
+    const back = await LineClient.unix(daemon.socket);
+    await back.hello;
+    const answer = await back.ok<{ seq: number; replayed: number }>('subscribe_events', {
+      since_seq: startEntry.seq,
+    });
+    expect(answer.seq).toBeGreaterThan(startEntry.seq);
+    const end = await waitFor(
+      () => events(back).find((e) => e.type === 'loop_failed' && e.task === 'while-away'),
+      'the end of the loop that ended while the daemon was down',
+    );
+    expect(end.data).toMatchObject({ loop_id: started.loop_id, status: 'stopped' });
+    expect(events(back).every((e) => e.seq > startEntry.seq)).toBe(true);
+    back.close();
   });
 
   it('tags events of a forwarded subscription with their task, and enforces maxLoops', async () => {
