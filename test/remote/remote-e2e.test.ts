@@ -230,6 +230,9 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     expect(ambiguous.stderr).toContain('2 loops are named other-task');
     const peek = await ok(['peek', 'box:other-task']);
     expect(peek).toContain('ECHO:READY');
+    expect(await ok(['inject', 'box:other-task', 'mind the tests'])).toContain(
+      'queued for the next iteration',
+    );
     const one = JSON.parse(await ok(['status', 'box:other-task', '--json'])) as StatusJson;
     expect(one.sessions.map((x) => [x.remoteName, x.task])).toEqual([['box', 'other-task']]);
   });
