@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AttachSession, type AttachEnd } from '../../src/client/attach.js';
 import { Fleet, type FleetRow } from '../../src/client/fleet/index.js';
+import { makeActions } from '../../tui/state/actions.js';
+import type { TuiAction } from '../../tui/state/types.js';
 import { closeZitiContexts } from '../../src/client/remote/daemon-client.js';
 import { ralphPaths } from '../../src/config/paths.js';
 import { loadIdentity } from '../../src/ziti/identity.js';
@@ -228,6 +230,9 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     expect(ambiguous.stderr).toContain('2 loops are named other-task');
     const peek = await ok(['peek', 'box:other-task']);
     expect(peek).toContain('ECHO:READY');
+    expect(await ok(['inject', 'box:other-task', 'mind the tests'])).toContain(
+      'queued for the next iteration',
+    );
     const one = JSON.parse(await ok(['status', 'box:other-task', '--json'])) as StatusJson;
     expect(one.sessions.map((x) => [x.remoteName, x.task])).toEqual([['box', 'other-task']]);
   });
@@ -340,6 +345,27 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
         local.close();
       }
       await waitFor(() => row('fleet-new')?.status === 'stopped', 'its end to show up', 20_000);
+
+      // The TUI's `n` on a remote starts the loop through that remote's daemon.
+      box.makeTask('tui-started');
+      const dispatched: TuiAction[] = [];
+      const actions = makeActions({
+        fleet,
+        dispatch: (a) => dispatched.push(a),
+        handoff: () => undefined,
+        exit: () => undefined,
+      });
+      await actions.start({ folder: 'tui-started', agent: 'demo', location: 'box' });
+      expect(dispatched).toContainEqual({ type: 'select', key: 'box/tui-started' });
+      expect(dispatched).toContainEqual({
+        type: 'notice',
+        notice: { kind: 'info', text: 'started box:tui-started' },
+      });
+      await waitFor(
+        () => row('tui-started') !== undefined,
+        'the loop started from the TUI to show up',
+        20_000,
+      );
     } finally {
       fleet.close();
     }
