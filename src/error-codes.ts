@@ -29,6 +29,10 @@ export const localErrors = {
   DIAL_TIMEOUT: { exitCode: ExitCode.timeout, summary: 'a connection was not answered in time' },
   DISK_FULL: { exitCode: ExitCode.failure, summary: 'the disk filled up while writing a loop file' },
   GIT_FAILED: { exitCode: ExitCode.failure, summary: 'a git command failed' },
+  GIT_UNCOMMITTED: {
+    exitCode: ExitCode.conflict,
+    summary: 'the task folder has uncommitted changes (commit them, or --include-uncommitted)',
+  },
   INVALID_AGENT_COMMAND: { exitCode: ExitCode.usage, summary: 'a custom agent command line is malformed' },
   INVALID_DAEMON_CONFIG: { exitCode: ExitCode.usage, summary: 'the daemon configuration file is not valid' },
   INVALID_DURATION: { exitCode: ExitCode.usage, summary: 'a duration is malformed or out of range' },

@@ -50,6 +50,10 @@ export interface StartOptions extends GuardSettings {
   streamFormat?: string | undefined;
   maxCostUsd?: number | undefined;
   maxTokens?: number | undefined;
+  /** The branch the loop works on (default: prd.json's `branchName`). */
+  branch?: string | undefined;
+  /** The git worktree the daemon made for this loop, recorded in its registry row. */
+  worktree?: string | undefined;
   /** How long to wait for a detached runner to answer. */
   readyTimeoutMs?: number | undefined;
 }
@@ -110,7 +114,8 @@ export async function prepareLoop(
       agent: config.agent,
       taskDir: config.taskDir,
       maxIterations: config.maxIterations,
-      branch: prd.branchName,
+      branch: options.branch ?? prd.branchName,
+      ...(options.worktree === undefined ? {} : { worktree: options.worktree }),
       status: 'starting',
     });
     const dir = createSessionDir(registry, paths, session);

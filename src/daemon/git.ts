@@ -267,6 +267,10 @@ function gitArgs(plan: GitConnectPlan): string[] {
     `core.hooksPath=${join(plan.repo, 'hooks')}`,
     '-c',
     'receive.fsckObjects=true',
+    // Loops' worktrees check branches out; git would refuse to move one even after its loop ended. The hook
+    // refuses the branches of loops still running, so the others may move (the next loop gets a new worktree).
+    '-c',
+    'receive.denyCurrentBranch=ignore',
     'receive-pack',
     plan.repo,
   ];

@@ -23,6 +23,7 @@ import {
 import { markLost } from './lost.js';
 import type { DaemonParamsOf, LoopSummary } from './methods.js';
 import { runnerSpawner } from './systemd.js';
+import { addLoopWorktree, checkBranchName, checkTaskPath } from './worktrees.js';
 
 /** The most rows `list_loops` answers with. */
 export const MAX_LISTED_LOOPS = 500;
@@ -126,6 +127,15 @@ export class LoopManager {
     });
   }
 
+  /** The task of the live local loop working on `branch`, if any. */
+  private branchOwner(branch: string): string | undefined {
+    return this.withRegistry((r) => {
+      const live = r.list().filter((s) => s.location === 'local' && !isTerminal(s.status));
+      const ref = `refs/heads/${branch}`;
+      return live.find((s) => s.branch === branch || s.branch === ref)?.task;
+    });
+  }
+
   /** A local row by registry id. */
   session(id: number): SessionRecord | undefined {
     return this.withRegistry((r) => r.get(id));
@@ -153,7 +163,8 @@ export class LoopManager {
   }
 
   private async startNow(params: DaemonParamsOf<'start_loop'>): Promise<SessionRecord> {
-    const taskDir = resolveTaskDir(this.workspace, params.task_dir);
+    const fromBranch = checkStartSource(params);
+    const taskDir = fromBranch ? null : resolveTaskDir(this.workspace, params.task_dir!);
     const registry = Registry.open(this.paths.registryFile);
     try {
       await reconcile(registry);
@@ -168,9 +179,28 @@ export class LoopManager {
         { max_loops: this.maxLoops, active },
       );
     }
+    let where: { taskDir: string; branch?: string; worktree?: string };
+    if (taskDir !== null) where = { taskDir };
+    else {
+      const branch = checkBranchName(params.branch!);
+      const owner = this.branchOwner(branch);
+      if (owner !== undefined) {
+        throw RpcError.of('BRANCH_IN_USE', `branch ${branch} belongs to loop ${owner}, which has not ended`, {
+          branch,
+          task: owner,
+        });
+      }
+      const task = params.name ?? taskNameOf(params.task_path!, params.project!);
+      where = addLoopWorktree(this.workspace, {
+        project: params.project!,
+        branch,
+        taskPath: params.task_path!,
+        task,
+      });
+    }
     const options: StartOptions = {
-      taskDir,
-      name: params.name,
+      ...where,
+      name: params.name ?? (taskDir === null ? taskNameOf(params.task_path!, params.project!) : undefined),
       agent: params.agent ?? 'claude',
       agentCommand: params.agent_command,
       maxIterations: params.max_iterations,
@@ -201,6 +231,32 @@ export class LoopManager {
       throw err instanceof RalphError ? RpcError.of('INTERNAL_ERROR', err.message) : err;
     }
   }
+}
+
+/**
+ * True when `start_loop` names a pushed branch (`project`, `branch`, `task_path`), false for a `task_dir`;
+ * anything in between is INVALID_PARAMS.
+ */
+function checkStartSource(params: DaemonParamsOf<'start_loop'>): boolean {
+  const git = [params.project, params.branch, params.task_path];
+  const given = git.filter((v) => v !== undefined).length;
+  const refuse = (why: string): RpcError =>
+    RpcError.of('INVALID_PARAMS', `invalid params for start_loop: ${why}`, {
+      issues: [{ path: 'task_dir', message: why }],
+    });
+  if (params.task_dir !== undefined && given > 0) {
+    throw refuse('give either task_dir, or project, branch and task_path, not both');
+  }
+  if (params.task_dir !== undefined) return false;
+  if (given < 3) throw refuse('give task_dir, or all of project, branch and task_path');
+  return true;
+}
+
+/** The task name of a loop on a pushed branch: its task folder's name (the project's for the top). */
+function taskNameOf(taskPath: string, project: string): string {
+  const parts = checkTaskPath(taskPath).split('/');
+  const last = parts[parts.length - 1]!;
+  return last === '.' ? project : last;
 }
 
 /**

@@ -149,21 +149,29 @@ export const daemonMethods = {
     access: 'control',
     summary:
       'Start a loop on a task folder inside the workspace (relative to it, or absolute inside it; no ' +
-      '`..`, no symlink out of it). The runner is detached (its own systemd unit under systemd), so it ' +
-      'outlives the daemon.',
+      '`..`, no symlink out of it), or, with `project`, `branch` and `task_path` instead of `task_dir`, on ' +
+      'a pushed branch: the daemon adds a worktree of the branch from `<workspace>/repos/<project>.git` ' +
+      '(under `<workspace>/worktrees/<project>/`) and runs the loop in its `task_path` folder, so the ' +
+      "agent's commits land on that branch. A branch a live loop works on is refused. The runner is " +
+      'detached (its own systemd unit under systemd), so it outlives the daemon.',
     compat: true,
     params: z.strictObject({
-      task_dir: boundedString(4096, 1),
+      task_dir: boundedString(4096, 1).optional(),
       agent: z.enum(AGENT_NAMES).optional(),
       max_iterations: z.number().int().min(1).max(10000).optional(),
       name: taskName.optional(),
       agent_command: boundedString(8192, 1).optional(),
+      project: boundedString(100, 1).optional(),
+      branch: boundedString(255, 1).optional(),
+      task_path: boundedString(4096, 1).optional(),
     }),
     result: z.object({
       loop_id: z.string(),
       task: z.string(),
       status: sessionStatus,
       task_dir: z.string(),
+      branch: z.string().nullable().optional(),
+      worktree: z.string().nullable().optional(),
     }),
     example: {
       params: { task_dir: 'my-feature', agent: 'claude', max_iterations: 50 },
@@ -174,7 +182,17 @@ export const daemonMethods = {
         task_dir: '/home/ralph/work/my-feature',
       },
     },
-    errors: ['AGENT_NOT_FOUND', 'MAX_LOOPS_EXCEEDED', 'TASK_EXISTS', 'INVALID_TASK', 'DISK_FULL'],
+    errors: [
+      'AGENT_NOT_FOUND',
+      'MAX_LOOPS_EXCEEDED',
+      'TASK_EXISTS',
+      'INVALID_TASK',
+      'DISK_FULL',
+      'GIT_ERROR',
+      'BRANCH_NOT_FOUND',
+      'BRANCH_IN_USE',
+      'PROJECT_NOT_FOUND',
+    ],
   }),
   stop_loop: defineMethod({
     access: 'control',

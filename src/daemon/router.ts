@@ -323,6 +323,8 @@ export class DaemonRouter {
           task: session.task,
           status: session.status,
           task_dir: session.taskDir,
+          branch: session.branch,
+          worktree: session.worktree,
         };
       },
       stop_loop: async ({ task, force }) => {

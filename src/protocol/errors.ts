@@ -49,6 +49,17 @@ export const errorCodes = {
     summary: "Daemon: no loop with that task name in the box's registry.",
     data: '{ task: string }',
   },
+  GIT_ERROR: {
+    code: -32004,
+    summary:
+      "Daemon `start_loop`: a git step on the box failed (adding the worktree); the message has git's words.",
+  },
+  BRANCH_NOT_FOUND: {
+    code: -32006,
+    summary:
+      'Daemon `start_loop`: the project has no such branch: push it first (`ralph start --remote` does).',
+    data: '{ project: string; branch: string }',
+  },
   DISK_FULL: {
     code: -32007,
     summary: 'Daemon: the box ran out of disk space while preparing the loop.',
@@ -117,6 +128,11 @@ export const errorCodes = {
     code: 1020,
     summary: 'Daemon `git_connect`: no repository for that project yet (push to it first).',
     data: '{ project: string }',
+  },
+  BRANCH_IN_USE: {
+    code: 1021,
+    summary: 'Daemon `start_loop`: a loop that has not ended already works on that branch.',
+    data: '{ branch: string; task: string }',
   },
   CONNECTION_CLOSED: {
     code: 1100,
