@@ -8,6 +8,7 @@ import { injectCommand } from './inject.js';
 import { logsCommand } from './logs.js';
 import { peekCommand } from './peek.js';
 import { pruneCommand } from './prune.js';
+import { pullCommand } from './pull.js';
 import { remoteCommand } from './remote.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
@@ -26,6 +27,7 @@ export const commands = [
   peekCommand,
   injectCommand,
   pruneCommand,
+  pullCommand,
   remoteCommand,
   demoCommand,
   agentsCommand,

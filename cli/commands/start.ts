@@ -33,6 +33,9 @@ export interface StartArgs {
   foreground: boolean;
   attach: boolean;
   json: boolean;
+  remote?: string;
+  project?: string;
+  'include-uncommitted': boolean;
 }
 
 export const startCommand: CommandModule<object, StartArgs> = {
@@ -136,6 +139,19 @@ export const startCommand: CommandModule<object, StartArgs> = {
         default: false,
         describe: 'Attach to the loop once it has started',
       })
+      .option('remote', {
+        type: 'string',
+        describe: 'Run the loop on this remote: push the task branch with git, start it in a worktree there',
+      })
+      .option('project', {
+        type: 'string',
+        describe: 'With --remote: the repository on the box (default: this repository folder name)',
+      })
+      .option('include-uncommitted', {
+        type: 'boolean',
+        default: false,
+        describe: 'With --remote: send uncommitted changes in the task folder as a snapshot commit',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
     if (args.foreground && args.attach) {
@@ -148,6 +164,15 @@ export const startCommand: CommandModule<object, StartArgs> = {
       throw new RalphError('INVALID_OPTION', `--agent-cmd is for --agent custom, not --agent ${args.agent}`, {
         exitCode: ExitCode.usage,
         hint: `to run your own command, add --agent custom; to run ${args.agent}, leave out --agent-cmd`,
+      });
+    }
+    if (args.remote !== undefined) {
+      const { startRemoteHandler } = await import('./start-remote.js');
+      return startRemoteHandler(args, args.remote);
+    }
+    if (args.project !== undefined || args['include-uncommitted']) {
+      throw new RalphError('INVALID_OPTION', '--project and --include-uncommitted go with --remote', {
+        exitCode: ExitCode.usage,
       });
     }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');

@@ -7,7 +7,7 @@ import { Registry, type SessionRecord } from '../../registry/index.js';
 import { DaemonClient, type DaemonStep } from './daemon-client.js';
 import type { DaemonHealth, LoopSummary, StartLoopParams, StartLoopResult } from './daemon-types.js';
 import { patchFromSummary } from './remote-status.js';
-import { getRemote } from './remotes.js';
+import { getRemote, type Remote } from './remotes.js';
 
 export interface RemoteTestResult {
   remote: string;
@@ -65,13 +65,28 @@ export async function startRemoteLoop(
   } finally {
     daemon.close();
   }
+  return recordRemoteLoop(remote, started, summary, options, paths);
+}
+
+/** Writes (or updates) this machine's row of a loop a remote's daemon has just started. */
+export function recordRemoteLoop(
+  remote: Remote,
+  started: StartLoopResult,
+  summary: LoopSummary | undefined,
+  options: Pick<StartRemoteOptions, 'agent' | 'maxIterations'>,
+  paths: RalphPaths = ralphPaths(),
+): SessionRecord {
   const registry = Registry.open(paths.registryFile);
   try {
     return registry.transaction(() => {
       const fields =
         summary === undefined ? { status: started.status } : patchFromSummary(summary, new Date());
+      const where = {
+        ...(started.branch == null ? {} : { branch: started.branch }),
+        ...(started.worktree == null ? {} : { worktree: started.worktree }),
+      };
       const open = registry.findActive(started.task, remote.name);
-      if (open !== undefined) return registry.update(open.id, fields);
+      if (open !== undefined) return registry.update(open.id, { ...fields, ...where });
       return registry.create({
         task: started.task,
         location: 'remote',
@@ -83,6 +98,7 @@ export async function startRemoteLoop(
         taskDir: started.task_dir,
         maxIterations: summary?.max_iterations ?? options.maxIterations ?? 0,
         ...fields,
+        ...where,
       });
     });
   } finally {
