@@ -103,10 +103,10 @@ export class CliSandbox {
   /** Runs `ralph <args>` with plain pipes; never rejects; killed after `timeoutMs`. */
   async ralph(
     args: string[],
-    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+    options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
   ): Promise<CliResult> {
     const result = await execa(process.execPath, [CLI_MAIN, ...args], {
-      cwd: this.root,
+      cwd: options.cwd ?? this.root,
       env: { ...this.env, ...options.env },
       extendEnv: false,
       stdin: 'ignore',

@@ -6,14 +6,13 @@
  * the task folder are refused, or with `includeUncommitted` sent as a snapshot commit on top of HEAD (made in a
  * private index, held by a temporary ref while it is pushed), so nothing is silently left behind.
  */
-import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { ralphPaths, type RalphPaths } from '../../config/paths.js';
 import { ExitCode, RalphError } from '../../errors.js';
 import { projectNameProblem } from '../../git/project.js';
 import { loadPrd } from '../../loop/prd.js';
-import { validateTaskDir } from '../../loop/prompt.js';
 import { taskNameFromDir } from '../../loop/task-name.js';
 import type { SessionRecord } from '../../registry/index.js';
 import { DaemonClient } from './daemon-client.js';
@@ -51,7 +50,7 @@ export async function startOnRemote(
   paths: RalphPaths = ralphPaths(),
 ): Promise<StartOnRemoteResult> {
   const remote = getRemote(remoteName, paths);
-  const files = validateTaskDir(taskDirArg);
+  const files = taskFiles(taskDirArg);
   const prd = loadPrd(files.prdFile);
   const task = options.name ?? taskNameFromDir(files.taskDir);
   const git = localGit(files.taskDir, paths);
@@ -116,6 +115,23 @@ export async function startOnRemote(
   }
   const session = recordRemoteLoop(remote, { branch, ...started }, summary, options, paths);
   return { session, project, branch, commit, snapshot };
+}
+
+/**
+ * The task folder and its prd.json, checked without writing anything (a local start creates progress.txt; here
+ * that would be an uncommitted change of its own, and the box's runner creates it in the worktree anyway).
+ */
+function taskFiles(dir: string): { taskDir: string; prdFile: string } {
+  const taskDir = resolve(dir);
+  const invalid = (why: string): RalphError =>
+    new RalphError('INVALID_TASK', why, { exitCode: ExitCode.invalidTask });
+  if (!existsSync(taskDir) || !statSync(taskDir).isDirectory()) {
+    throw invalid(`task folder ${taskDir} does not exist`);
+  }
+  for (const file of ['prd.json', 'prompt.md']) {
+    if (!existsSync(join(taskDir, file))) throw invalid(`task folder ${taskDir} has no ${file}`);
+  }
+  return { taskDir, prdFile: join(taskDir, 'prd.json') };
 }
 
 /** A branch name git accepts, else INVALID_OPTION (e.g. a prd.json `branchName` with `..`). */
