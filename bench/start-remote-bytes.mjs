@@ -217,11 +217,9 @@ async function main() {
         ],
       ),
     );
-    console.log(
-      verdict(
-        `second start ${secondBytes} B <= 1.2 x local push ${localBytes} B`,
-        secondBytes <= 1.2 * localBytes,
-      ),
+    verdict(
+      `second start ${secondBytes} B <= 1.2 x local push ${localBytes} B`,
+      secondBytes <= 1.2 * localBytes,
     );
   } finally {
     daemon?.kill('SIGTERM');
