@@ -266,6 +266,40 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
     await gitOk(git, repo, ['checkout', '-q', 'main']);
   }, 240_000);
 
+  it('pull never overwrites local work: a diverged or dirty checked-out branch gets a side branch', async () => {
+    const boxHead = await boxRev('refs/heads/ralph/feat');
+    await gitOk(git, repo, ['checkout', '-q', 'ralph/feat']);
+    await gitOk(git, repo, ['reset', '-q', '--hard', `${boxHead}~1`]);
+    // Behind the box and checked out, with a change to a tracked file: nothing here moves.
+    writeFileSync(join(repo, 'README.md'), 'edited, not committed\n');
+    const dirty = JSON.parse(await ok(['pull', 'box:feat', '--json'])) as Record<string, unknown>;
+    expect(dirty).toMatchObject({ outcome: 'side-branch', local_branch: 'ralph/box/feat', commit: boxHead });
+    expect(dirty.reason).toMatch(/checked out here with uncommitted changes/);
+    expect(await gitOk(git, repo, ['rev-parse', 'HEAD'])).toBe(await boxRev(`${boxHead}~1`));
+    expect(readFileSync(join(repo, 'README.md'), 'utf8')).toBe('edited, not committed\n');
+    // Clean now: a fast-forward of the checked-out branch.
+    await gitOk(git, repo, ['checkout', '-q', '--', 'README.md']);
+    const ff = JSON.parse(await ok(['pull', 'box:feat', '--json'])) as Record<string, unknown>;
+    expect(ff).toMatchObject({ outcome: 'fast-forward', local_branch: 'ralph/feat', commit: boxHead });
+    expect(await gitOk(git, repo, ['rev-parse', 'HEAD'])).toBe(boxHead);
+    // A local commit the box lacks: diverged, the local branch keeps it.
+    await gitOk(git, repo, ['reset', '-q', '--hard', `${boxHead}~1`]);
+    writeFileSync(join(repo, 'mine.txt'), 'local work\n');
+    await gitOk(git, repo, ['add', 'mine.txt']);
+    await gitOk(git, repo, ['commit', '-q', '-m', 'local work']);
+    const mine = await gitOk(git, repo, ['rev-parse', 'HEAD']);
+    await gitOk(git, repo, ['checkout', '-q', 'main']);
+    const diverged = JSON.parse(await ok(['pull', 'box:feat', '--json'])) as Record<string, unknown>;
+    expect(diverged).toMatchObject({
+      outcome: 'side-branch',
+      local_branch: 'ralph/box/feat',
+      commit: boxHead,
+    });
+    expect(diverged.reason).toMatch(/not a fast-forward/);
+    expect(await gitOk(git, repo, ['rev-parse', 'refs/heads/ralph/feat'])).toBe(mine);
+    expect(await gitOk(git, repo, ['rev-parse', 'refs/heads/ralph/box/feat'])).toBe(boxHead);
+  }, 120_000);
+
   it('refuses a dirty task folder, and sends it as a snapshot with --include-uncommitted', async () => {
     addTask('dirty', 'ralph/dirty', [{ passAll: true }]);
     const statusBefore = await gitOk(git, repo, ['status', '--porcelain']);
