@@ -112,6 +112,20 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
     return `sh -c '"${process.execPath}" "${FAKE_AGENT}" --script "${scriptFile}" && ${commit}'`;
   }
 
+  /** `ralph start tasks/<name> --remote box` with the task's committing fake agent, then `extra`. */
+  const startRemote = (name: string, extra: string[] = []) =>
+    ralph([
+      'start',
+      `tasks/${name}`,
+      '--remote',
+      'box',
+      '--agent',
+      'custom',
+      '--agent-cmd',
+      agentCmd(name),
+      ...extra,
+    ]);
+
   const ralph = (args: string[], timeoutMs = 90_000) =>
     laptop().ralph(args, { cwd: repo, env: GIT_ID, timeoutMs });
 
@@ -142,19 +156,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
     await ok(['remote', 'add', 'box', '--identity', net.identities.client.file, '--service', service]);
     const pushed = await gitOk(git, repo, ['rev-parse', 'HEAD']);
     const started = performance.now();
-    const r = await ralph([
-      'start',
-      'tasks/feat',
-      '--remote',
-      'box',
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      agentCmd('feat'),
-      '--max-iterations',
-      '3',
-      '--json',
-    ]);
+    const r = await startRemote('feat', ['--max-iterations', '3', '--json']);
     const startMs = performance.now() - started;
     // The client process has exited here: everything after is a new process.
     expect(r.exitCode, r.stderr).toBe(0);
@@ -220,17 +222,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
     await gitOk(git, repo, ['add', '-A']);
     await gitOk(git, repo, ['commit', '-q', '-m', 'a small change']);
 
-    const r = await ralph([
-      'start',
-      'tasks/feat',
-      '--remote',
-      'box',
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      agentCmd('feat'),
-      '--json',
-    ]);
+    const r = await startRemote('feat', ['--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await boxRev('refs/heads/ralph/feat~0')).toBeTruthy();
     const overlay = lastPushBytes();
@@ -303,16 +295,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
   it('refuses a dirty task folder, and sends it as a snapshot with --include-uncommitted', async () => {
     addTask('dirty', 'ralph/dirty', [{ passAll: true }]);
     const statusBefore = await gitOk(git, repo, ['status', '--porcelain']);
-    const refused = await ralph([
-      'start',
-      'tasks/dirty',
-      '--remote',
-      'box',
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      agentCmd('dirty'),
-    ]);
+    const refused = await startRemote('dirty', []);
     expect(refused.exitCode).toBe(4);
     expect(refused.stderr).toMatch(
       /task folder tasks\/dirty has 2 uncommitted change\(s\).*--include-uncommitted/s,
@@ -321,18 +304,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
       (await git(boxRepo(), ['rev-parse', '--verify', '--quiet', 'refs/heads/ralph/dirty'])).exitCode,
     ).not.toBe(0);
 
-    const r = await ralph([
-      'start',
-      'tasks/dirty',
-      '--remote',
-      'box',
-      '--include-uncommitted',
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      agentCmd('dirty'),
-      '--json',
-    ]);
+    const r = await startRemote('dirty', ['--include-uncommitted', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as { commit: string; snapshot: boolean };
     expect(out.snapshot).toBe(true);
@@ -364,17 +336,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
     expect(dots.exitCode).toBe(2);
     expect(dots.stderr).toMatch(/branch name "ralph\/a\.\.b" is not a valid git branch name/);
 
-    const hang = await ralph([
-      'start',
-      'tasks/hang',
-      '--remote',
-      'box',
-      '--agent',
-      'custom',
-      '--agent-cmd',
-      agentCmd('hang'),
-      '--json',
-    ]);
+    const hang = await startRemote('hang', ['--json']);
     expect(hang.exitCode, hang.stderr).toBe(0);
     const before = await boxRev('refs/heads/ralph/hang');
     writeFileSync(join(repo, 'extra.txt'), 'x\n');

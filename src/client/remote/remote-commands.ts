@@ -49,8 +49,20 @@ export async function startRemoteLoop(
   options: StartRemoteOptions = {},
   paths: RalphPaths = ralphPaths(),
 ): Promise<SessionRecord> {
-  const remote = getRemote(remoteName, paths);
-  const params: StartLoopParams = { task_dir: taskDir };
+  return startAndRecord(getRemote(remoteName, paths), { task_dir: taskDir }, options, paths);
+}
+
+/**
+ * Asks the remote's daemon to start a loop (`where`: a task folder in its workspace, or a pushed branch) with
+ * the options given, then records the loop's row here.
+ */
+export async function startAndRecord(
+  remote: Remote,
+  where: StartLoopParams,
+  options: StartRemoteOptions,
+  paths: RalphPaths = ralphPaths(),
+): Promise<SessionRecord> {
+  const params: StartLoopParams = { ...where };
   // The daemon checks the name against the agents it knows (INVALID_PARAMS names them).
   if (options.agent !== undefined) params.agent = options.agent as StartLoopParams['agent'];
   if (options.maxIterations !== undefined) params.max_iterations = options.maxIterations;
@@ -65,7 +77,8 @@ export async function startRemoteLoop(
   } finally {
     daemon.close();
   }
-  return recordRemoteLoop(remote, started, summary, options, paths);
+  const branch = where.branch === undefined ? {} : { branch: where.branch };
+  return recordRemoteLoop(remote, { ...branch, ...started }, summary, options, paths);
 }
 
 /** Writes (or updates) this machine's row of a loop a remote's daemon has just started. */

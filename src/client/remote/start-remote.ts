@@ -15,10 +15,8 @@ import { projectNameProblem } from '../../git/project.js';
 import { loadPrd } from '../../loop/prd.js';
 import { taskNameFromDir } from '../../loop/task-name.js';
 import type { SessionRecord } from '../../registry/index.js';
-import { DaemonClient } from './daemon-client.js';
-import type { LoopSummary, StartLoopParams, StartLoopResult } from './daemon-types.js';
 import { defaultProject, localGit, type LocalGit } from './local-git.js';
-import { recordRemoteLoop, type StartRemoteOptions } from './remote-commands.js';
+import { startAndRecord, type StartRemoteOptions } from './remote-commands.js';
 import { getRemote } from './remotes.js';
 
 export interface StartOnRemoteOptions extends StartRemoteOptions {
@@ -100,20 +98,8 @@ export async function startOnRemote(
   } finally {
     if (snapshot) git.run(['update-ref', '-d', tempRef], { allowFail: true });
   }
-  const params: StartLoopParams = { project, branch, task_path: taskPath, name: task };
-  if (options.agent !== undefined) params.agent = options.agent as StartLoopParams['agent'];
-  if (options.maxIterations !== undefined) params.max_iterations = options.maxIterations;
-  if (options.agentCommand !== undefined) params.agent_command = options.agentCommand;
-  const daemon = await DaemonClient.open(remote);
-  let started: StartLoopResult;
-  let summary: LoopSummary | undefined;
-  try {
-    started = await daemon.startLoop(params);
-    summary = (await daemon.listLoops()).loops.find((l) => l.task === started.task);
-  } finally {
-    daemon.close();
-  }
-  const session = recordRemoteLoop(remote, { branch, ...started }, summary, options, paths);
+  const where = { project, branch, task_path: taskPath };
+  const session = await startAndRecord(remote, where, { ...options, name: task }, paths);
   return { session, project, branch, commit, snapshot };
 }
 
