@@ -41,6 +41,9 @@ export const loopSummary = z.object({
 });
 export type LoopSummary = z.infer<typeof loopSummary>;
 
+/** The notification method of an agent install's progress lines, sent to the caller of `start_loop`. */
+export const AGENT_INSTALL_METHOD = 'agent_install';
+
 /** The notification method of journal entries sent after `subscribe_events`. */
 export const LOOP_EVENT_METHOD = 'loop_event';
 
@@ -113,7 +116,9 @@ export const daemonMethods = {
   }),
   get_agents: defineMethod({
     access: 'read',
-    summary: 'The agent CLIs the box knows, whether each is installed, where and which version.',
+    summary:
+      'The agent CLIs the box knows, whether each is installed (on the PATH or in `<dataDir>/agents`), where, ' +
+      'which version, and the npm package `start_loop` installs it from (answers are reused for 5 s).',
     compat: true,
     params: noParams,
     result: z.object({
@@ -123,12 +128,23 @@ export const daemonMethods = {
           available: z.boolean(),
           path: z.string().nullable(),
           version: z.string().nullable(),
+          package: z.string().nullable(),
         }),
       ),
     }),
     example: {
       params: {},
-      result: { agents: [{ name: 'claude', available: true, path: '/usr/bin/claude', version: '2.0.1' }] },
+      result: {
+        agents: [
+          {
+            name: 'claude',
+            available: true,
+            path: '/usr/bin/claude',
+            version: '2.0.1',
+            package: '@anthropic-ai/claude-code',
+          },
+        ],
+      },
     },
   }),
   list_loops: defineMethod({
@@ -150,11 +166,16 @@ export const daemonMethods = {
     summary:
       'Start a loop on a task folder inside the workspace (relative to it, or absolute inside it; no ' +
       '`..`, no symlink out of it). The runner is detached (its own systemd unit under systemd), so it ' +
-      'outlives the daemon.',
+      'outlives the daemon. A known agent that is missing is first installed from its npm package into ' +
+      `\`<dataDir>/agents\` (no sudo), each line of npm's output sent to the caller as an \`${AGENT_INSTALL_METHOD}\` ` +
+      'notification `{agent, line}` (lines cut to 300 characters, at most 200 per install); `no_install` ' +
+      'refuses instead. Missing, refused and failed installs are AGENT_NOT_FOUND with the available agents ' +
+      "(and the last lines of npm's output).",
     compat: true,
     params: z.strictObject({
       task_dir: boundedString(4096, 1),
       agent: z.enum(AGENT_NAMES).optional(),
+      no_install: z.boolean().optional(),
       max_iterations: z.number().int().min(1).max(10000).optional(),
       name: taskName.optional(),
       agent_command: boundedString(8192, 1).optional(),
