@@ -96,7 +96,7 @@ export class BoxAgents {
     }
     const outcome = await this.install(agent, spec, options.onLine);
     if (!outcome.ok) {
-      const last = outcome.tail.at(-1);
+      const last = telling(outcome.tail);
       throw await this.notFound(
         agent,
         `installing agent '${agent}' from ${spec} failed: ${outcome.error ?? 'unknown error'}${last === undefined ? '' : ` (${last})`}`,
@@ -151,4 +151,12 @@ export class BoxAgents {
       ...extra,
     });
   }
+}
+
+/** The line of npm's output that says most about a failure: its first error that is not boilerplate. */
+function telling(tail: string[]): string | undefined {
+  const errors = tail.filter(
+    (l) => /^npm (error|ERR!)/.test(l) && !/^npm (error|ERR!) (code |A complete log|$)/.test(l),
+  );
+  return errors[0] ?? tail.at(-1);
 }
