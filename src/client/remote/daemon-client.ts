@@ -116,6 +116,16 @@ export class DaemonClient {
     this.rpc.on('notification', listener);
     try {
       return await this.call<StartLoopResult>('start_loop', params, START_LOOP_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof RpcError && err.kind === 'AGENT_NOT_FOUND') {
+        throw new RalphError('AGENT_MISSING', `remote ${this.remote.name}: ${err.message}`, {
+          data: err.data,
+          ...(params.no_install === true
+            ? { hint: 'leave out --no-install to install it there, or pick an available agent with --agent' }
+            : {}),
+        });
+      }
+      throw err;
     } finally {
       this.rpc.off('notification', listener);
     }
