@@ -4,6 +4,7 @@
  * its output comes back line by line, each line cut to a length and only so many of them passed on, and the
  * last lines are kept for the error when npm fails.
  */
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -96,6 +97,7 @@ export async function npmInstall(
 ): Promise<InstallOutcome> {
   const npm = npmFor(env);
   if (npm === null) return { ok: false, error: 'npm is not installed on this box', tail: [] };
+  mkdirSync(prefix, { recursive: true, mode: 0o700 });
   const tail: string[] = [];
   let passed = 0;
   let dropped = 0;
@@ -138,7 +140,11 @@ export async function npmInstall(
   if (dropped > 0) onLine(`(${dropped} more lines of npm output not shown)`);
   if (result.timedOut) return { ok: false, error: `npm did not finish within ${timeoutMs} ms`, tail };
   if (result.failed) {
-    const how = result.signal ? `signal ${result.signal}` : `exit code ${String(result.exitCode)}`;
+    const how = result.signal
+      ? `signal ${result.signal}`
+      : result.exitCode === undefined
+        ? result.shortMessage
+        : `exit code ${result.exitCode}`;
     return { ok: false, error: `npm install ${spec} failed (${how})`, tail };
   }
   return { ok: true, tail };

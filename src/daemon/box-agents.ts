@@ -5,7 +5,6 @@
  * same agent waits for the first install (and sees its remaining progress lines). No credentials pass here:
  * each agent keeps its own login on the box.
  */
-import { mkdirSync } from 'node:fs';
 import { delimiter } from 'node:path';
 import { detectAll, getAgent, type AgentName } from '../loop/agents/index.js';
 import { RpcError } from '../protocol/errors.js';
@@ -121,7 +120,6 @@ export class BoxAgents {
     let running = this.installs.get(agent);
     if (running === undefined) {
       const listeners = new Set<(line: string) => void>();
-      mkdirSync(this.prefix, { recursive: true, mode: 0o700 });
       const done = npmInstall(this.prefix, spec, this.env, (line) => {
         for (const listener of listeners) listener(line);
       }).finally(() => {
