@@ -44,6 +44,16 @@ export type LoopSummary = z.infer<typeof loopSummary>;
 /** The notification method of an agent install's progress lines, sent to the caller of `start_loop`. */
 export const AGENT_INSTALL_METHOD = 'agent_install';
 
+/** How `start_loop` deals with a missing agent, for the daemon section of docs/protocol.md. */
+export const AGENT_INSTALL_NOTE =
+  '`start_loop` with a known agent that the box lacks first installs it from its npm package into ' +
+  "`<dataDir>/agents` (no sudo; `get_agents` names the packages), sending each line of npm's output to " +
+  `the caller as an \`${AGENT_INSTALL_METHOD}\` notification \`{agent, line}\` (lines cut to 300 characters, ` +
+  'at most 200 per install); one install per agent runs at a time, a second start waits for it. With ' +
+  '`no_install: true` it refuses instead. A missing agent, refused or not installable, is `AGENT_NOT_FOUND` ' +
+  'whose `data.available` lists the agents the box has (and, after a failed install, `data.install_output` ' +
+  "npm's last lines).";
+
 /** The notification method of journal entries sent after `subscribe_events`. */
 export const LOOP_EVENT_METHOD = 'loop_event';
 
@@ -166,17 +176,13 @@ export const daemonMethods = {
     summary:
       'Start a loop on a task folder inside the workspace (relative to it, or absolute inside it; no ' +
       '`..`, no symlink out of it). The runner is detached (its own systemd unit under systemd), so it ' +
-      'outlives the daemon. A known agent that is missing is first installed from its npm package into ' +
-      `\`<dataDir>/agents\` (no sudo), each line of npm's output sent to the caller as an \`${AGENT_INSTALL_METHOD}\` ` +
-      'notification `{agent, line}` (lines cut to 300 characters, at most 200 per install); `no_install` ' +
-      'refuses instead. Missing, refused and failed installs are AGENT_NOT_FOUND with the available agents ' +
-      "(and the last lines of npm's output).",
+      'outlives the daemon.',
     compat: true,
     params: z.strictObject({
       task_dir: boundedString(4096, 1),
       agent: z.enum(AGENT_NAMES).optional(),
-      no_install: z.boolean().optional(),
       max_iterations: z.number().int().min(1).max(10000).optional(),
+      no_install: z.boolean().optional(),
       name: taskName.optional(),
       agent_command: boundedString(8192, 1).optional(),
     }),
