@@ -9,6 +9,8 @@ import { dialZiti } from '../../transport/ziti.js';
 import type { ZitiContext } from '../../ziti/context.js';
 import { zitiContextFor } from './contexts.js';
 import { proveIdentity } from '../../daemon/auth.js';
+import { INSTALL_TIMEOUT_MS } from '../../daemon/agent-install.js';
+import { AGENT_INSTALL_METHOD } from '../../daemon/methods.js';
 import type {
   DaemonHealth,
   DaemonHello,
@@ -33,6 +35,8 @@ export interface DaemonOpenOptions {
 export type DaemonStep = 'login' | 'dial' | 'hello' | 'authenticate';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** A start may install its agent first: the daemon bounds that install at 10 minutes. */
+const START_LOOP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + 60_000;
 
 export { closeZitiContexts, zitiContextFor } from './contexts.js';
 
@@ -96,8 +100,35 @@ export class DaemonClient {
     return this.call<ListLoopsResult>('list_loops', {}, timeoutMs);
   }
 
-  startLoop(params: StartLoopParams): Promise<StartLoopResult> {
-    return this.call<StartLoopResult>('start_loop', params);
+  /**
+   * Starts a loop; an agent install the daemon runs first reports each line to `onInstallLine`, and the answer
+   * may take as long as that install (bounded on the daemon's side).
+   */
+  async startLoop(
+    params: StartLoopParams,
+    onInstallLine?: (agent: string, line: string) => void,
+  ): Promise<StartLoopResult> {
+    const listener = (method: string, p: unknown): void => {
+      if (method !== AGENT_INSTALL_METHOD || typeof p !== 'object' || p === null) return;
+      const { agent, line } = p as { agent?: unknown; line?: unknown };
+      if (typeof agent === 'string' && typeof line === 'string') onInstallLine?.(agent, line);
+    };
+    this.rpc.on('notification', listener);
+    try {
+      return await this.call<StartLoopResult>('start_loop', params, START_LOOP_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof RpcError && err.kind === 'AGENT_NOT_FOUND') {
+        throw new RalphError('AGENT_MISSING', `remote ${this.remote.name}: ${err.message}`, {
+          data: err.data,
+          ...(params.no_install === true
+            ? { hint: 'leave out --no-install to install it there, or pick an available agent with --agent' }
+            : {}),
+        });
+      }
+      throw err;
+    } finally {
+      this.rpc.off('notification', listener);
+    }
   }
 
   stopLoop(task: string, force = false): Promise<{ task: string; status: string }> {
