@@ -23,7 +23,7 @@ export async function startRemoteHandler(args: StartArgs, remote: string): Promi
     if (value !== undefined && value !== false) {
       throw new RalphError('INVALID_OPTION', `--${flag} is not available with --remote`, {
         exitCode: ExitCode.usage,
-        hint: 'with --remote: --agent, --agent-cmd, --name, --max-iterations, --project, --include-uncommitted',
+        hint: 'with --remote: --agent, --agent-cmd, --name, --max-iterations, --project, --include-uncommitted, --no-install',
       });
     }
   }
@@ -36,6 +36,8 @@ export async function startRemoteHandler(args: StartArgs, remote: string): Promi
     maxIterations: wholeNumber(args['max-iterations'], '--max-iterations'),
     project: args.project,
     includeUncommitted: args['include-uncommitted'],
+    noInstall: args.install === false,
+    onInstallLine: (agent, line) => process.stderr.write(`${paint.dim(`${agent}:`)} ${line}\n`),
     // git's own progress (objects, bytes) goes to stderr as git writes it.
     onProgress: (chunk) => process.stderr.write(chunk),
   });

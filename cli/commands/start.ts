@@ -36,6 +36,7 @@ export interface StartArgs {
   remote?: string;
   project?: string;
   'include-uncommitted': boolean;
+  install?: boolean;
 }
 
 export const startCommand: CommandModule<object, StartArgs> = {
@@ -152,6 +153,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
         default: false,
         describe: 'With --remote: send uncommitted changes in the task folder as a snapshot commit',
       })
+      .option('install', {
+        type: 'boolean',
+        describe:
+          'With --remote: install a missing agent on the remote from npm (--no-install: fail instead)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
     if (args.foreground && args.attach) {
@@ -170,10 +176,14 @@ export const startCommand: CommandModule<object, StartArgs> = {
       const { startRemoteHandler } = await import('./start-remote.js');
       return startRemoteHandler(args, args.remote);
     }
-    if (args.project !== undefined || args['include-uncommitted']) {
-      throw new RalphError('INVALID_OPTION', '--project and --include-uncommitted go with --remote', {
-        exitCode: ExitCode.usage,
-      });
+    if (args.project !== undefined || args['include-uncommitted'] || args.install !== undefined) {
+      throw new RalphError(
+        'INVALID_OPTION',
+        '--project, --include-uncommitted and --no-install go with --remote',
+        {
+          exitCode: ExitCode.usage,
+        },
+      );
     }
     const { startLoop, prepareLoop } = await import('../../src/client/start.js');
     const { ralphPaths } = await import('../../src/config/paths.js');
