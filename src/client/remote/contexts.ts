@@ -6,7 +6,14 @@
 import { resolve } from 'node:path';
 import type { ZitiContext } from '../../ziti/context.js';
 
-const contexts = new Map<string, Promise<ZitiContext>>();
+interface Entry {
+  /** The logged-in context. */
+  ready: Promise<ZitiContext>;
+  /** Closes the context, a login still under way included (its request is cut off). */
+  close: () => Promise<void>;
+}
+
+const contexts = new Map<string, Entry>();
 
 /**
  * The Ziti context of an identity file, shared by every connection this process makes with it. A failed login
@@ -14,33 +21,53 @@ const contexts = new Map<string, Promise<ZitiContext>>();
  */
 export function zitiContextFor(identityFile: string, timeoutMs = 10_000): Promise<ZitiContext> {
   const key = resolve(identityFile);
-  let ctx = contexts.get(key);
-  if (ctx === undefined) {
-    ctx = import('../../ziti/context.js').then(({ ZitiContext }) =>
-      ZitiContext.fromIdentityFile(key, {
-        controller: { timeoutMs },
-        connectTimeoutMs: timeoutMs,
-        requestTimeoutMs: timeoutMs,
-      }),
-    );
-    contexts.set(key, ctx);
-    const mine = ctx;
-    mine.catch(() => {
-      if (contexts.get(key) === mine) contexts.delete(key);
+  const known = contexts.get(key);
+  if (known !== undefined) return known.ready;
+  let made: ZitiContext | undefined;
+  let closed = false;
+  const ready = (async () => {
+    const [{ ZitiContext }, { loadIdentity }] = await Promise.all([
+      import('../../ziti/context.js'),
+      import('../../ziti/identity.js'),
+    ]);
+    const identity = await loadIdentity(key);
+    if (closed) throw new Error('the Ziti context was closed before it logged in');
+    made = new ZitiContext(identity, {
+      controller: { timeoutMs },
+      connectTimeoutMs: timeoutMs,
+      requestTimeoutMs: timeoutMs,
     });
-  }
-  return ctx;
+    try {
+      await made.controller.authenticate();
+    } catch (err) {
+      await made.close();
+      throw err;
+    }
+    return made;
+  })();
+  const entry: Entry = {
+    ready,
+    close: async () => {
+      closed = true;
+      await made?.close();
+    },
+  };
+  contexts.set(key, entry);
+  ready.catch(() => {
+    if (contexts.get(key) === entry) contexts.delete(key);
+  });
+  return ready;
 }
 
 /**
- * Closes every Ziti context this process opened (so a command can end); later calls open new ones. A login still
- * under way is closed when it ends (its own timeout bounds it); this waits at most `waitMs` for the closing.
+ * Closes every Ziti context this process opened (so a command can end); later calls open new ones. A login
+ * still under way is cut off rather than waited for; this waits at most `waitMs` for the closing.
  */
 export async function closeZitiContexts(waitMs = 500): Promise<void> {
   if (contexts.size === 0) return;
   const all = [...contexts.values()];
   contexts.clear();
-  const closing = Promise.all(all.map((p) => p.then((ctx) => ctx.close()).catch(() => undefined)));
+  const closing = Promise.all(all.map((entry) => entry.close().catch(() => undefined)));
   let timer: NodeJS.Timeout | undefined;
   const enough = new Promise<void>((resolvePromise) => {
     timer = setTimeout(resolvePromise, waitMs);

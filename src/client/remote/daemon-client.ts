@@ -67,7 +67,11 @@ export class DaemonClient {
     let rpc: RpcClient | null = null;
     const attempt = (async () => {
       const ctx = await step('login', () => zitiContextFor(remote.identity, timeoutMs));
-      const stream = await step('dial', () => dialZiti(ctx, remote.service, { timeoutMs: left() }));
+      // A service with no host right now is asked again only while the deadline allows, so that no retry
+      // outlives the open (nor keeps the process waiting after it gave up).
+      const stream = await step('dial', () =>
+        dialZiti(ctx, remote.service, { timeoutMs: left(), dialRetryMs: Math.max(0, left() - 50) }),
+      );
       rpc = new RpcClient(stream, { defaultTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS });
       const client = rpc;
       const hello = await step('hello', () => waitForHello(client, remote, left()));
