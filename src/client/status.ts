@@ -1,4 +1,5 @@
 /** `ralph status`: reconcile (local runners, and every configured remote at once), then list. */
+import { join } from 'node:path';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import type { Usage } from '../loop/usage.js';
 import { sessionUsage } from './usage.js';
@@ -36,6 +37,11 @@ export interface StatusResult {
   remotes: RemoteReport[];
   /** Rows added for loops a remote listed that this machine had not seen. */
   added: SessionRecord[];
+}
+
+/** Where `ralph status` keeps controller API sessions between runs: a private folder in the runtime directory. */
+export function zitiSessionCacheDir(paths: RalphPaths): string {
+  return join(paths.runDir, 'ziti-sessions');
 }
 
 export async function loopStatus(
@@ -79,7 +85,7 @@ export async function reconcileAll(
   }
   const remote = await import('./remote/remote-status.js');
   // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
-  const answers = remote.askRemotes(configured, remoteTimeoutMs);
+  const answers = remote.askRemotes(configured, remoteTimeoutMs, zitiSessionCacheDir(paths));
   const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
   const settled = await answers;
   const added = remote.addUnknownLoops(registry, settled);

@@ -15,11 +15,23 @@ interface Entry {
 
 const contexts = new Map<string, Entry>();
 
+export interface ContextOptions {
+  /**
+   * A private directory where the controller API session is kept between processes (see session-cache.ts): a
+   * valid one there is taken up instead of logging in, and each new one is written there.
+   */
+  sessionCacheDir?: string | undefined;
+}
+
 /**
  * The Ziti context of an identity file, shared by every connection this process makes with it. A failed login
  * is forgotten, so the next call tries again. Its controller and router calls are bounded by `timeoutMs`.
  */
-export function zitiContextFor(identityFile: string, timeoutMs = 10_000): Promise<ZitiContext> {
+export function zitiContextFor(
+  identityFile: string,
+  timeoutMs = 10_000,
+  options: ContextOptions = {},
+): Promise<ZitiContext> {
   const key = resolve(identityFile);
   const known = contexts.get(key);
   if (known !== undefined) return known.ready;
@@ -37,11 +49,32 @@ export function zitiContextFor(identityFile: string, timeoutMs = 10_000): Promis
       connectTimeoutMs: timeoutMs,
       requestTimeoutMs: timeoutMs,
     });
-    try {
-      await made.controller.authenticate();
-    } catch (err) {
-      await made.close();
-      throw err;
+    const cacheDir = options.sessionCacheDir;
+    const cache = cacheDir === undefined ? undefined : await import('./session-cache.js');
+    const cached = cache === undefined ? undefined : cache.readCachedSession(cacheDir!, identity);
+    const resumed = cached !== undefined && made.controller.resumeApiSession(cached);
+    if (!resumed) {
+      try {
+        await made.controller.authenticate();
+      } catch (err) {
+        await made.close();
+        throw err;
+      }
+    }
+    if (cache !== undefined) {
+      const ctx = made;
+      // The cache only saves a login: one that cannot be written (an unsafe directory, a full disk) costs a
+      // login next time and is not this command's failure.
+      const keep = (): void => {
+        try {
+          cache.writeCachedSession(cacheDir!, identity, ctx.controller.apiSessionDetail());
+        } catch {
+          return;
+        }
+      };
+      if (!resumed) keep();
+      for (const event of ['apiSession', 'tokenRefreshed', 'apiSessionLost'] as const)
+        ctx.controller.on(event, keep);
     }
     return made;
   })();

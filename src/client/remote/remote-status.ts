@@ -37,11 +37,16 @@ export interface RemoteAnswer {
 export function askRemotes(
   remotes: Remote[],
   timeoutMs = DEFAULT_REMOTE_TIMEOUT_MS,
+  sessionCacheDir?: string,
 ): Promise<RemoteAnswer[]> {
-  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs)));
+  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs, sessionCacheDir)));
 }
 
-async function askRemote(remote: Remote, timeoutMs: number): Promise<RemoteAnswer> {
+async function askRemote(
+  remote: Remote,
+  timeoutMs: number,
+  sessionCacheDir: string | undefined,
+): Promise<RemoteAnswer> {
   const started = performance.now();
   const deadline = Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
@@ -49,7 +54,7 @@ async function askRemote(remote: Remote, timeoutMs: number): Promise<RemoteAnswe
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   const work = (async () => {
-    const daemon = await DaemonClient.open(remote, { timeoutMs });
+    const daemon = await DaemonClient.open(remote, { timeoutMs, sessionCacheDir });
     try {
       return (await daemon.listLoops(Math.max(1, deadline - Date.now()))).loops;
     } finally {
