@@ -6,6 +6,7 @@
  * keeping it alive); times are printed, never asserted.
  */
 import { execa } from 'execa';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ import { writeIdentity } from './identities.js';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'status-handles.mjs');
 const TIMEOUT_MS = 600;
+
+type Cached = { id: string; token: string; expiresAt: string };
 
 interface HandlesReport {
   remotes: { name: string; reachable: boolean; error: string | null; ms: number }[];
@@ -135,5 +138,49 @@ describe.skipIf(!zitiTestsEnabled())('ralph status with remotes that hang', () =
     };
     expect(out.remotes.every((r) => !r.reachable)).toBe(true);
     for (const row of rows) expect(out.sessions.find((s) => s.id === row.id)?.status).toBe('unreachable');
+  });
+
+  it('keeps the controller API session between runs, privately, and logs in again when it is refused', async () => {
+    const sb = sandbox();
+    const added = await sb.ralph([
+      'remote',
+      'add',
+      'cached',
+      '--identity',
+      net.identities.client.file,
+      '--service',
+      unbound,
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const dir = join(sb.paths.runDir, 'ziti-sessions');
+    const status = async (): Promise<void> => {
+      const result = await sb.ralph(['status', '--json', '--remote-timeout', '1500ms'], { timeoutMs: 30_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+    };
+    const cached = (): { file: string; value: Cached } => {
+      const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+      expect(files).toHaveLength(1);
+      const file = join(dir, files[0]!);
+      return { file, value: JSON.parse(readFileSync(file, 'utf8')) as Cached };
+    };
+
+    await status();
+    const first = cached();
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(first.file).mode & 0o777).toBe(0o600);
+    expect(Date.parse(first.value.expiresAt)).toBeGreaterThan(Date.now());
+
+    // The next run takes the same API session up instead of logging in (a login makes a new one).
+    await status();
+    expect(cached().value.id).toBe(first.value.id);
+
+    // A token the controller does not know (dropped, or from an older controller) costs one login, no failure.
+    writeFileSync(first.file, JSON.stringify({ ...first.value, id: 'gone', token: 'not-a-token' }), {
+      mode: 0o600,
+    });
+    await status();
+    const after = cached().value;
+    expect(after.id).not.toBe('gone');
+    expect(after.token).not.toBe('not-a-token');
   });
 });
