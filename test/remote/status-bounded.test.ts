@@ -154,7 +154,9 @@ describe.skipIf(!zitiTestsEnabled())('ralph status with remotes that hang', () =
     expect(added.exitCode, added.stderr).toBe(0);
     const dir = join(sb.paths.runDir, 'ziti-sessions');
     const status = async (): Promise<void> => {
-      const result = await sb.ralph(['status', '--json', '--remote-timeout', '1500ms'], { timeoutMs: 30_000 });
+      const result = await sb.ralph(['status', '--json', '--remote-timeout', '1500ms'], {
+        timeoutMs: 30_000,
+      });
       expect(result.exitCode, result.stderr).toBe(0);
     };
     const cached = (): { file: string; value: Cached } => {
