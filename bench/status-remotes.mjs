@@ -136,14 +136,18 @@ async function main() {
 
   const runs = new Map([...homes.keys()].map((k) => [k, []]));
   const unreachable = new Map([...homes.keys()].map((k) => [k, new Set()]));
+  // What status itself reports for each reachable remote: login (or a kept session), dial, greeting, list.
+  const remoteMs = new Map([...homes.keys()].map((k) => [k, []]));
   for (let i = 0; i < RUNS + 1; i++) {
     for (const label of cases) {
       for (const [d, dist] of dists.entries()) {
         const key = `${d} ${label}`;
         const r = ralph(dist, homes.get(key), ['status', '--json', '--remote-timeout', `${TIMEOUT_MS}ms`]);
         if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.stderr}`);
-        for (const rem of JSON.parse(r.stdout).remotes)
+        for (const rem of JSON.parse(r.stdout).remotes) {
           if (!rem.reachable) unreachable.get(key).add(rem.name);
+          else if (i > 0) remoteMs.get(key).push(rem.ms);
+        }
         if (i > 0) runs.get(key).push(r.ms); // the first pass is untimed (caches, first logins)
       }
     }
@@ -158,18 +162,20 @@ async function main() {
     for (const label of cases) {
       const s = stat(label);
       const down = [...unreachable.get(`${d} ${label}`)].join(',') || '-';
+      const asked = remoteMs.get(`${d} ${label}`);
       rows.push([
         dist.replace(`${ROOT}`, ''),
         label,
         ms(s.p50, 0),
         ms(s.max, 0),
         ms(s.p50 - local.p50, 0),
+        asked.length === 0 ? '-' : ms(summarize(asked).p50, 0),
         down,
       ]);
     }
   }
   process.stdout.write(
-    `${table(['build', 'remotes', 'median', 'max', 'median - local', 'unreachable'], rows)}\n`,
+    `${table(['build', 'remotes', 'median', 'max', 'median - local', 'one reachable remote', 'unreachable'], rows)}\n`,
   );
   for (const [d, dist] of dists.entries()) {
     const local = summarize(runs.get(`${d} local only`)).p50;

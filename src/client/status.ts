@@ -78,6 +78,8 @@ export async function reconcileAll(
   paths: RalphPaths,
   remoteTimeoutMs?: number,
 ): Promise<Pick<StatusResult, 'reconciled' | 'remotes' | 'added'>> {
+  // The remotes' timeout runs from here: loading the Ziti code counts against it.
+  const since = Date.now();
   const configured = loadRemotes(paths);
   const openRemoteRows = registry.list({ location: 'remote' }).some((s) => !isTerminal(s.status));
   if (configured.length === 0 && !openRemoteRows) {
@@ -85,7 +87,10 @@ export async function reconcileAll(
   }
   const remote = await import('./remote/remote-status.js');
   // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
-  const answers = remote.askRemotes(configured, remoteTimeoutMs, zitiSessionCacheDir(paths));
+  const answers = remote.askRemotes(configured, remoteTimeoutMs, {
+    sessionCacheDir: zitiSessionCacheDir(paths),
+    since,
+  });
   const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
   const settled = await answers;
   const added = remote.addUnknownLoops(registry, settled);
