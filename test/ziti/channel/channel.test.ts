@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel } from '../../../src/ziti/channel/channel.js';
 import { connectChannel, parseRouterUrl } from '../../../src/ziti/channel/connect.js';
@@ -87,7 +87,7 @@ describe('channel to an edge router', () => {
   it('abandons a connect under way when its signal aborts: in the TLS handshake and in the hello', async () => {
     const tls = { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] };
     // A router whose port accepts and never speaks: the TLS handshake hangs.
-    const held: import('node:net').Socket[] = [];
+    const held: Socket[] = [];
     const hole = createServer((socket) => {
       held.push(socket);
       socket.resume(); // read (and drop) the client's hello, so that its going away is seen
