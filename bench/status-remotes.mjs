@@ -11,8 +11,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { blackHole, startDaemon } from './lib/remote-daemon.mjs';
 import { provisionDaemon } from '../scripts/ziti-testnet/daemon-box.mjs';
 import { findZitiBinary, INSTALL_HINT, startTestNetwork } from '../scripts/ziti-testnet-lib.mjs';
 import {
@@ -27,7 +27,6 @@ import {
   tempDir,
   removeDir,
 } from './lib/common.mjs';
-import { spawn } from 'node:child_process';
 
 const RUNS = numberOption('runs', 7, { min: 1, max: 100 });
 const TIMEOUT_MS = numberOption('timeout', 3000, { min: 100, max: 60_000 });
@@ -49,35 +48,6 @@ function ralph(dist, home, args) {
   return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: nowMs() - started };
 }
 
-async function blackHole() {
-  const held = [];
-  const server = createServer((s) => held.push(s));
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: server.address().port,
-    close: () => {
-      for (const s of held) s.destroy();
-      server.close();
-    },
-  };
-}
-
-async function startBox(dist, home, configFile) {
-  const child = spawn(process.execPath, [join(dist, 'cli', 'main.js'), 'daemon', '--config', configFile], {
-    env: { ...process.env, RALPH_HOME: home },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d) => (log = (log + d.toString()).slice(-20_000)));
-  const deadline = nowMs() + 60_000;
-  while (!log.includes('daemon listening')) {
-    if (child.exitCode !== null) throw new Error(`the daemon exited ${child.exitCode}: ${log}`);
-    if (nowMs() > deadline) throw new Error(`the daemon did not listen within 60 s: ${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, log: () => log };
-}
-
 const cleanups = [];
 
 async function main() {
@@ -95,7 +65,8 @@ async function main() {
   mkdirSync(workspace, { recursive: true });
   const configFile = join(root, 'daemon.jsonc');
   await provisionDaemon(net, { service, workspace, configFile, maxLoops: 10 });
-  const box = await startBox(dists[0], join(root, 'box'), configFile);
+  // The box runs the first build (or BENCH_DIST); the builds compared are the laptop's.
+  const box = await startDaemon({ ns: null }, join(root, 'box'), configFile);
   cleanups.push(() => box.child.kill('SIGTERM'));
   const hole = await blackHole();
   cleanups.push(() => hole.close());
