@@ -4,7 +4,9 @@
  * `RpcClient`. `openLoop` hands the same connection over to one loop's runner.
  */
 import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.js';
-import { RpcClient, RpcError } from '../../protocol/index.js';
+// The client and its errors only: the protocol's index would load every method's schema as well.
+import { RpcClient } from '../../protocol/client.js';
+import { RpcError } from '../../protocol/errors.js';
 import { dialZiti } from '../../transport/ziti.js';
 import type { ZitiContext } from '../../ziti/context.js';
 import { zitiContextFor } from './contexts.js';
@@ -28,6 +30,8 @@ export interface DaemonOpenOptions {
   timeoutMs?: number;
   /** Default bound on each request afterwards; default 10 s. */
   requestTimeoutMs?: number;
+  /** Where the controller API session is kept between processes (see session-cache.ts); none by default. */
+  sessionCacheDir?: string | undefined;
   /** Called with each step's name and how long it took (ms), for `ralph remote test`. */
   onStep?: (step: DaemonStep, ms: number) => void;
 }
@@ -70,8 +74,14 @@ export class DaemonClient {
     };
     let rpc: RpcClient | null = null;
     const attempt = (async () => {
-      const ctx = await step('login', () => zitiContextFor(remote.identity, timeoutMs));
-      const stream = await step('dial', () => dialZiti(ctx, remote.service, { timeoutMs: left() }));
+      const ctx = await step('login', () =>
+        zitiContextFor(remote.identity, timeoutMs, { sessionCacheDir: options.sessionCacheDir }),
+      );
+      // A service with no host right now is asked again only while the deadline allows, so that no retry
+      // outlives the open (nor keeps the process waiting after it gave up).
+      const stream = await step('dial', () =>
+        dialZiti(ctx, remote.service, { timeoutMs: left(), dialRetryMs: Math.max(0, left() - 50) }),
+      );
       rpc = new RpcClient(stream, { defaultTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS });
       const client = rpc;
       const hello = await step('hello', () => waitForHello(client, remote, left()));
