@@ -1,7 +1,7 @@
 /**
  * Hostile requests through the built `ralph daemon`, over its Unix socket: path traversal (`..`, absolute paths
  * outside the workspace, a symlink out of it), hostile task names, oversized lines, unknown tasks and methods,
- * wrong types, and 10^5 fuzzed frames (seeded: `RALPH_FUZZ_SEED=<n>` replays a run). Each gets a clear error,
+ * wrong types, and 10^5 fuzzed frames (seeded: `RALPH_FUZZ_SEED=<n>` replays a run; five rounds use seeds n to n+4). Each gets a clear error,
  * the connection and the daemon keep serving, the daemon's RSS stays bounded (printed before and after), and no
  * file appears outside the workspace. The same fuzz over a Ziti connection is in acceptance-auth.test.ts.
  */
@@ -154,18 +154,37 @@ describe('hostile requests to ralph daemon over its Unix socket', () => {
     const rssBefore = rssBytes(pid);
     const seed = fuzzSeed();
     console.log(`[hostile] fuzz seed ${seed} (replay with RALPH_FUZZ_SEED=${seed})`);
-    const outcome = await fuzzDaemon(stream, { seed, count: FUZZ_COUNT, limitMs: 300_000 });
+    // Five rounds from one seed each: the RSS after each shows whether memory levels off or keeps growing.
+    const rounds = 5;
+    const rss: number[] = [];
+    const outcome = { sent: 0, bytes: 0, answers: 0, ms: 0 };
+    for (let round = 0; round < rounds; round += 1) {
+      const part = await fuzzDaemon(stream, {
+        seed: seed + round,
+        count: FUZZ_COUNT / rounds,
+        limitMs: 60_000,
+      });
+      outcome.sent += part.sent;
+      outcome.bytes += part.bytes;
+      outcome.answers += part.answers;
+      outcome.ms += part.ms;
+      await rawCall(stream, `round-${round}`, 'get_health', 120_000);
+      rss.push(rssBytes(pid));
+    }
     // The same connection still answers a normal request after everything before it.
     const answer = await rawCall(stream, 'after-fuzz', 'get_health', 120_000);
     expect(JSON.parse(answer)).toMatchObject({ id: 'after-fuzz', result: { service: 'ralph-test' } });
     const rssAfter = rssBytes(pid);
     console.log(
       `[hostile] seed ${seed}: ${outcome.sent} frames, ${mb(outcome.bytes)} in ${outcome.ms} ms, ` +
-        `${outcome.answers} answer lines; daemon RSS before ${mb(rssBefore)}, after ${mb(rssAfter)}`,
+        `${outcome.answers} answer lines; daemon RSS before ${mb(rssBefore)}, after each round ` +
+        `${rss.map(mb).join(', ')}, at the end ${mb(rssAfter)}`,
     );
     expect(outcome.sent, `seed ${seed}: all frames sent within the time limit`).toBe(FUZZ_COUNT);
     expect(outcome.answers).toBeGreaterThan(FUZZ_COUNT / 2);
     expect(rssAfter, `seed ${seed}`).toBeLessThan(rssBefore + 150 * 1024 * 1024);
+    // Levelled off: the last round added at most 64 MB over the highest of the first ones.
+    expect(rss[rounds - 1]!, `seed ${seed}`).toBeLessThan(Math.max(...rss.slice(0, 2)) + 64 * 1024 * 1024);
     stream.destroy();
     // And new connections too.
     const fresh = await LineClient.unix(daemon.socket);
