@@ -6,7 +6,8 @@
  *     are refused with FORBIDDEN naming the role and the method, through the daemon and after the hand-over;
  *   - an identity that may dial but has no role in the daemon's config is refused and its connection closed;
  *   - a bad proof is refused as UNAUTHENTICATED and its connection closed.
- * Every request that reached the daemon is in its audit log, read back with `ralph daemon audit --json`.
+ * Every request that reached the daemon is in its audit log, read back with `ralph daemon audit --json`. Last,
+ * seeded fuzzed frames over the overlay (hostile.test.ts does 10^5 over the Unix socket).
  * The laptop side also runs the `ralph` CLI (another RALPH_HOME): a refusal is one `ralph:` line and an exit code.
  */
 import { sign } from 'node:crypto';
@@ -24,6 +25,7 @@ import { loadIdentity } from '../../src/ziti/identity.js';
 import { ensureCliBuilt } from '../cli/built.js';
 import { CliSandbox, waitFor } from '../cli/harness.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
+import { fuzzDaemon, fuzzSeed, rawCall, rssBytes } from './fuzz.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
 import {
   LineClient,
@@ -33,6 +35,7 @@ import {
   type RpcAnswer,
 } from './harness.js';
 
+const ZITI_FUZZ_COUNT = 10_000;
 const ECHO_SCRIPT = [{ print: 'AGENT-START' }, { echo: { until: 'quit\r', timeoutMs: 120_000 } }];
 
 interface AuditRecord {
@@ -358,4 +361,34 @@ describe.skipIf(!zitiTestsEnabled())('acceptance item 3: who may reach and steer
     expect(observer.every((r) => r.identity === who.observer.id)).toBe(true);
     console.log(`[accept-auth] ${records.length} audit records, ${observer.length} of the observer`);
   });
+
+  it('hostile requests over the overlay: seeded fuzzed frames get errors and the daemon keeps serving', async () => {
+    const c = await dial(who.control.file);
+    expect(await authenticate(c, who.control.file)).toMatchObject({ result: { role: 'control' } });
+    const stream = c.release();
+    const pid = daemon.child.pid!;
+    const rssBefore = rssBytes(pid);
+    const seed = fuzzSeed();
+    const outcome = await fuzzDaemon(stream, { seed, count: ZITI_FUZZ_COUNT, limitMs: 180_000, chunk: 200 });
+    const answer = await rawCall(stream, 'after-fuzz', 'get_health', 120_000);
+    expect(JSON.parse(answer)).toMatchObject({ id: 'after-fuzz', result: { service } });
+    const rssAfter = rssBytes(pid);
+    console.log(
+      `[accept-auth] fuzz over Ziti, seed ${seed} (RALPH_FUZZ_SEED): ${outcome.sent} frames, ` +
+        `${(outcome.bytes / 1048576).toFixed(1)} MB in ${outcome.ms} ms, ${outcome.answers} answer lines; ` +
+        `daemon RSS ${(rssBefore / 1048576).toFixed(1)} -> ${(rssAfter / 1048576).toFixed(1)} MB`,
+    );
+    expect(outcome.sent, `seed ${seed}`).toBe(ZITI_FUZZ_COUNT);
+    expect(rssAfter, `seed ${seed}`).toBeLessThan(rssBefore + 150 * 1024 * 1024);
+    stream.destroy();
+    // The loop everyone watched is untouched, and other callers are still served.
+    const local = await LineClient.unix(socket);
+    await local.hello;
+    expect(await local.ok('get_status', { task: 'watched' })).toMatchObject({ status: 'running' });
+    await local.ok('stop_loop', { task: 'watched', force: true });
+    local.close();
+    const again = await dial(who.observer.file);
+    expect(await authenticate(again, who.observer.file)).toMatchObject({ result: { role: 'observe' } });
+    again.close();
+  }, 400_000);
 });
