@@ -92,6 +92,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'REQUEST_TIMEOUT':
       return ExitCode.timeout;
     default:
+      // INTERNAL_ERROR and DISK_FULL (as the local DISK_FULL), and codes this version does not know.
       return ExitCode.failure;
   }
 }

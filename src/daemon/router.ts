@@ -127,7 +127,7 @@ export class DaemonRouter {
       return createJSONRPCErrorResponse(null, errorCodes.INVALID_REQUEST.code, `invalid request: ${why}`);
     }
     const answers = await Promise.all(
-      message.map((m) => (handsOver(m) ? refuseInBatch(m) : this.one(m, conn))),
+      message.map((m) => (handsOver(m) ? Promise.resolve(refuseInBatch(m)) : this.one(m, conn))),
     );
     const sent = answers.filter((a): a is JSONRPCResponse => a !== null);
     return sent.length === 0 ? null : sent;

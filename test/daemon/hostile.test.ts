@@ -194,7 +194,7 @@ describe('hostile requests to ralph daemon over its Unix socket', () => {
     expect(daemon.child.exitCode).toBeNull();
   }, 600_000);
 
-  it('left no file outside the workspace, and started no loop', async () => {
+  it('left no file outside the workspace, and started no loop', () => {
     expect(tree(sandbox().root, skip)).toEqual(before);
     expect(statSync(outside).isDirectory()).toBe(true);
     expect(readdirSync(outside).sort()).toEqual(['prd.json', 'prompt.md']);
