@@ -64,6 +64,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'LINE_TOO_LONG':
     case 'METHOD_NOT_FOUND':
     case 'INVALID_PARAMS':
+    case 'NOT_ATTACHED':
       return ExitCode.usage;
     case 'LOOP_NOT_FOUND':
     case 'TASK_NOT_FOUND':
