@@ -16,8 +16,11 @@ if (!existsSync(moduleUrl)) {
   process.exit(2);
 }
 const { renderProtocolDoc } = await import(moduleUrl.href);
-const { daemonMethods } = await import(daemonUrl.href);
-const text = renderProtocolDoc(readFileSync(headerUrl, 'utf8'), { daemonMethods });
+const { daemonMethods, AGENT_INSTALL_NOTE } = await import(daemonUrl.href);
+const text = renderProtocolDoc(readFileSync(headerUrl, 'utf8'), {
+  daemonMethods,
+  daemonNote: AGENT_INSTALL_NOTE,
+});
 
 if (process.argv.includes('--check')) {
   const current = existsSync(outUrl) ? readFileSync(outUrl, 'utf8') : '';

@@ -54,7 +54,7 @@ function must(result, what) {
   return result;
 }
 
-async function startDaemon({ ns }, boxHome, configFile) {
+export async function startDaemon({ ns }, boxHome, configFile) {
   const wrap = ns ? ['ip', 'netns', 'exec', ns.name] : [];
   const argv = [...wrap, process.execPath, CLI, 'daemon', '--config', configFile];
   const child = spawn(argv[0], argv.slice(1), {
@@ -175,7 +175,8 @@ function rssMiB(pid) {
 }
 
 /** A TCP listener on 127.0.0.1 that accepts and never answers: a controller that cannot be reached in time. */
-async function blackHole() {
+/** A TCP port that accepts and never answers (a controller or router that hangs). */
+export async function blackHole() {
   const sockets = new Set();
   const server = createServer((s) => sockets.add(s));
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));

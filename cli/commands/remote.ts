@@ -20,6 +20,7 @@ interface StartLoopArgs {
   'max-iterations'?: number;
   name?: string;
   'agent-command'?: string;
+  install?: boolean;
   json: boolean;
 }
 
@@ -115,6 +116,11 @@ const startLoop: CommandModule<object, StartLoopArgs> = {
       .option('max-iterations', { type: 'number', describe: 'Iteration limit' })
       .option('name', { type: 'string', describe: 'Task name (default: the folder name)' })
       .option('agent-command', { type: 'string', describe: 'A custom agent command line' })
+      .option('install', {
+        type: 'boolean',
+        default: true,
+        describe: 'Install a missing agent on the remote from npm (--no-install: fail instead)',
+      })
       .option('json', { type: 'boolean', default: false, describe: 'Print the registry entry as JSON' }),
   handler: async (args) => {
     const { startRemoteLoop } = await import('../../src/client/remote/remote-commands.js');
@@ -123,6 +129,8 @@ const startLoop: CommandModule<object, StartLoopArgs> = {
       maxIterations: args['max-iterations'],
       name: args.name,
       agentCommand: args['agent-command'],
+      noInstall: args.install === false,
+      onInstallLine: (agent, line) => process.stderr.write(`${paint.dim(`${agent}:`)} ${line}\n`),
     });
     if (args.json) return printJson(session);
     println(`${args.remote}:${session.task}: ${colorStatus(session.status)} (${session.agent})`);

@@ -68,7 +68,11 @@ export async function prepareLoop(
   const files = validateTaskDir(options.taskDir);
   const task = options.name ? validateTaskName(options.name) : taskNameFromDir(files.taskDir);
   const prd = loadPrd(files.prdFile);
-  await resolveAgent(options.agent, options.agentCommand ? { template: options.agentCommand } : {});
+  // The agent is looked up as the runner will run it: with the loop's own environment over this one.
+  await resolveAgent(options.agent, {
+    ...(options.agentCommand ? { template: options.agentCommand } : {}),
+    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+  });
   const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
   const config: LoopConfig = {
     task,

@@ -1,4 +1,5 @@
 /** `ralph status`: reconcile (local runners, and every configured remote at once), then list. */
+import { join } from 'node:path';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import type { Usage } from '../loop/usage.js';
 import { sessionUsage } from './usage.js';
@@ -38,6 +39,11 @@ export interface StatusResult {
   added: SessionRecord[];
 }
 
+/** Where `ralph status` keeps controller API sessions between runs: a private folder in the runtime directory. */
+export function zitiSessionCacheDir(paths: RalphPaths): string {
+  return join(paths.runDir, 'ziti-sessions');
+}
+
 export async function loopStatus(
   options: StatusOptions = {},
   paths: RalphPaths = ralphPaths(),
@@ -72,6 +78,8 @@ export async function reconcileAll(
   paths: RalphPaths,
   remoteTimeoutMs?: number,
 ): Promise<Pick<StatusResult, 'reconciled' | 'remotes' | 'added'>> {
+  // The remotes' timeout runs from here: loading the Ziti code counts against it.
+  const since = Date.now();
   const configured = loadRemotes(paths);
   const openRemoteRows = registry.list({ location: 'remote' }).some((s) => !isTerminal(s.status));
   if (configured.length === 0 && !openRemoteRows) {
@@ -79,7 +87,10 @@ export async function reconcileAll(
   }
   const remote = await import('./remote/remote-status.js');
   // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
-  const answers = remote.askRemotes(configured, remoteTimeoutMs);
+  const answers = remote.askRemotes(configured, remoteTimeoutMs, {
+    sessionCacheDir: zitiSessionCacheDir(paths),
+    since,
+  });
   const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
   const settled = await answers;
   const added = remote.addUnknownLoops(registry, settled);

@@ -34,6 +34,8 @@ export interface LoopManagerOptions {
   env?: NodeJS.ProcessEnv;
   /** How long a started runner may take to answer (default 15 s). */
   readyTimeoutMs?: number;
+  /** The PATH runners look agents up on (the daemon's, led by its agent install prefix). */
+  agentPath?: string | undefined;
 }
 
 export interface AdoptReport {
@@ -48,6 +50,7 @@ export class LoopManager {
   readonly paths: RalphPaths;
   private readonly env: NodeJS.ProcessEnv;
   private readonly readyTimeoutMs: number;
+  private readonly agentPath: string | undefined;
   /** Starts run one at a time, so two at once cannot both pass the `maxLoops` check. */
   private starting: Promise<unknown> = Promise.resolve();
 
@@ -57,6 +60,7 @@ export class LoopManager {
     this.paths = options.paths ?? ralphPaths();
     this.env = options.env ?? process.env;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
+    this.agentPath = options.agentPath;
   }
 
   private withRegistry<T>(fn: (registry: Registry) => T): T {
@@ -175,6 +179,7 @@ export class LoopManager {
       agentCommand: params.agent_command,
       maxIterations: params.max_iterations,
       readyTimeoutMs: this.readyTimeoutMs,
+      ...(this.agentPath === undefined ? {} : { env: { PATH: this.agentPath } }),
     };
     try {
       const prepared = await prepareLoop(options, this.paths);

@@ -41,6 +41,19 @@ export const loopSummary = z.object({
 });
 export type LoopSummary = z.infer<typeof loopSummary>;
 
+/** The notification method of an agent install's progress lines, sent to the caller of `start_loop`. */
+export const AGENT_INSTALL_METHOD = 'agent_install';
+
+/** How `start_loop` deals with a missing agent, for the daemon section of docs/protocol.md. */
+export const AGENT_INSTALL_NOTE =
+  '`start_loop` with a known agent that the box lacks first installs it from its npm package into ' +
+  "`<dataDir>/agents` (no sudo; `get_agents` names the packages), sending each line of npm's output to " +
+  `the caller as an \`${AGENT_INSTALL_METHOD}\` notification \`{agent, line}\` (lines cut to 300 characters, ` +
+  'at most 200 per install); one install per agent runs at a time, a second start waits for it. With ' +
+  '`no_install: true` it refuses instead. A missing agent, refused or not installable, is `AGENT_NOT_FOUND` ' +
+  'whose `data.available` lists the agents the box has (and, after a failed install, `data.install_output` ' +
+  "npm's last lines).";
+
 /** The notification method of journal entries sent after `subscribe_events`. */
 export const LOOP_EVENT_METHOD = 'loop_event';
 
@@ -113,7 +126,9 @@ export const daemonMethods = {
   }),
   get_agents: defineMethod({
     access: 'read',
-    summary: 'The agent CLIs the box knows, whether each is installed, where and which version.',
+    summary:
+      'The agent CLIs the box knows, whether each is installed (on the PATH or in `<dataDir>/agents`), where, ' +
+      'which version, and the npm package `start_loop` installs it from (answers are reused for 5 s).',
     compat: true,
     params: noParams,
     result: z.object({
@@ -123,12 +138,23 @@ export const daemonMethods = {
           available: z.boolean(),
           path: z.string().nullable(),
           version: z.string().nullable(),
+          package: z.string().nullable(),
         }),
       ),
     }),
     example: {
       params: {},
-      result: { agents: [{ name: 'claude', available: true, path: '/usr/bin/claude', version: '2.0.1' }] },
+      result: {
+        agents: [
+          {
+            name: 'claude',
+            available: true,
+            path: '/usr/bin/claude',
+            version: '2.0.1',
+            package: '@anthropic-ai/claude-code',
+          },
+        ],
+      },
     },
   }),
   list_loops: defineMethod({
@@ -156,6 +182,7 @@ export const daemonMethods = {
       task_dir: boundedString(4096, 1),
       agent: z.enum(AGENT_NAMES).optional(),
       max_iterations: z.number().int().min(1).max(10000).optional(),
+      no_install: z.boolean().optional(),
       name: taskName.optional(),
       agent_command: boundedString(8192, 1).optional(),
     }),

@@ -15,7 +15,6 @@ import {
   type JSONRPCResponse,
 } from 'json-rpc-2.0';
 import { errorMessage } from '../errors.js';
-import { detectAll } from '../loop/agents/index.js';
 import {
   RpcError,
   errorCodes,
@@ -35,7 +34,14 @@ import { acceptGitConnect, isGitConnectRequest, takeGitConnection } from './git-
 import { dialRunner, Forwarder, type RestrictRunner } from './forward.js';
 import type { LoopManager } from './loops.js';
 import { toSummary } from './loops.js';
-import { daemonMethods, isDaemonMethodName, taskName, type DaemonMethods } from './methods.js';
+import type { BoxAgents } from './box-agents.js';
+import {
+  AGENT_INSTALL_METHOD,
+  daemonMethods,
+  isDaemonMethodName,
+  taskName,
+  type DaemonMethods,
+} from './methods.js';
 import { allows, roleFor, type RolesConfig } from './roles.js';
 import type { AuditSink, EventJournal, ProofVerifier } from './trust-hooks.js';
 import { subscribeEvents } from './subscribe-events.js';
@@ -44,6 +50,8 @@ export interface RouterOptions {
   service: string;
   roles: RolesConfig;
   loops: LoopManager;
+  /** The agent CLIs on the box, and installing a missing one. */
+  agents: BoxAgents;
   journal: EventJournal;
   /** Told of every loop the daemon starts, to journal and watch it. */
   onStarted?: (session: SessionRecord) => void;
@@ -305,19 +313,17 @@ export class DaemonRouter {
           journal_seq: o.journal.lastSeq,
         };
       },
-      get_agents: async () => ({
-        agents: (await detectAll()).map(({ name, detection }) => ({
-          name,
-          available: detection.installed,
-          path: detection.path,
-          version: detection.version,
-        })),
-      }),
+      get_agents: async () => ({ agents: await o.agents.list() }),
       list_loops: async () => {
         const loops = await o.loops.list();
         return { loops, count: loops.length, journal_seq: o.journal.lastSeq };
       },
-      start_loop: async (params) => {
+      start_loop: async (params, conn) => {
+        const agent = params.agent ?? 'claude';
+        await o.agents.ensure(agent, {
+          noInstall: params.no_install ?? false,
+          onLine: (line) => conn.send(createJSONRPCNotification(AGENT_INSTALL_METHOD, { agent, line })),
+        });
         const session = await o.loops.start(params);
         o.onStarted?.(session);
         return {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensurePrivateDir } from '../config/paths.js';
+import { ensurePrivateDir, ralphPaths } from '../config/paths.js';
 import { errorMessage } from '../errors.js';
 import { serveWith, type Logger, type RpcConnection } from '../protocol/index.js';
 import type { ByteStream, ConnectionInfo } from '../transport/stream.js';
@@ -20,6 +20,7 @@ import { LoopManager, type AdoptReport } from './loops.js';
 import { DaemonRouter } from './router.js';
 import { LoopWatcher } from './watch.js';
 import { AuditLog } from './audit.js';
+import { BoxAgents } from './box-agents.js';
 import { verifyProofRequest } from './auth.js';
 import { Journal } from './journal.js';
 import type { AuditSink, EventJournal, ProofVerifier } from './trust-hooks.js';
@@ -57,11 +58,16 @@ export interface Daemon {
 /** Starts the daemon: adopts the box's loops, then listens. */
 export async function startDaemon(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
   const log = options.logger ?? (() => undefined);
+  const agents = new BoxAgents({
+    prefix: join((options.paths ?? ralphPaths()).dataDir, 'agents'),
+    env: options.env ?? process.env,
+  });
   const loops = new LoopManager({
     workspace: config.workspace,
     maxLoops: config.maxLoops,
     ...(options.paths === undefined ? {} : { paths: options.paths }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    agentPath: agents.env.PATH,
   });
   const adopted = await loops.adopt();
   log('adopted loops', {
@@ -96,6 +102,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     service: config.service,
     roles: config.roles,
     loops,
+    agents,
     journal,
     onStarted: (session) => watcher.track(session),
     audit,

@@ -36,8 +36,10 @@ export const errorCodes = {
   },
   AGENT_NOT_FOUND: {
     code: -32001,
-    summary: 'Daemon: the requested agent is unknown or its CLI is not installed on the box.',
-    data: '{ agent: string }',
+    summary:
+      'Daemon: the requested agent is unknown, or its CLI is not installed on the box and was not installed ' +
+      '(`no_install`, or its install failed).',
+    data: '{ agent: string; available?: string[]; package?: string | null; install_output?: string[] }',
   },
   MAX_LOOPS_EXCEEDED: {
     code: -32002,

@@ -106,9 +106,11 @@ function renderIndex(): string {
 export interface RenderOptions {
   /** The daemon's method table (src/daemon/methods.ts), rendered as its own section. */
   daemonMethods?: Record<string, MethodSpec>;
+  /** A paragraph after the daemon section's introduction. */
+  daemonNote?: string;
 }
 
-function renderDaemonSection(table: Record<string, MethodSpec>): string[] {
+function renderDaemonSection(table: Record<string, MethodSpec>, options: RenderOptions): string[] {
   const docs = Object.entries(table).map(([name, spec], i) => renderMethod(name, spec, i + 1));
   return [
     '## Daemon methods',
@@ -119,6 +121,7 @@ function renderDaemonSection(table: Record<string, MethodSpec>): string[] {
       'The index says which access each method needs (`observe` callers may use `read` methods only). Any ' +
       "per-loop method above, called with an extra `task` param, is forwarded to that loop's runner, and " +
       "that runner's `event` notifications come back with `params.task` added; `attach` needs `open_loop`.",
+    ...(options.daemonNote === undefined ? [] : ['', options.daemonNote]),
     '',
     renderDaemonIndex(table),
     ...docs,
@@ -156,7 +159,7 @@ export function renderProtocolDoc(header: string, options: RenderOptions = {}): 
       '`timestamp` is an ISO 8601 time in UTC.',
     '',
     ...eventDocs,
-    ...(options.daemonMethods === undefined ? [] : renderDaemonSection(options.daemonMethods)),
+    ...(options.daemonMethods === undefined ? [] : renderDaemonSection(options.daemonMethods, options)),
     '## Error codes',
     '',
     'JSON-RPC reserves -32768 to -32000; application codes start at 1000. Codes from 1100 are raised by the ' +

@@ -10,8 +10,12 @@ import { ensurePrivateDir, ralphPaths } from '../config/paths.js';
 import { ExitCode, RalphError } from '../errors.js';
 import { migrate } from './migrations.js';
 
-/** How long a connection waits for another process's write lock before giving up. */
-export const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a connection waits for another process's write lock before giving up. Writes hold the lock for well
+ * under a millisecond, but a box running dozens of runners on two busy cores can queue them for seconds; a
+ * runner that gives up loses a status change, so the wait is generous.
+ */
+export const BUSY_TIMEOUT_MS = 15_000;
 
 export interface OpenDatabaseOptions {
   env?: NodeJS.ProcessEnv;

@@ -29,6 +29,8 @@ export interface DialZitiOptions {
   timeoutMs?: number;
   /** Reach only the host that bound with this terminator identity. */
   terminatorIdentity?: string;
+  /** How long to keep trying while the service has no host (the SDK's dialRetryMs; default 2 s). */
+  dialRetryMs?: number;
 }
 
 /** Who dialed a hosted connection: the router's word when it gives it, else the caller id the dialer sent. */
@@ -107,6 +109,7 @@ export async function dialZiti(
     return await ctx.dial(service, {
       timeoutMs: options.timeoutMs,
       terminatorIdentity: options.terminatorIdentity,
+      ...(options.dialRetryMs === undefined ? {} : { dialRetryMs: options.dialRetryMs }),
     });
   } catch (err) {
     const timedOut = err instanceof ZitiError && /TIMEOUT/.test(err.code);

@@ -72,7 +72,7 @@ describe('agent command lines', () => {
     expect(() => getAgent('amp').buildCommand(withInput({ model: 'x' }))).toThrowError(
       expect.objectContaining({ code: 'UNSUPPORTED_OPTION' }),
     );
-    expect(getAgent('amp').installCommand).toBe('npm install -g @ampcode/cli');
+    expect(getAgent('amp').installCommand).toBe('npm install -g @sourcegraph/amp');
   });
 
   it('gemini: headless prompt joined to its flag, yolo mode', () => {

@@ -4,11 +4,15 @@
  * `RpcClient`. `openLoop` hands the same connection over to one loop's runner.
  */
 import { ExitCode, RalphError, errorMessage, isRalphError } from '../../errors.js';
-import { RpcClient, RpcError } from '../../protocol/index.js';
+// The client and its errors only: the protocol's index would load every method's schema as well.
+import { RpcClient } from '../../protocol/client.js';
+import { RpcError } from '../../protocol/errors.js';
 import { dialZiti } from '../../transport/ziti.js';
 import type { ZitiContext } from '../../ziti/context.js';
 import { zitiContextFor } from './contexts.js';
 import { proveIdentity } from '../../daemon/auth.js';
+import { INSTALL_TIMEOUT_MS } from '../../daemon/agent-install.js';
+import { AGENT_INSTALL_METHOD } from '../../daemon/methods.js';
 import type {
   DaemonHealth,
   DaemonHello,
@@ -26,6 +30,8 @@ export interface DaemonOpenOptions {
   timeoutMs?: number;
   /** Default bound on each request afterwards; default 10 s. */
   requestTimeoutMs?: number;
+  /** Where the controller API session is kept between processes (see session-cache.ts); none by default. */
+  sessionCacheDir?: string | undefined;
   /** Called with each step's name and how long it took (ms), for `ralph remote test`. */
   onStep?: (step: DaemonStep, ms: number) => void;
 }
@@ -33,6 +39,8 @@ export interface DaemonOpenOptions {
 export type DaemonStep = 'login' | 'dial' | 'hello' | 'authenticate';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** A start may install its agent first: the daemon bounds that install at 10 minutes. */
+const START_LOOP_TIMEOUT_MS = INSTALL_TIMEOUT_MS + 60_000;
 
 export { closeZitiContexts, zitiContextFor } from './contexts.js';
 
@@ -66,8 +74,14 @@ export class DaemonClient {
     };
     let rpc: RpcClient | null = null;
     const attempt = (async () => {
-      const ctx = await step('login', () => zitiContextFor(remote.identity, timeoutMs));
-      const stream = await step('dial', () => dialZiti(ctx, remote.service, { timeoutMs: left() }));
+      const ctx = await step('login', () =>
+        zitiContextFor(remote.identity, timeoutMs, { sessionCacheDir: options.sessionCacheDir }),
+      );
+      // A service with no host right now is asked again only while the deadline allows, so that no retry
+      // outlives the open (nor keeps the process waiting after it gave up).
+      const stream = await step('dial', () =>
+        dialZiti(ctx, remote.service, { timeoutMs: left(), dialRetryMs: Math.max(0, left() - 50) }),
+      );
       rpc = new RpcClient(stream, { defaultTimeoutMs: options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS });
       const client = rpc;
       const hello = await step('hello', () => waitForHello(client, remote, left()));
@@ -96,8 +110,35 @@ export class DaemonClient {
     return this.call<ListLoopsResult>('list_loops', {}, timeoutMs);
   }
 
-  startLoop(params: StartLoopParams): Promise<StartLoopResult> {
-    return this.call<StartLoopResult>('start_loop', params);
+  /**
+   * Starts a loop; an agent install the daemon runs first reports each line to `onInstallLine`, and the answer
+   * may take as long as that install (bounded on the daemon's side).
+   */
+  async startLoop(
+    params: StartLoopParams,
+    onInstallLine?: (agent: string, line: string) => void,
+  ): Promise<StartLoopResult> {
+    const listener = (method: string, p: unknown): void => {
+      if (method !== AGENT_INSTALL_METHOD || typeof p !== 'object' || p === null) return;
+      const { agent, line } = p as { agent?: unknown; line?: unknown };
+      if (typeof agent === 'string' && typeof line === 'string') onInstallLine?.(agent, line);
+    };
+    this.rpc.on('notification', listener);
+    try {
+      return await this.call<StartLoopResult>('start_loop', params, START_LOOP_TIMEOUT_MS);
+    } catch (err) {
+      if (err instanceof RpcError && err.kind === 'AGENT_NOT_FOUND') {
+        throw new RalphError('AGENT_MISSING', `remote ${this.remote.name}: ${err.message}`, {
+          data: err.data,
+          ...(params.no_install === true
+            ? { hint: 'leave out --no-install to install it there, or pick an available agent with --agent' }
+            : {}),
+        });
+      }
+      throw err;
+    } finally {
+      this.rpc.off('notification', listener);
+    }
   }
 
   stopLoop(task: string, force = false): Promise<{ task: string; status: string }> {

@@ -40,6 +40,10 @@ export interface StartRemoteOptions {
   maxIterations?: number | undefined;
   name?: string | undefined;
   agentCommand?: string | undefined;
+  /** Refuse to start rather than install a missing agent on the remote. */
+  noInstall?: boolean | undefined;
+  /** Each line of an agent install the remote runs first. */
+  onInstallLine?: ((agent: string, line: string) => void) | undefined;
 }
 
 /** Starts a loop on a remote from a task folder in its workspace and records its row here. */
@@ -56,11 +60,12 @@ export async function startRemoteLoop(
   if (options.maxIterations !== undefined) params.max_iterations = options.maxIterations;
   if (options.name !== undefined) params.name = options.name;
   if (options.agentCommand !== undefined) params.agent_command = options.agentCommand;
+  if (options.noInstall === true) params.no_install = true;
   const daemon = await DaemonClient.open(remote);
   let started: StartLoopResult;
   let summary: LoopSummary | undefined;
   try {
-    started = await daemon.startLoop(params);
+    started = await daemon.startLoop(params, options.onInstallLine);
     summary = (await daemon.listLoops()).loops.find((l) => l.task === started.task);
   } finally {
     daemon.close();

@@ -37,19 +37,39 @@ export interface RemoteAnswer {
 export function askRemotes(
   remotes: Remote[],
   timeoutMs = DEFAULT_REMOTE_TIMEOUT_MS,
+  options: AskOptions = {},
 ): Promise<RemoteAnswer[]> {
-  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs)));
+  const since = options.since ?? Date.now();
+  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs, since, options.sessionCacheDir)));
 }
 
-async function askRemote(remote: Remote, timeoutMs: number): Promise<RemoteAnswer> {
-  const started = performance.now();
-  const deadline = Date.now() + timeoutMs;
+export interface AskOptions {
+  /** Where the controller API session is kept between processes (see session-cache.ts). */
+  sessionCacheDir?: string | undefined;
+  /**
+   * When the timeout started (Date.now()), if before this call: the caller's own preparation (loading the
+   * Ziti code, say) then counts against it too. Default: now.
+   */
+  since?: number | undefined;
+}
+
+async function askRemote(
+  remote: Remote,
+  timeoutMs: number,
+  since: number,
+  sessionCacheDir: string | undefined,
+): Promise<RemoteAnswer> {
+  const started = performance.now() - (Date.now() - since);
+  const deadline = since + timeoutMs;
+  const budget = Math.max(1, deadline - Date.now());
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), budget);
   });
   const work = (async () => {
-    const daemon = await DaemonClient.open(remote, { timeoutMs });
+    // A few ms beyond the budget: the answer above is the one given, and what is still under way is cut off
+    // when the contexts close.
+    const daemon = await DaemonClient.open(remote, { timeoutMs: budget + 5, sessionCacheDir });
     try {
       return (await daemon.listLoops(Math.max(1, deadline - Date.now()))).loops;
     } finally {

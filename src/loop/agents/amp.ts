@@ -11,7 +11,7 @@ export const amp = cliAgent({
   name: 'amp',
   displayName: 'Amp',
   binary: 'amp',
-  installCommand: 'npm install -g @ampcode/cli',
+  installCommand: 'npm install -g @sourcegraph/amp',
   args: (input) => {
     if (input.model !== undefined && input.model !== '') {
       throw new RalphError(

@@ -30,6 +30,8 @@ export interface ConnectChannelOptions extends Partial<ChannelOptions> {
   connectTimeoutMs?: number;
   /** Overrides the TLS server name checked against the router's certificate. */
   servername?: string;
+  /** Ends a connect under way (TLS handshake or hello): it rejects and leaves no socket open. */
+  signal?: AbortSignal;
 }
 
 export interface RouterAddress {
@@ -63,16 +65,26 @@ function openTls(
       ...(servername === undefined ? {} : { servername }),
     });
     const timer = setTimeout(() => {
+      options.signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(new RouterUnreachableError(options.url, `no TLS handshake within ${timeoutMs} ms`));
     }, timeoutMs);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(new RouterUnreachableError(options.url, 'the connect was abandoned'));
+    };
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     const onError = (err: Error): void => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       reject(new RouterUnreachableError(options.url, err.message, { cause: err }));
     };
     socket.once('error', onError);
     socket.once('secureConnect', () => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       socket.off('error', onError);
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 30_000);
@@ -100,12 +112,17 @@ export async function connectChannel(options: ConnectChannelOptions): Promise<Ch
   const headers: Headers = new Map();
   putString(headers, HELLO_SESSION_TOKEN_HEADER, options.apiSessionToken);
   let result;
+  const onAbort = (): void => channel.close();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (options.signal?.aborted) throw new Error('the connect was abandoned');
     const remaining = Math.max(1, timeoutMs - (Date.now() - started));
     result = await channel.hello(options.helloBody ?? '', headers, remaining);
   } catch (err) {
     channel.close();
     throw new RouterUnreachableError(options.url, `hello failed: ${(err as Error).message}`, { cause: err });
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
   if (getBool(result.headers, ChannelHeader.resultSuccess) !== true) {
     channel.close();

@@ -134,6 +134,18 @@ export class ControllerClient extends EventEmitter<ControllerClientEvents> {
   }
 
   /**
+   * Takes up an API session this identity obtained earlier (in another process, say) instead of logging in.
+   * Refused (false) once logged in, or when it expires within `marginMs`. A session the controller no longer
+   * knows is found out at its first use and replaced by a login (a 401, or a router refusing it).
+   */
+  resumeApiSession(session: ApiSessionDetail, marginMs = 60_000): boolean {
+    if (this.closed || this.session !== undefined || this.authenticating !== undefined) return false;
+    if (session.expiresAt.getTime() - Date.now() < marginMs) return false;
+    this.adopt({ ...session, authQueries: [] });
+    return true;
+  }
+
+  /**
    * Checks the API session with the controller (a refresh, shared by concurrent callers) and, when the
    * controller no longer knows it, drops it and logs in again. Use it when a router refuses the session: the
    * answer tells a router's own trouble from a deleted or expired API session.

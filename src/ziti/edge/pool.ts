@@ -42,6 +42,8 @@ export class RouterPool {
   private readonly options: RouterPoolOptions;
   private readonly routers = new Map<string, EdgeRouter>();
   private readonly connecting = new Map<string, Promise<EdgeRouter>>();
+  /** Ends the connects under way when the pool closes. */
+  private readonly abandon = new AbortController();
   /** The API session each channel's hello carried. */
   private readonly apiSessionOf = new WeakMap<EdgeRouter, string>();
   private closed = false;
@@ -135,6 +137,7 @@ export class RouterPool {
 
   closeAll(): void {
     this.closed = true;
+    this.abandon.abort();
     for (const router of this.routers.values()) router.close();
     this.routers.clear();
   }
@@ -170,6 +173,7 @@ export class RouterPool {
       probeTimeoutMs: this.options.probeTimeoutMs,
       connReceiveBufferBytes: this.options.connReceiveBufferBytes,
       connReceiveHold: this.options.connReceiveHold,
+      signal: this.abandon.signal,
     });
     if (this.closed) {
       channel.close();

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Channel } from '../../../src/ziti/channel/channel.js';
 import { connectChannel, parseRouterUrl } from '../../../src/ziti/channel/connect.js';
@@ -82,6 +82,54 @@ describe('channel to an edge router', () => {
     peer.reply(await peer.nextOfType(ChannelContentType.hello), resultMessage(false, 'no api session'));
     await expect(pending).rejects.toThrow(HelloRejectedError);
     await expect(pending).rejects.toThrow(/no api session/);
+  });
+
+  it('abandons a connect under way when its signal aborts: in the TLS handshake and in the hello', async () => {
+    const tls = { cert: pki.client.certPem, key: pki.client.keyPem, ca: [pki.ca.certPem] };
+    // A router whose port accepts and never speaks: the TLS handshake hangs.
+    const held: Socket[] = [];
+    const hole = createServer((socket) => {
+      held.push(socket);
+      socket.resume(); // read (and drop) the client's hello, so that its going away is seen
+    });
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (hole.address() as AddressInfo).port;
+      const handshake = new AbortController();
+      const pending = connectChannel({
+        url: `tls://127.0.0.1:${port}`,
+        tls,
+        apiSessionToken: 't',
+        connectTimeoutMs: 600_000,
+        signal: handshake.signal,
+      });
+      for (let i = 0; i < 200 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(held).toHaveLength(1);
+      const closed = new Promise<void>((resolve) => held[0]!.once('close', () => resolve()));
+      handshake.abort();
+      await expect(pending).rejects.toThrow(/abandoned/);
+      await closed; // the socket is gone, not left to its 10-minute timeout
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => hole.close(() => resolve()));
+    }
+
+    // A router that completes TLS and never answers the hello.
+    router = await ScriptedRouter.start(pki);
+    const hello = new AbortController();
+    const pending = connectChannel({
+      url: router.url,
+      tls,
+      apiSessionToken: 't',
+      connectTimeoutMs: 600_000,
+      signal: hello.signal,
+    });
+    const peer = await router.session(0);
+    await peer.nextOfType(ChannelContentType.hello);
+    const closed = new Promise<void>((resolve) => peer.socket.once('close', () => resolve()));
+    hello.abort();
+    await expect(pending).rejects.toThrow(RouterUnreachableError);
+    await closed;
   });
 
   it('fails with RouterUnreachableError on a closed port and on an untrusted router', async () => {
