@@ -129,7 +129,15 @@ describe.skipIf(!zitiTestsEnabled())('acceptance item 3: who may reach and steer
       roles: { [who.control.id]: 'control', [who.observer.id]: 'observe' },
     });
     socket = setup.socket;
-    daemon = await startDaemonProcess(box, setup, []);
+    // A missing agent would be installed with npm: keep npm off the network (a closed local port).
+    daemon = await startDaemonProcess(box, setup, [], {
+      npm_config_cache: join(box.root, 'npm-cache'),
+      npm_config_registry: 'http://127.0.0.1:9/',
+      npm_config_update_notifier: 'false',
+      npm_config_fetch_retries: '0',
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+    });
     // The box's own user starts the loop everyone looks at, through the local socket.
     const task = box.makeTask('watched', { script: ECHO_SCRIPT });
     const local = await LineClient.unix(socket);
@@ -299,11 +307,16 @@ describe.skipIf(!zitiTestsEnabled())('acceptance item 3: who may reach and steer
 
   it('a daemon refusal from the CLI is one line with a mapped exit code (start-loop without --agent)', async () => {
     box.makeTask('no-agent', { script: ECHO_SCRIPT });
-    const r = await laptop.ralph(['remote', 'start-loop', 'box', 'no-agent'], { timeoutMs: 60_000 });
-    console.log(`[accept-auth] ralph remote start-loop box no-agent -> ${r.exitCode}: ${r.stderr.trim()}`);
+    // The daemon's default agent, claude, is not on the box; its npm install fails (no registry here).
+    const r = await laptop.ralph(['remote', 'start-loop', 'box', 'no-agent'], { timeoutMs: 180_000 });
+    console.log(
+      `[accept-auth] ralph remote start-loop box no-agent -> ${r.exitCode}: ${r.stderr.trim().split('\n').at(-1)}`,
+    );
     expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^ralph: .*claude/);
+    // The install's progress lines (`claude: ...`) come first; the refusal is one `ralph:` line at the end.
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.filter((l) => l.startsWith('ralph:'))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/^ralph: .*claude/);
     expect(r.exitCode).toBe(ExitCode.agentMissing);
     const missing = await laptop.ralph(
       ['remote', 'start-loop', 'box', 'no-such-folder', '--agent', 'custom', '--agent-command', 'true'],
