@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { machineLine, requireBuild, ms, ROOT, removeDir, table, tempDir } from './lib/common.mjs';
 import { runAllRows as zitiRows } from './ziti-report.mjs';
 
-const BENCHES = ['keystroke-rtt.mjs', 'throughput.mjs', 'status.mjs', 'fleet.mjs', 'ziti-sdk.mjs'];
+const BENCHES = [
+  'keystroke-rtt.mjs',
+  'throughput.mjs',
+  'status.mjs',
+  'fleet.mjs',
+  'ziti-sdk.mjs',
+  'remote-attach.mjs',
+];
 
 function runBench(script, dir) {
   const summaryFile = join(dir, `${script}.json`);
@@ -87,7 +94,27 @@ function rowsFor({ script, failed, summary }) {
     ];
   }
   if (s.bench === 'ziti-sdk') return zitiRows(s);
+  if (s.bench === 'remote-attach') return remoteAttachRows(s);
   return [[script, 'unknown summary', '', '', '']];
+}
+
+/** The remote loop over the overlay: each variant's keystroke RTT and output rate, then the daemon's verdicts. */
+function remoteAttachRows(s) {
+  if (s.skipped) return [['remote attach over the overlay', 'SKIPPED', s.skipped, '', '']];
+  const mibps = (name) => {
+    const b = (s.bursts[name] ?? []).map((x) => x.mibPerSec).sort((a, b) => a - b);
+    return b.length ? `${b[Math.floor((b.length - 1) / 2)].toFixed(1)} MiB/s` : '-';
+  };
+  const rows = Object.entries(s.rtt).map(([name, r]) => [
+    `remote attach: ${name}`,
+    `RTT p50 ${ms(r.p50)} p99 ${ms(r.p99)}`,
+    `output ${mibps(name)}`,
+    '',
+    '',
+  ]);
+  for (const [label, v] of Object.entries(s.verdicts ?? {})) rows.push(['', '', '', label, v]);
+  for (const failure of s.failures ?? []) rows.push(['', 'FAILED', failure, '', '']);
+  return rows;
 }
 
 requireBuild();

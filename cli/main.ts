@@ -2,6 +2,8 @@
 /** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
 import { closeZitiContexts } from '../src/client/remote/contexts.js';
 import { isRalphError, ExitCode } from '../src/errors.js';
+import { rpcErrorExitCode } from '../src/exit-codes.js';
+import { RpcError } from '../src/protocol/errors.js';
 import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
 import { runWithoutYargs } from './fast-path.js';
@@ -74,6 +76,10 @@ try {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);
     if (err.hint) process.stderr.write(`${paint.dim(err.hint)}\n`);
     process.exitCode = err.exitCode;
+  } else if (err instanceof RpcError) {
+    // A daemon or runner refused the request: its message is already one line for the user.
+    process.stderr.write(`${paint.red('ralph:')} ${err.message.split('\n')[0]}\n`);
+    process.exitCode = rpcErrorExitCode(err.kind);
   } else if (err instanceof Error && 'usage' in err) {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n${paint.dim('see: ralph --help')}\n`);
     process.exitCode = ExitCode.usage;

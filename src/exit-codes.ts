@@ -52,3 +52,48 @@ export function loopEndExitCode(status: string): number {
       return ExitCode.crashed;
   }
 }
+
+/**
+ * The exit code of a command a daemon or runner refused with a protocol error, by the error's symbolic name
+ * (src/protocol/errors.ts): bad input is a usage error, a missing loop or project is not found, and so on.
+ */
+export function rpcErrorExitCode(kind: string): number {
+  switch (kind) {
+    case 'PARSE_ERROR':
+    case 'INVALID_REQUEST':
+    case 'LINE_TOO_LONG':
+    case 'METHOD_NOT_FOUND':
+    case 'INVALID_PARAMS':
+    case 'NOT_ATTACHED':
+      return ExitCode.usage;
+    case 'LOOP_NOT_FOUND':
+    case 'TASK_NOT_FOUND':
+    case 'PROJECT_NOT_FOUND':
+    case 'NO_SUCH_ITERATION':
+    case 'OFFSET_OUT_OF_RANGE':
+      return ExitCode.notFound;
+    case 'TASK_EXISTS':
+    case 'LEASE_HELD':
+    case 'INVALID_STATE':
+    case 'LOOP_ENDED':
+      return ExitCode.conflict;
+    case 'MAX_LOOPS_EXCEEDED':
+    case 'TOO_MANY_CONNECTIONS':
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+      return ExitCode.unavailable;
+    case 'AGENT_NOT_FOUND':
+    case 'AGENT_MISSING':
+      return ExitCode.agentMissing;
+    case 'INVALID_TASK':
+      return ExitCode.invalidTask;
+    case 'CONNECTION_CLOSED':
+    case 'SLOW_CONSUMER':
+      return ExitCode.connectionLost;
+    case 'REQUEST_TIMEOUT':
+      return ExitCode.timeout;
+    default:
+      // INTERNAL_ERROR and DISK_FULL (as the local DISK_FULL), and codes this version does not know.
+      return ExitCode.failure;
+  }
+}

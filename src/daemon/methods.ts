@@ -248,7 +248,8 @@ export const daemonMethods = {
     summary:
       "Hand this connection over to one loop's runner: after the response, the bytes flow straight " +
       'between the client and the runner both ways (binary attach frames included), and the client ' +
-      'speaks the per-loop protocol. When either side closes, both close.',
+      'speaks the per-loop protocol. When either side closes, both close. Requests sent before it on the ' +
+      'connection are answered first; inside a batch it is refused (`-32600`).',
     params: z.strictObject({ task: taskName }),
     result: z.object({ task: z.string(), loop_id: z.string(), status: sessionStatus }),
     example: {

@@ -134,7 +134,9 @@ export class DaemonRouter {
         message.length === 0 ? 'empty batch' : `a batch of ${message.length} messages; at most ${max}`;
       return createJSONRPCErrorResponse(null, errorCodes.INVALID_REQUEST.code, `invalid request: ${why}`);
     }
-    const answers = await Promise.all(message.map((m) => this.one(m, conn)));
+    const answers = await Promise.all(
+      message.map((m) => (handsOver(m) ? Promise.resolve(refuseInBatch(m)) : this.one(m, conn))),
+    );
     const sent = answers.filter((a): a is JSONRPCResponse => a !== null);
     return sent.length === 0 ? null : sent;
   }
@@ -356,6 +358,25 @@ export class DaemonRouter {
       },
     };
   }
+}
+
+/** `open_loop` or `git_connect`, as a request or a notification. */
+function handsOver(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const method = (message as { method?: unknown }).method;
+  return method === 'open_loop' || method === 'git_connect';
+}
+
+/** A hand-over takes the whole connection, so it cannot share a batch with other messages. */
+function refuseInBatch(message: unknown): JSONRPCResponse | null {
+  const m = message as { method: string; id?: unknown };
+  if (m.id === undefined) return null;
+  const id = typeof m.id === 'string' || typeof m.id === 'number' ? m.id : null;
+  return createJSONRPCErrorResponse(
+    id,
+    errorCodes.INVALID_REQUEST.code,
+    `invalid request: ${m.method} hands the connection over and cannot be part of a batch; send it alone`,
+  );
 }
 
 function isOpenLoopRequest(message: unknown): boolean {

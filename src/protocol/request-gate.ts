@@ -39,6 +39,11 @@ export class RequestGate {
     return this.inFlight === 0 && !this.paused;
   }
 
+  /** Requests being answered now (a batch counts as its weight). */
+  get count(): number {
+    return this.inFlight;
+  }
+
   /** What a message of `members` requests (1 for a single one) counts against the bound. */
   weight(members: number): number {
     return Math.min(this.maxInFlight, Math.max(1, members));

@@ -38,7 +38,8 @@ export interface ServeOptions extends ConnectionOptions {
 
 /**
  * Handing a connection's byte stream over (the daemon's `open_loop`): the request that asks for it holds
- * what follows, undecoded, until its answer has been sent. If the answer is a result, serving ends (the
+ * what follows, undecoded, until its answer has been sent. A result is sent only once every request read
+ * before it has been answered, so no answer is lost. If the answer is a result, serving ends (the
  * connection closes as `handed over`) and `take` gets the stream, paused, with the bytes the client sent
  * after the request; otherwise the connection goes on with lines.
  */
@@ -148,10 +149,17 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
     gate.begin(weight);
     dispatch(value, conn)
       .then(
-        (response) => {
+        async (response) => {
+          if (handing && isResult(response)) {
+            // Requests sent before it are answered on this connection first; then the stream is theirs.
+            await othersAnswered(weight);
+            if (conn.closed) return;
+            conn.send(response);
+            handOverStream();
+            return;
+          }
           if (response !== null) conn.send(response);
-          if (handing && isResult(response) && !conn.closed) handOverStream();
-          else if (switching || handing) framing.settle(isResult(response) && switching && !conn.closed);
+          if (switching || handing) framing.settle(isResult(response) && switching && !conn.closed);
         },
         (err: unknown) => {
           log('dispatch failed', { conn: conn.id, error: err });
@@ -160,8 +168,22 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
       )
       .finally(() => {
         gate.end(weight);
+        wakeHandOver();
         maybeFinishAfterEnd();
       });
+  }
+
+  // A hand-over waiting for the requests in flight before it (only one: reading is held meanwhile).
+  let handOverWaiter: { weight: number; wake: () => void } | null = null;
+  function othersAnswered(weight: number): Promise<void> {
+    if (gate.count <= weight) return Promise.resolve();
+    return new Promise((resolve) => (handOverWaiter = { weight, wake: resolve }));
+  }
+  function wakeHandOver(): void {
+    if (handOverWaiter === null || (gate.count > handOverWaiter.weight && !conn.closed)) return;
+    const { wake } = handOverWaiter;
+    handOverWaiter = null;
+    wake();
   }
 
   /** The answer to a hand-over request has been sent: once it has left the queue, the stream is theirs. */
@@ -207,6 +229,7 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
   const onClose = (): void => {
     framing.end();
     conn.finish('connection closed');
+    wakeHandOver();
   };
   stream.on('data', onData);
   stream.on('end', onEnd);
