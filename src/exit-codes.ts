@@ -69,6 +69,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'LOOP_NOT_FOUND':
     case 'TASK_NOT_FOUND':
     case 'PROJECT_NOT_FOUND':
+    case 'BRANCH_NOT_FOUND':
     case 'NO_SUCH_ITERATION':
     case 'OFFSET_OUT_OF_RANGE':
       return ExitCode.notFound;
@@ -76,6 +77,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'LEASE_HELD':
     case 'INVALID_STATE':
     case 'LOOP_ENDED':
+    case 'BRANCH_IN_USE':
       return ExitCode.conflict;
     case 'MAX_LOOPS_EXCEEDED':
     case 'TOO_MANY_CONNECTIONS':
@@ -93,7 +95,8 @@ export function rpcErrorExitCode(kind: string): number {
     case 'REQUEST_TIMEOUT':
       return ExitCode.timeout;
     default:
-      // INTERNAL_ERROR and DISK_FULL (as the local DISK_FULL), and codes this version does not know.
+      // INTERNAL_ERROR, DISK_FULL (as the local DISK_FULL) and GIT_ERROR (git failed on the box), and codes this
+      // version does not know.
       return ExitCode.failure;
   }
 }
