@@ -33,6 +33,7 @@ import {
   writeDaemonConfig,
   type DaemonProcess,
   type RpcAnswer,
+  createDaemonService,
 } from './harness.js';
 
 const ZITI_FUZZ_COUNT = 10_000;
@@ -104,16 +105,7 @@ describe.skipIf(!zitiTestsEnabled())('acceptance item 3: who may reach and steer
     await ensureCliBuilt();
     net = await acquireTestNetwork();
     dir = mkdtempSync(join(tmpdir(), 'ralph-accept-auth-'));
-    await net.ziti([
-      'edge',
-      'create',
-      'service',
-      service,
-      '--encryption',
-      'ON',
-      '--role-attributes',
-      'ralph-services',
-    ]);
+    await createDaemonService(net, service);
     who.control = {
       file: net.identities.client.file,
       id: (await loadIdentity(net.identities.client.file)).name,

@@ -166,3 +166,20 @@ export class LineClient {
     this.stream.destroy();
   }
 }
+
+/** Creates a service on the shared test network that its servers may bind and its clients dial (e2ee on). */
+export async function createDaemonService(
+  net: { ziti(args: string[]): Promise<unknown> },
+  service: string,
+): Promise<void> {
+  await net.ziti([
+    'edge',
+    'create',
+    'service',
+    service,
+    '--encryption',
+    'ON',
+    '--role-attributes',
+    'ralph-services',
+  ]);
+}

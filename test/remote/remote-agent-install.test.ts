@@ -11,7 +11,12 @@ import { loadIdentity } from '../../src/ziti/identity.js';
 import { CliSandbox, useCliSandbox, waitFor } from '../cli/harness.js';
 import { ensureCliBuilt } from '../cli/built.js';
 import { agentTarball } from '../daemon/agent-package.js';
-import { startDaemonProcess, writeDaemonConfig, type DaemonProcess } from '../daemon/harness.js';
+import {
+  startDaemonProcess,
+  writeDaemonConfig,
+  type DaemonProcess,
+  createDaemonService,
+} from '../daemon/harness.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
 
@@ -25,16 +30,7 @@ describe.skipIf(!zitiTestsEnabled())('installing a missing agent on a remote box
   beforeAll(async () => {
     await ensureCliBuilt();
     net = await acquireTestNetwork();
-    await net.ziti([
-      'edge',
-      'create',
-      'service',
-      service,
-      '--encryption',
-      'ON',
-      '--role-attributes',
-      'ralph-services',
-    ]);
+    await createDaemonService(net, service);
     box = new CliSandbox();
     const fixtures = join(box.root, 'packages');
     mkdirSync(fixtures);

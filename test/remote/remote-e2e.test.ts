@@ -27,6 +27,7 @@ import {
   writeDaemonConfig,
   type DaemonProcess,
   type DaemonSetup,
+  createDaemonService,
 } from '../daemon/harness.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
@@ -52,16 +53,7 @@ describe.skipIf(!zitiTestsEnabled())('a laptop reaching loops through a remote d
     await ensureCliBuilt();
     net = await acquireTestNetwork();
     for (const name of [service, unbound]) {
-      await net.ziti([
-        'edge',
-        'create',
-        'service',
-        name,
-        '--encryption',
-        'ON',
-        '--role-attributes',
-        'ralph-services',
-      ]);
+      await createDaemonService(net, name);
     }
     box = new CliSandbox();
     setup = writeDaemonConfig(box, {

@@ -21,6 +21,7 @@ import {
   writeDaemonConfig,
   type DaemonProcess,
   type DaemonSetup,
+  createDaemonService,
 } from '../daemon/harness.js';
 import { prdJson } from '../support/prd.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
@@ -51,16 +52,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph start --remote and ralph pull over O
   beforeAll(async () => {
     await ensureCliBuilt();
     net = await acquireTestNetwork();
-    await net.ziti([
-      'edge',
-      'create',
-      'service',
-      service,
-      '--encryption',
-      'ON',
-      '--role-attributes',
-      'ralph-services',
-    ]);
+    await createDaemonService(net, service);
     box = new CliSandbox();
     setup = writeDaemonConfig(box, {
       identity: net.identities.server.file,

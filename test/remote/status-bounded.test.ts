@@ -5,6 +5,7 @@
  * OpenZiti test network. Outcomes are asserted (rows unreachable, exit code, the process exited, no handle left
  * keeping it alive); times are printed, never asserted.
  */
+import { createDaemonService } from '../daemon/harness.js';
 import { execa } from 'execa';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -41,16 +42,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph status with remotes that hang', () =
   beforeAll(async () => {
     await ensureCliBuilt();
     net = await acquireTestNetwork();
-    await net.ziti([
-      'edge',
-      'create',
-      'service',
-      unbound,
-      '--encryption',
-      'ON',
-      '--role-attributes',
-      'ralph-services',
-    ]);
+    await createDaemonService(net, unbound);
     hole = createServer((socket) => held.push(socket));
     await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
     holePort = (hole.address() as { port: number }).port;
