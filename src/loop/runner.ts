@@ -110,6 +110,23 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       exitReason: null,
       waitingUntil: null,
     };
+    this.countStories();
+  }
+
+  /**
+   * A client may ask for status before the first iteration reads prd.json: the story counts are known from the
+   * start. A prd.json that cannot be read leaves them at zero; the loop reports why when it reads it.
+   */
+  private countStories(): void {
+    try {
+      const prd = loadPrd(join(this.config.taskDir, 'prd.json'));
+      const counts = storyCounts(prd);
+      this.current.storiesTotal = counts.total;
+      this.current.storiesPassing = counts.passing;
+      this.current.currentStory = currentStory(prd)?.id ?? null;
+    } catch {
+      // reported by the loop's own read
+    }
   }
 
   get state(): Readonly<LoopState> {

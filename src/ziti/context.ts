@@ -13,6 +13,7 @@ import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
 import type { EdgeRouter } from './edge/router.js';
 import { BindFailedError, DialFailedError, ZitiClosedError } from './edge/errors.js';
+import { untilRouterKnowsUs } from './edge/router-sync.js';
 import type { Precedence } from './edge/messages.js';
 import { RouterPool, type RouterStats } from './edge/pool.js';
 import { updateRouterTokens } from './edge/token.js';
@@ -43,6 +44,11 @@ export interface ZitiContextOptions {
    * server is re-binding); 0 fails at once (default 2 s; see docs/ziti.md).
    */
   dialRetryMs?: number;
+  /**
+   * How long a dial or bind keeps trying while the edge router answers that it does not know this identity:
+   * routers learn new identities from the controller a moment after enrollment (default 10 s; 0 fails at once).
+   */
+  routerSyncWaitMs?: number;
 }
 
 export interface DialOptions {
@@ -78,6 +84,7 @@ const DIAL_ATTEMPTS = 3;
 /** The controller's answers (v1.7.2) when a service has no terminator to route to, for now. */
 const NO_HOST = /has no (online )?terminators/i;
 const NO_HOST_PAUSE_MS = { first: 100, max: 500 };
+const ROUTER_SYNC_WAIT_MS = 10_000;
 
 interface CachedSession {
   service: ZitiService;
@@ -342,7 +349,10 @@ export class ZitiContext {
     request: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await this.watched(request());
+      return await untilRouterKnowsUs(
+        () => this.watched(request()),
+        this.options.routerSyncWaitMs ?? ROUTER_SYNC_WAIT_MS,
+      );
     } catch (err) {
       if (sessionRefused(err)) {
         await this.dropSession(service, type, session.id);

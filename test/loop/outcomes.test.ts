@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { prepareLoop } from '../../src/client/start.js';
 import { IterationLog } from '../../src/loop/iteration-log.js';
+import { LoopRunner } from '../../src/loop/runner.js';
 import { makeTask, Sandbox, startInProcess, storyPasses, Watcher, iterationOutcomes } from './helpers.js';
 
 let sb: Sandbox;
@@ -63,6 +65,32 @@ describe('loop outcomes', () => {
     const log = readFileSync(join(loop.dir, 'output.log'), 'utf8');
     expect(log).toContain('passed US-001');
     expect(log).toContain('loop completed: all stories pass');
+  });
+
+  it('knows the story counts before its first iteration, for a status asked at once', async () => {
+    const task = await makeTask(sb, { stories: 3, script: [{ print: 'x' }] });
+    const prepared = await prepareLoop(
+      {
+        taskDir: task.dir,
+        agent: 'custom',
+        agentCommand: task.agentCommand,
+        maxIterations: 2,
+        cols: 80,
+        rows: 24,
+      },
+      sb.paths,
+    );
+    const runner = new LoopRunner(prepared.launch.config, prepared.launch.dir);
+    try {
+      expect(runner.state).toMatchObject({
+        status: 'starting',
+        storiesTotal: 3,
+        storiesPassing: 0,
+        currentStory: 'US-001',
+      });
+    } finally {
+      runner.close();
+    }
   });
 
   it('reports progress to a subscribed client and closes it when the loop ends', async () => {
