@@ -349,10 +349,10 @@ export class ZitiContext {
     request: () => Promise<T>,
   ): Promise<T> {
     try {
-      return await untilRouterKnowsUs(
-        () => this.watched(request()),
-        this.options.routerSyncWaitMs ?? ROUTER_SYNC_WAIT_MS,
-      );
+      return await untilRouterKnowsUs(() => this.watched(request()), {
+        waitMs: this.options.routerSyncWaitMs ?? ROUTER_SYNC_WAIT_MS,
+        check: () => this.loginStillValid(service, type),
+      });
     } catch (err) {
       if (sessionRefused(err)) {
         await this.dropSession(service, type, session.id);
@@ -366,6 +366,21 @@ export class ZitiContext {
           .catch((e: unknown) => this.backgroundFailed(`deleting refused session ${session.id}`, e));
       }
       throw err;
+    }
+  }
+
+  /**
+   * Throws AuthenticationFailedError when the controller no longer accepts this identity (deleted, disabled);
+   * a controller that cannot be asked is not a reason to stop waiting.
+   */
+  private async loginStillValid(service: string, type: 'Dial' | 'Bind'): Promise<void> {
+    // Reading the session again asks the controller with this identity's login (a deleted identity's OIDC
+    // token still looks valid here until it expires).
+    this.forgetSession(service, type);
+    try {
+      await this.session(service, type);
+    } catch (err) {
+      if (err instanceof AuthenticationFailedError) throw err;
     }
   }
 

@@ -14,22 +14,31 @@ export function routerNotSynced(err: unknown): boolean {
   return (err instanceof DialFailedError || err instanceof BindFailedError) && NOT_SYNCED.test(err.message);
 }
 
+export interface RouterSyncWait {
+  /** How long to keep asking (0: once). */
+  waitMs: number;
+  /**
+   * Runs before each pause and may throw to end the wait: a deleted identity gets the same answer from the
+   * router as a fresh one, but its controller login fails.
+   */
+  check?: () => Promise<void>;
+  pause?: (ms: number) => Promise<unknown>;
+}
+
 /**
  * Runs `request`, again while the router answers that it does not know the identity, until `waitMs` has
- * passed; then the router's last refusal is thrown. `waitMs` 0 tries once.
+ * passed; then the router's last refusal is thrown.
  */
-export async function untilRouterKnowsUs<T>(
-  request: () => Promise<T>,
-  waitMs: number,
-  pause: (ms: number) => Promise<unknown> = sleep,
-): Promise<T> {
-  const deadline = Date.now() + waitMs;
+export async function untilRouterKnowsUs<T>(request: () => Promise<T>, wait: RouterSyncWait): Promise<T> {
+  const deadline = Date.now() + wait.waitMs;
+  const pause = wait.pause ?? sleep;
   let pauseMs = PAUSE_MS.first;
   for (;;) {
     try {
       return await request();
     } catch (err) {
       if (!routerNotSynced(err) || Date.now() + pauseMs > deadline) throw err;
+      await wait.check?.();
       await pause(pauseMs);
       pauseMs = Math.min(pauseMs * 2, PAUSE_MS.max);
     }

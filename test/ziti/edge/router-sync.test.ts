@@ -40,8 +40,7 @@ describe('waiting for a router to learn a fresh identity', () => {
         calls += 1;
         return calls <= 3 ? Promise.reject(behind()) : Promise.resolve('bound');
       },
-      10_000,
-      pause,
+      { waitMs: 10_000, pause },
     );
     expect(answer).toBe('bound');
     expect(calls).toBe(4);
@@ -55,8 +54,7 @@ describe('waiting for a router to learn a fresh identity', () => {
         calls += 1;
         return Promise.reject(behind());
       },
-      3_000,
-      pause,
+      { waitMs: 3_000, pause },
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DialFailedError);
     expect((err as Error).message).toContain('identity not foud by id');
@@ -67,9 +65,28 @@ describe('waiting for a router to learn a fresh identity', () => {
 
   it('fails at once on any other refusal, and with a wait of 0', async () => {
     const other = new DialFailedError('svc', 'r', 'service svc has no terminators');
-    await expect(untilRouterKnowsUs(() => Promise.reject(other), 10_000, pause)).rejects.toBe(other);
+    await expect(untilRouterKnowsUs(() => Promise.reject(other), { waitMs: 10_000, pause })).rejects.toBe(
+      other,
+    );
     const lag = behind();
-    await expect(untilRouterKnowsUs(() => Promise.reject(lag), 0, pause)).rejects.toBe(lag);
+    await expect(untilRouterKnowsUs(() => Promise.reject(lag), { waitMs: 0, pause })).rejects.toBe(lag);
     expect(pauses).toEqual([]);
+  });
+
+  it('stops waiting when the check finds the identity refused by the controller', async () => {
+    const refused = new Error('the controller refused identity doomed');
+    let checks = 0;
+    const check = (): Promise<void> => {
+      checks += 1;
+      return checks < 3 ? Promise.resolve() : Promise.reject(refused);
+    };
+    const err = await untilRouterKnowsUs(() => Promise.reject(behind()), {
+      waitMs: 10_000,
+      pause,
+      check,
+    }).catch((e: unknown) => e);
+    expect(err).toBe(refused);
+    expect(checks).toBe(3);
+    expect(pauses).toEqual([100, 200]);
   });
 });
