@@ -23,7 +23,7 @@ import {
 import { markLost } from './lost.js';
 import type { DaemonParamsOf, LoopSummary } from './methods.js';
 import { runnerSpawner } from './systemd.js';
-import { addLoopWorktree, checkBranchName, checkTaskPath } from './worktrees.js';
+import { addLoopWorktree, checkBranchName, checkLoopWorktree, checkTaskPath } from './worktrees.js';
 
 /** The most rows `list_loops` answers with. */
 export const MAX_LISTED_LOOPS = 500;
@@ -160,6 +160,57 @@ export class LoopManager {
     });
   }
 
+  /**
+   * Refuses a start that would be refused anyway (bad source, task folder, the loop limit, an unknown project
+   * or branch, a branch in use) without changing anything: the daemon checks this before it installs an agent.
+   * `start` checks again, since things may change meanwhile.
+   */
+  async check(params: DaemonParamsOf<'start_loop'>): Promise<void> {
+    const fromBranch = checkStartSource(params);
+    if (!fromBranch) resolveTaskDir(this.workspace, params.task_dir!);
+    await this.reconcile();
+    this.checkRoom();
+    if (fromBranch) {
+      const { branch } = checkLoopWorktree(this.workspace, {
+        project: params.project!,
+        branch: params.branch!,
+        taskPath: params.task_path!,
+      });
+      this.checkBranchFree(branch);
+    }
+  }
+
+  /** Marks rows of runners that are gone, so that they do not count against `maxLoops`. */
+  private async reconcile(): Promise<void> {
+    const registry = Registry.open(this.paths.registryFile);
+    try {
+      await reconcile(registry);
+    } finally {
+      registry.close();
+    }
+  }
+
+  private checkRoom(): void {
+    const active = this.activeCount();
+    if (active >= this.maxLoops) {
+      throw RpcError.of(
+        'MAX_LOOPS_EXCEEDED',
+        `${active} loops are running, the most this daemon allows (maxLoops ${this.maxLoops})`,
+        { max_loops: this.maxLoops, active },
+      );
+    }
+  }
+
+  private checkBranchFree(branch: string): void {
+    const owner = this.branchOwner(branch);
+    if (owner !== undefined) {
+      throw RpcError.of('BRANCH_IN_USE', `branch ${branch} belongs to loop ${owner}, which has not ended`, {
+        branch,
+        task: owner,
+      });
+    }
+  }
+
   async start(params: DaemonParamsOf<'start_loop'>): Promise<SessionRecord> {
     const run = this.starting.then(() => this.startNow(params));
     this.starting = run.catch(() => undefined);
@@ -169,31 +220,13 @@ export class LoopManager {
   private async startNow(params: DaemonParamsOf<'start_loop'>): Promise<SessionRecord> {
     const fromBranch = checkStartSource(params);
     const taskDir = fromBranch ? null : resolveTaskDir(this.workspace, params.task_dir!);
-    const registry = Registry.open(this.paths.registryFile);
-    try {
-      await reconcile(registry);
-    } finally {
-      registry.close();
-    }
-    const active = this.activeCount();
-    if (active >= this.maxLoops) {
-      throw RpcError.of(
-        'MAX_LOOPS_EXCEEDED',
-        `${active} loops are running, the most this daemon allows (maxLoops ${this.maxLoops})`,
-        { max_loops: this.maxLoops, active },
-      );
-    }
+    await this.reconcile();
+    this.checkRoom();
     let where: { taskDir: string; branch?: string; worktree?: string };
     if (taskDir !== null) where = { taskDir };
     else {
       const branch = checkBranchName(params.branch!);
-      const owner = this.branchOwner(branch);
-      if (owner !== undefined) {
-        throw RpcError.of('BRANCH_IN_USE', `branch ${branch} belongs to loop ${owner}, which has not ended`, {
-          branch,
-          task: owner,
-        });
-      }
+      this.checkBranchFree(branch);
       const task = params.name ?? taskNameOf(params.task_path!, params.project!);
       where = addLoopWorktree(this.workspace, {
         project: params.project!,

@@ -46,7 +46,8 @@ export const AGENT_INSTALL_METHOD = 'agent_install';
 
 /** How `start_loop` deals with a missing agent, for the daemon section of docs/protocol.md. */
 export const AGENT_INSTALL_NOTE =
-  '`start_loop` with a known agent that the box lacks first installs it from its npm package into ' +
+  'A `start_loop` that would be refused anyway (task folder, loop limit, project, branch) is refused before ' +
+  'any install. `start_loop` with a known agent that the box lacks first installs it from its npm package into ' +
   "`<dataDir>/agents` (no sudo; `get_agents` names the packages), sending each line of npm's output to " +
   `the caller as an \`${AGENT_INSTALL_METHOD}\` notification \`{agent, line}\` (lines cut to 300 characters, ` +
   'at most 200 per install); one install per agent runs at a time, a second start waits for it. With ' +

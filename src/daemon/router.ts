@@ -320,6 +320,8 @@ export class DaemonRouter {
       },
       start_loop: async (params, conn) => {
         const agent = params.agent ?? 'claude';
+        // Refusals come before an agent install, which can take minutes.
+        await o.loops.check(params);
         await o.agents.ensure(agent, {
           noInstall: params.no_install ?? false,
           onLine: (line) => conn.send(createJSONRPCNotification(AGENT_INSTALL_METHOD, { agent, line })),

@@ -65,8 +65,23 @@ export function checkTaskPath(taskPath: string): string {
   return parts.length === 0 ? '.' : parts.join('/');
 }
 
-/** Adds the loop's worktree and returns where its task folder is; throws RpcError to refuse. */
-export function addLoopWorktree(workspace: string, request: WorktreeRequest, git = 'git'): LoopWorktree {
+/** What a worktree request names, checked: the project's repository, the branch and the task path. */
+interface CheckedRequest {
+  root: string;
+  repo: string;
+  branch: string;
+  taskPath: string;
+}
+
+/**
+ * Checks a worktree request without changing anything (names, the project's repository, the branch in it);
+ * throws RpcError to refuse. Run before slow work a start does first, such as installing the agent.
+ */
+export function checkLoopWorktree(
+  workspace: string,
+  request: Omit<WorktreeRequest, 'task'>,
+  git = 'git',
+): CheckedRequest {
   const why = projectNameProblem(request.project);
   if (why !== null)
     throw invalid('project', `project name ${JSON.stringify(request.project.slice(0, 120))} ${why}`);
@@ -83,9 +98,16 @@ export function addLoopWorktree(workspace: string, request: WorktreeRequest, git
       },
     );
   }
-  const run = (args: string[]): ReturnType<typeof spawnSync> =>
-    spawnSync(git, ['--git-dir', repo, ...args], { env: gitEnv(), encoding: 'utf8', timeout: 120_000 });
-  if (run(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).status !== 0) {
+  const found = spawnSync(
+    git,
+    ['--git-dir', repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`],
+    {
+      env: gitEnv(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (found.status !== 0) {
     throw RpcError.of(
       'BRANCH_NOT_FOUND',
       `project ${request.project} has no branch ${branch}: push it first`,
@@ -95,6 +117,14 @@ export function addLoopWorktree(workspace: string, request: WorktreeRequest, git
       },
     );
   }
+  return { root, repo, branch, taskPath };
+}
+
+/** Adds the loop's worktree and returns where its task folder is; throws RpcError to refuse. */
+export function addLoopWorktree(workspace: string, request: WorktreeRequest, git = 'git'): LoopWorktree {
+  const { root, repo, branch, taskPath } = checkLoopWorktree(workspace, request, git);
+  const run = (args: string[]): ReturnType<typeof spawnSync> =>
+    spawnSync(git, ['--git-dir', repo, ...args], { env: gitEnv(), encoding: 'utf8', timeout: 120_000 });
   const parent = join(root, WORKTREES_DIR, request.project);
   try {
     mkdirSync(parent, { recursive: true, mode: 0o700 });

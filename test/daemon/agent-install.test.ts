@@ -168,6 +168,27 @@ describe('agents on the box: listing and installing a missing one', () => {
     c.close();
   });
 
+  it('refuses a start that cannot go ahead before installing anything', async () => {
+    const c = await client();
+    const escape = await c.call('start_loop', { task_dir: '../outside', agent: 'opencode' }, 60_000);
+    expect(escape.error?.code).toBe(-32602);
+    expect(escape.error?.message).toContain("must not contain '..'");
+    const missing = await c.call('start_loop', { task_dir: 'no-such-task', agent: 'opencode' }, 60_000);
+    expect(missing.error).toBeDefined();
+    const noProject = await c.call(
+      'start_loop',
+      { project: 'never-pushed', branch: 'main', task_path: 'tasks/x', agent: 'opencode' },
+      60_000,
+    );
+    expect(noProject.error).toMatchObject({ code: 1020, data: { project: 'never-pushed' } });
+    expect(installLines(c, 'opencode')).toEqual([]);
+    expect(existsSync(join(binDir, 'opencode'))).toBe(false);
+    const installed = existsSync(installLog) ? readFileSync(installLog, 'utf8').split('\n') : [];
+    expect(installed).not.toContain('fixture-opencode');
+    expect(await c.ok('get_health')).toMatchObject({ service: 'ralph-test' });
+    c.close();
+  });
+
   it('two starts at once with the same missing agent install it once, and both start', async () => {
     sandbox().makeTask('pair-1');
     sandbox().makeTask('pair-2');
