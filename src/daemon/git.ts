@@ -30,7 +30,10 @@ export interface GitServeOptions {
   logger?: Logger;
   /** The git program; default `git` from PATH. */
   git?: string;
-  /** `git upload-pack --timeout`: seconds of silence before a fetch is given up; default 600. */
+  /**
+   * Seconds without a byte either way before a fetch or push is given up and its git ended (default 600), so
+   * a client that stalls cannot hold a git process open. Fetches also pass it to `upload-pack --timeout`.
+   */
   idleTimeoutSeconds?: number;
 }
 
@@ -53,6 +56,8 @@ export interface GitSessionRecord {
   /** Bytes from the client to git, and from git to the client. */
   bytes_in: number;
   bytes_out: number;
+  /** True when the session was ended for `idleTimeoutSeconds` without a byte. */
+  idle?: boolean;
 }
 
 export interface GitServeResult extends GitSessionRecord {
@@ -102,11 +107,22 @@ export function serveGitConnect(
   let bytesIn = 0;
   let bytesOut = 0;
   let stderr = '';
+  let idle = false;
+  const idleMs = (options.idleTimeoutSeconds ?? DEFAULT_IDLE_SECONDS) * 1000;
+  const idleTimer = setTimeout(() => {
+    idle = true;
+    stderr = `${stderr}no bytes either way for ${idleMs / 1000} s: ended\n`.slice(-STDERR_KEPT);
+    log(`git ${plan.service} of ${plan.project} idle for ${idleMs / 1000} s: ending it`);
+    child.kill('SIGTERM');
+    stream.destroy();
+  }, idleMs);
+  idleTimer.unref();
   return new Promise((resolve) => {
     let done = false;
     const finish = (exitCode: number | null): void => {
       if (done) return;
       done = true;
+      clearTimeout(idleTimer);
       stream.unpipe(child.stdin);
       if (!stream.writableEnded) stream.end();
       setTimeout(() => stream.destroy(), 5000).unref();
@@ -117,6 +133,7 @@ export function serveGitConnect(
         exit_code: exitCode,
         bytes_in: bytesIn,
         bytes_out: bytesOut,
+        ...(idle ? { idle: true } : {}),
       };
       try {
         options.audit?.(record);
@@ -140,10 +157,12 @@ export function serveGitConnect(
     child.stdin.on('error', () => undefined); // git exited before reading everything: its exit says why
     child.stdout.on('data', (chunk: Buffer) => {
       bytesOut += chunk.length;
+      idleTimer.refresh();
     });
     child.stdout.pipe(stream);
     stream.on('data', (chunk: Buffer) => {
       bytesIn += chunk.length;
+      idleTimer.refresh();
     });
     stream.on('error', (err) => {
       log(`git ${plan.service} connection failed`, { error: err });

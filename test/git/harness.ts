@@ -32,7 +32,11 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-export async function startGitServer(socketDir: string, workspace: string): Promise<GitServer> {
+export async function startGitServer(
+  socketDir: string,
+  workspace: string,
+  serveOptions: { idleTimeoutSeconds?: number } = {},
+): Promise<GitServer> {
   const served: Served[] = [];
   const running: Promise<unknown>[] = [];
   const owned = new Set<string>();
@@ -43,7 +47,11 @@ export async function startGitServer(socketDir: string, workspace: string): Prom
         const entry: Served = { params: request.params, handshakeBytes: line.length + 1 };
         served.push(entry);
         try {
-          const plan = prepareGitConnect(request.params, { workspace, ownedBranches: () => owned });
+          const plan = prepareGitConnect(request.params, {
+            workspace,
+            ownedBranches: () => owned,
+            ...serveOptions,
+          });
           const answer = `${JSON.stringify({ jsonrpc: '2.0', id: request.id, result: { project: plan.project, service: plan.service, created: plan.created } })}\n`;
           entry.handshakeBytes += answer.length;
           stream.write(answer);

@@ -200,6 +200,36 @@ describe('hostile git requests', () => {
     }
   });
 
+  it('a push or fetch that stalls is ended after the idle timeout, and its git with it', async () => {
+    mkdirSync(join(root, 's-idle'), { mode: 0o700 });
+    const idleServer = await startGitServer(join(root, 's-idle'), workspace, { idleTimeoutSeconds: 1 });
+    try {
+      for (const service of ['git-receive-pack', 'git-upload-pack']) {
+        const socket = createConnection({ path: idleServer.socket, allowHalfOpen: true });
+        socket.write(
+          `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'git_connect', params: { project: 'app', service } })}\n`,
+        );
+        const { line, rest } = await readLine(socket);
+        expect(JSON.parse(line)).toMatchObject({ result: { project: 'app', service } });
+        // The client reads git's advertisement and then sends nothing: the session ends by itself.
+        const seen = await within(readAll(socket, rest), `the stalled ${service} to be ended`, 30_000);
+        if (service === 'git-receive-pack') expect(seen.toString('latin1')).toContain('refs/heads/main');
+        socket.destroy();
+      }
+      await idleServer.settled();
+      const results = idleServer.served.map((s) => s.result);
+      // git receive-pack has no timeout of its own; upload-pack's --timeout may end it first.
+      expect(results.map((r) => [r?.service, r?.outcome])).toEqual([
+        ['git-receive-pack', 'error'],
+        ['git-upload-pack', 'error'],
+      ]);
+      expect(results[0]!.idle).toBe(true);
+      expect(results[0]!.stderr).toContain('no bytes either way for 1 s');
+    } finally {
+      await idleServer.close();
+    }
+  });
+
   it('an unknown remote is one clear line and a non-zero exit', async () => {
     const unset = gitRunner(root, join(root, 'bin'), { RALPH_HOME: join(root, 'empty-home') });
     const r = await unset(laptop, ['ls-remote', 'ralph::nope/app'], { RALPH_GIT_CONNECT_SOCKET: '' });
