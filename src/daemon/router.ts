@@ -153,6 +153,13 @@ export class DaemonRouter {
     const task = taskParam(request.params);
     let response: JSONRPCResponse | null;
     try {
+      // Without an id there is no answer to hand the connection over after: refused before it opens anything.
+      if (handsOver(request) && typeof request.id !== 'string' && typeof request.id !== 'number') {
+        throw RpcError.of(
+          'INVALID_REQUEST',
+          `invalid request: ${method} hands the connection over, so it needs an id (a string or a number)`,
+        );
+      }
       if (isDaemonMethodName(method)) {
         if (method !== 'authenticate') this.gate(caller, method, daemonMethods);
         response = (await this.daemonDispatch(request, conn)) as JSONRPCResponse | null;

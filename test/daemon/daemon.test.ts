@@ -4,7 +4,7 @@
  * stopping, and re-adopting a live runner after the daemon is killed. Hostile input and fuzzing are in
  * hostile.test.ts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { RpcClient } from '../../src/protocol/client.js';
@@ -152,6 +152,36 @@ describe('ralph daemon over its Unix socket', () => {
     await other.hello;
     await other.ok('stop_loop', { task: 'timed', force: true });
     other.close();
+  });
+
+  it('refuses open_loop and git_connect without an id before opening anything', async () => {
+    const task = sandbox().makeTask('no-id', { script: ECHO_SCRIPT });
+    const client = await LineClient.unix(daemon.socket);
+    await client.hello;
+    await client.ok('start_loop', startParams(task));
+    const fds = (): number => readdirSync(`/proc/${daemon.child.pid!}/fd`).length;
+    await client.ok('get_health');
+    const before = fds();
+    // Notifications get no answer, so nothing could follow them over the connection: each one is dropped.
+    for (let i = 0; i < 40; i += 1)
+      client.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'open_loop', params: { task: 'no-id' } })}\n`);
+    client.write(
+      `${JSON.stringify({ jsonrpc: '2.0', method: 'git_connect', params: { project: 'by-notice', service: 'git-receive-pack' } })}\n`,
+    );
+    client.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: null, method: 'open_loop', params: { task: 'no-id' } })}\n`,
+    );
+    await waitFor(() => client.orphans.length >= 1, 'the answer to the request with a null id');
+    expect(client.orphans[0]!.error).toMatchObject({ code: -32600 });
+    expect(client.orphans[0]!.error!.message).toMatch(
+      /open_loop hands the connection over, so it needs an id/,
+    );
+    // The same connection still speaks JSON-RPC to the daemon, which opened no runner connection.
+    expect(await client.ok('get_health')).toMatchObject({ service: 'ralph-test' });
+    expect(fds()).toBeLessThanOrEqual(before + 2);
+    expect(existsSync(join(setup.workspace, 'repos', 'by-notice.git'))).toBe(false);
+    await client.ok('stop_loop', { task: 'no-id', force: true });
+    client.close();
   });
 
   it('a killed daemon leaves its loops running; restarted, it adopts and serves them', async () => {
