@@ -62,6 +62,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'PARSE_ERROR':
     case 'INVALID_REQUEST':
     case 'LINE_TOO_LONG':
+    case 'NESTED_TOO_DEEP':
     case 'METHOD_NOT_FOUND':
     case 'INVALID_PARAMS':
     case 'NOT_ATTACHED':

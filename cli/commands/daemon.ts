@@ -93,6 +93,9 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
         hint: 'write one with: ralph daemon init --out daemon.jsonc',
       });
     }
+    // Before anything else: this may start the process over with the daemon's heap flags.
+    const { execWithHeapCap } = await import('../../src/daemon/heap.js');
+    execWithHeapCap();
     const { loadDaemonConfig } = await import('../../src/daemon/config.js');
     const { startDaemon } = await import('../../src/daemon/server.js');
     const log = logger(args.log);

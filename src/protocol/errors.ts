@@ -24,6 +24,12 @@ export const errorCodes = {
       'The line exceeded the size limit; it was discarded up to its `\\n` and the connection keeps serving.',
     data: '{ limit: number }',
   },
+  NESTED_TOO_DEEP: {
+    code: -32600,
+    summary:
+      'The message nests arrays and objects deeper than the limit; it was refused unparsed and the connection keeps serving.',
+    data: '{ limit: number }',
+  },
   METHOD_NOT_FOUND: { code: -32601, summary: 'No such method here; the message names it.' },
   INVALID_PARAMS: {
     code: -32602,

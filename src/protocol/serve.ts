@@ -15,6 +15,7 @@ import type { Dispatch, HandlerTable } from './dispatch.js';
 import { errorCodes } from './errors.js';
 import { NO_FRAMING_SWITCH } from './framing-switch.js';
 import type { FramingSwitch } from './framing-switch.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { MessageFraming } from './message-framing.js';
 import { DEFAULT_MAX_IN_FLIGHT, RequestGate } from './request-gate.js';
 
@@ -130,6 +131,17 @@ export function serveWith(stream: Duplex, dispatch: Dispatch, options: ServeOpti
 
   function handleMessage(text: string): void {
     if (conn.closed || text.length === 0 || (text.charCodeAt(0) <= 0x20 && text.trim() === '')) return;
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      conn.send(
+        createJSONRPCErrorResponse(
+          null,
+          errorCodes.NESTED_TOO_DEEP.code,
+          `invalid request: nested deeper than ${MAX_JSON_DEPTH} levels`,
+          { limit: MAX_JSON_DEPTH },
+        ),
+      );
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(text);

@@ -5,9 +5,18 @@
  * the connection and the daemon keep serving, the daemon's RSS stays bounded (printed before and after), and no
  * file appears outside the workspace. The same fuzz over a Ziti connection is in acceptance-auth.test.ts.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DAEMON_SEMI_SPACE_MB } from '../../src/daemon/heap.js';
 import { dialUnix } from '../../src/transport/unix.js';
 import { useCliSandbox, waitFor } from '../cli/harness.js';
 import { fuzzDaemon, fuzzSeed, rawCall, rssBytes } from './fuzz.js';
@@ -193,6 +202,14 @@ describe('hostile requests to ralph daemon over its Unix socket', () => {
     fresh.close();
     expect(daemon.child.exitCode).toBeNull();
   }, 600_000);
+
+  it('runs with its young generation capped where Node can execute in place (same process)', () => {
+    // Node 24 lets the young generation grow to 128 MB; see src/daemon/heap.ts.
+    const cmdline = readFileSync(`/proc/${daemon.child.pid!}/cmdline`, 'utf8').split('\0');
+    const canExecve = typeof (process as { execve?: unknown }).execve === 'function';
+    expect(cmdline.includes(`--max-semi-space-size=${DAEMON_SEMI_SPACE_MB}`)).toBe(canExecve);
+    expect(cmdline).toContain('daemon');
+  });
 
   it('left no file outside the workspace, and started no loop', () => {
     expect(tree(sandbox().root, skip)).toEqual(before);

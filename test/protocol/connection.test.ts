@@ -126,6 +126,31 @@ describeTransports('serveConnection', (transport) => {
       expect(server.logs.some((l) => /over 1048576 bytes discarded/.test(l.msg))).toBe(true);
     });
 
+    it('a message nested deeper than 64 levels → -32600 with data {limit}, unparsed; 64 levels still parse', async () => {
+      const refused = {
+        id: null,
+        error: { code: -32600, message: /nested deeper than 64 levels/, data: { limit: 64 } },
+      };
+      // 100,000 nested arrays: some 6 MB of heap had it been parsed.
+      peer.send(`${'['.repeat(100_000)}${']'.repeat(100_000)}\n`);
+      expect(await peer.next()).toMatchObject(refused);
+      const nested = (depth: number): string => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      peer.send(`{"jsonrpc":"2.0","id":1,"method":"get_status","params":${nested(64)}}\n`);
+      expect(await peer.next()).toMatchObject(refused);
+      // 64 levels in all (the request object and 63 arrays) is parsed and answered as usual.
+      const deepest = await peer.ask(`{"jsonrpc":"2.0","id":2,"method":"get_status","params":${nested(63)}}`);
+      expect(deepest).toMatchObject({
+        id: 2,
+        error: { code: -32602, message: /params must be an object, not an array/ },
+      });
+      // Brackets inside strings are text, not nesting.
+      const inString = await peer.ask(
+        `{"jsonrpc":"2.0","id":3,"method":"get_status","params":{"x":"\\"${'['.repeat(500)}"}}`,
+      );
+      expect(inString).toMatchObject({ id: 3, error: { code: -32602 } });
+      await expectStillServing();
+    });
+
     it('unknown method → -32601 naming it', async () => {
       const res = await peer.ask('{"jsonrpc":"2.0","id":"u","method":"launch_rockets","params":{}}');
       expect(res).toMatchObject({
