@@ -121,6 +121,8 @@ export async function runLoopProcess(
     pidStartTime: processStartTime(process.pid),
     status: 'running',
     startedAt: new Date().toISOString(),
+    // Known from prd.json before the first iteration, so no state change will carry it.
+    currentStory: runner.state.currentStory,
   });
   hooks.onReady?.(runner);
   const final = await runner.run();
