@@ -98,16 +98,7 @@ export function checkLoopWorktree(
       },
     );
   }
-  const found = spawnSync(
-    git,
-    ['--git-dir', repo, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`],
-    {
-      env: gitEnv(),
-      encoding: 'utf8',
-      timeout: 120_000,
-    },
-  );
-  if (found.status !== 0) {
+  if (gitIn(git, repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`]).status !== 0) {
     throw RpcError.of(
       'BRANCH_NOT_FOUND',
       `project ${request.project} has no branch ${branch}: push it first`,
@@ -123,8 +114,7 @@ export function checkLoopWorktree(
 /** Adds the loop's worktree and returns where its task folder is; throws RpcError to refuse. */
 export function addLoopWorktree(workspace: string, request: WorktreeRequest, git = 'git'): LoopWorktree {
   const { root, repo, branch, taskPath } = checkLoopWorktree(workspace, request, git);
-  const run = (args: string[]): ReturnType<typeof spawnSync> =>
-    spawnSync(git, ['--git-dir', repo, ...args], { env: gitEnv(), encoding: 'utf8', timeout: 120_000 });
+  const run = (args: string[]): ReturnType<typeof spawnSync> => gitIn(git, repo, args);
   const parent = join(root, WORKTREES_DIR, request.project);
   try {
     mkdirSync(parent, { recursive: true, mode: 0o700 });
@@ -171,6 +161,11 @@ function isPlainFolder(path: string): boolean {
 function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/** Runs git on the bare repository `repo`, without the daemon's GIT_* variables. */
+function gitIn(git: string, repo: string, args: string[]): ReturnType<typeof spawnSync> {
+  return spawnSync(git, ['--git-dir', repo, ...args], { env: gitEnv(), encoding: 'utf8', timeout: 120_000 });
 }
 
 function gitEnv(): NodeJS.ProcessEnv {

@@ -119,11 +119,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
    */
   private countStories(): void {
     try {
-      const prd = loadPrd(join(this.config.taskDir, 'prd.json'));
-      const counts = storyCounts(prd);
-      this.current.storiesTotal = counts.total;
-      this.current.storiesPassing = counts.passing;
-      this.current.currentStory = currentStory(prd)?.id ?? null;
+      Object.assign(this.current, prdFigures(loadPrd(join(this.config.taskDir, 'prd.json'))));
     } catch {
       // reported by the loop's own read
     }
@@ -238,12 +234,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
 
   private readPrd(): Prd {
     const prd = loadPrd(join(this.config.taskDir, 'prd.json'));
-    const counts = storyCounts(prd);
-    this.update({
-      currentStory: currentStory(prd)?.id ?? null,
-      storiesTotal: counts.total,
-      storiesPassing: counts.passing,
-    });
+    this.update(prdFigures(prd));
     return prd;
   }
 
@@ -449,4 +440,14 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
   saveConfig(): void {
     saveLoopConfig(this.files.dir, this.config);
   }
+}
+
+/** The state fields prd.json decides: the current story and the story counts. */
+function prdFigures(prd: Prd): Pick<LoopState, 'currentStory' | 'storiesTotal' | 'storiesPassing'> {
+  const counts = storyCounts(prd);
+  return {
+    currentStory: currentStory(prd)?.id ?? null,
+    storiesTotal: counts.total,
+    storiesPassing: counts.passing,
+  };
 }
