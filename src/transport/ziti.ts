@@ -15,7 +15,10 @@ export interface ListenZitiOptions {
   logger?: (msg: string, ctx?: object) => void;
   /** Passed to the SDK's bind: terminator identity, cost, precedence, re-bind policy, terminators. */
   bind?: BindOptions;
-  /** How long to wait for the first bind to be established (default 30 s). */
+  /**
+   * How long to wait for the first bind to be confirmed by a router (default 60 s: room for the SDK to replace
+   * a bind left unconfirmed for its `confirmTimeoutMs`, 20 s, twice).
+   */
   readyTimeoutMs?: number;
 }
 
@@ -78,7 +81,7 @@ export async function listenZiti(
   );
   server.on('state', (state) => options.logger?.(`ziti bind ${state.state} on ${service}`, { ...state }));
   try {
-    await server.ready(options.readyTimeoutMs ?? 30_000);
+    await server.ready(options.readyTimeoutMs ?? 60_000);
   } catch (err) {
     await server.close();
     throw listenError(service, err);

@@ -8,7 +8,13 @@ import type { ZitiService, ZitiSession } from './controller/types.js';
 import { newKeyPair } from './crypto/e2ee.js';
 import { ChannelTimeoutError, HelloRejectedError } from './channel/errors.js';
 import type { ReceiveHoldOptions } from './channel/receive-options.js';
-import { AuthenticationFailedError, ConnectionClosedByRouterError, NoEdgeRouterError } from './errors.js';
+import {
+  AuthenticationFailedError,
+  ConnectionClosedByRouterError,
+  NoEdgeRouterError,
+  NoPermissionError,
+  ServiceNotFoundError,
+} from './errors.js';
 import { loadIdentity, type ZitiIdentity } from './identity.js';
 import type { EdgeConn } from './edge/conn.js';
 import type { EdgeRouter } from './edge/router.js';
@@ -45,8 +51,9 @@ export interface ZitiContextOptions {
    */
   dialRetryMs?: number;
   /**
-   * How long a dial or bind keeps trying while the edge router answers that it does not know this identity:
-   * routers learn new identities from the controller a moment after enrollment (default 10 s; 0 fails at once).
+   * How long a dial or bind keeps trying while the edge router answers that it does not know this identity,
+   * the service or a policy granting access yet: routers learn them from the controller a moment after they
+   * are created (default 20 s; 0 fails at once).
    */
   routerSyncWaitMs?: number;
 }
@@ -77,6 +84,8 @@ export interface BindOptions {
   refillIntervalMs?: number;
   /** Bound on server.close() per router before its channel is destroyed (default 5 s). */
   closeTimeoutMs?: number;
+  /** A bind the router accepted but did not confirm within this time is replaced (default 20 s; 0: never). */
+  confirmTimeoutMs?: number;
 }
 
 const INVALID_SESSION = /invalid session|session.*not found|api session|unauthori[sz]ed|not authorized/i;
@@ -84,7 +93,7 @@ const DIAL_ATTEMPTS = 3;
 /** The controller's answers (v1.7.2) when a service has no terminator to route to, for now. */
 const NO_HOST = /has no (online )?terminators/i;
 const NO_HOST_PAUSE_MS = { first: 100, max: 500 };
-const ROUTER_SYNC_WAIT_MS = 10_000;
+const ROUTER_SYNC_WAIT_MS = 20_000;
 
 interface CachedSession {
   service: ZitiService;
@@ -269,6 +278,7 @@ export class ZitiContext {
       terminators: options.terminators,
       refillIntervalMs: options.refillIntervalMs,
       closeTimeoutMs: options.closeTimeoutMs,
+      confirmTimeoutMs: options.confirmTimeoutMs,
     });
     await server.start();
     this.servers.add(server);
@@ -370,8 +380,9 @@ export class ZitiContext {
   }
 
   /**
-   * Throws AuthenticationFailedError when the controller no longer accepts this identity (deleted, disabled);
-   * a controller that cannot be asked is not a reason to stop waiting.
+   * Throws when the controller no longer allows the request: AuthenticationFailedError (identity deleted or
+   * disabled), ServiceNotFoundError or NoPermissionError (service or policy gone). A controller that cannot be
+   * asked is not a reason to stop waiting.
    */
   private async loginStillValid(service: string, type: 'Dial' | 'Bind'): Promise<void> {
     // Reading the session again asks the controller with this identity's login (a deleted identity's OIDC
@@ -380,7 +391,12 @@ export class ZitiContext {
     try {
       await this.session(service, type);
     } catch (err) {
-      if (err instanceof AuthenticationFailedError) throw err;
+      if (
+        err instanceof AuthenticationFailedError ||
+        err instanceof ServiceNotFoundError ||
+        err instanceof NoPermissionError
+      )
+        throw err;
     }
   }
 

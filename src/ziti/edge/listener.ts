@@ -96,10 +96,13 @@ export class EdgeListener extends EventEmitter<EdgeListenerEvents> {
     this.finish(err);
   }
 
-  /** Ends the bind at the router (Unbind, then StateClosed), like the reference SDKs do. */
-  async close(): Promise<void> {
+  /**
+   * Ends the bind at the router (Unbind, then StateClosed), like the reference SDKs do. `reason`: why, when it
+   * is not the owner's choice (reported on 'close' as an ended bind, which a server replaces).
+   */
+  async close(reason?: Error): Promise<void> {
     if (this.closed) return;
-    this.finish(undefined);
+    this.finish(reason);
     if (this.host.channel.closed) return;
     this.seq += 1;
     await Promise.allSettled([

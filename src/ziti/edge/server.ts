@@ -4,6 +4,11 @@
  * channel to it dies, e.g. a router restart) it binds again, on any router the controller offers: at once
  * while other binds still carry the service, with exponential backoff when none does. The backoff is bounded
  * in attempts and time unless the policy says `forever`. `state` events tell a daemon what is going on.
+ *
+ * A router answers a Bind at once and confirms it (BindSuccess) once the controller has created the
+ * terminator. A bind left unconfirmed for `confirmTimeoutMs` is ended and replaced like a lost one: a router
+ * whose terminator request went unanswered retries it only minutes later, and until then clients cannot reach
+ * the service.
  */
 import { EventEmitter } from 'node:events';
 import { ChannelTimeoutError } from '../channel/errors.js';
@@ -32,6 +37,8 @@ export interface ZitiServerOptions {
   refillIntervalMs?: number;
   /** close() waits this long for the routers to take the Unbind, then destroys the channel (default 5 s). */
   closeTimeoutMs?: number;
+  /** A bind not confirmed by its router within this time is replaced (default 20 s; 0: wait for ever). */
+  confirmTimeoutMs?: number;
 }
 
 export interface RebindEvent {
@@ -75,6 +82,7 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
   private readonly target: number;
   private readonly refillIntervalMs: number;
   private readonly closeTimeoutMs: number;
+  private readonly confirmTimeoutMs: number;
   private readonly binds = new Set<EdgeListener>();
   private closed = false;
   private filling = false;
@@ -98,6 +106,7 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
     this.target = Math.max(1, Math.floor(options.terminators ?? 2));
     this.refillIntervalMs = options.refillIntervalMs ?? 10_000;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? 20_000;
   }
 
   /** An edge router currently carrying a bind, if bound (the first of `routerNames`). */
@@ -202,7 +211,26 @@ export class ZitiServer extends EventEmitter<ZitiServerEvents> {
     };
     listener.on('established', established);
     if (listener.established) queueMicrotask(established);
+    else this.awaitConfirmation(listener);
     listener.once('close', (err) => this.lost(listener, err));
+  }
+
+  /** Ends `listener` with a timeout error (so that it is replaced) unless its router confirms it in time. */
+  private awaitConfirmation(listener: EdgeListener): void {
+    if (this.confirmTimeoutMs <= 0) return;
+    const timer = setTimeout(() => {
+      if (listener.isClosed || listener.established || this.closed) return;
+      void listener.close(
+        new ChannelTimeoutError(
+          `confirmation of the bind of service "${this.service}" on edge router "${listener.routerName}"`,
+          this.confirmTimeoutMs,
+        ),
+      );
+    }, this.confirmTimeoutMs);
+    timer.unref();
+    const settled = (): void => clearTimeout(timer);
+    listener.once('established', settled);
+    listener.once('close', settled);
   }
 
   /** A bind ended: replace it, at once if others still carry the service, else with backoff. */

@@ -1,7 +1,7 @@
 /**
- * A router that has not yet learned a fresh identity refuses its dial or bind with "identity not foud by id";
- * the request is tried again with growing pauses until the router knows it or the wait is over. Other
- * refusals fail at once.
+ * A router that has not yet learned a fresh identity, service or policy refuses a dial or bind that needs it
+ * ("identity not foud by id", "service not found by id", ...); the request is tried again with growing pauses
+ * until the router knows it or the wait is over. Other refusals fail at once.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BindFailedError, DialFailedError } from '../../../src/ziti/edge/errors.js';
@@ -31,6 +31,20 @@ describe('waiting for a router to learn a fresh identity', () => {
     expect(routerNotSynced(new DialFailedError('svc', 'r', 'service svc has no terminators'))).toBe(false);
     expect(routerNotSynced(new DialFailedError('svc', 'r', 'invalid session'))).toBe(false);
     expect(routerNotSynced(new Error('identity not foud by id'))).toBe(false);
+  });
+
+  it('also waits for a fresh service and for a fresh policy (v1.7.2 answers)', () => {
+    for (const reason of [
+      'service not found by id',
+      'failed to dial: unable to get service token either by JWT parsing or id lookup',
+      'no policies provide access',
+    ]) {
+      expect(routerNotSynced(new DialFailedError('svc', 'r', reason))).toBe(true);
+      expect(routerNotSynced(new BindFailedError('svc', 'r', reason))).toBe(true);
+    }
+    expect(
+      routerNotSynced(new DialFailedError('svc', 'r', 'no access to service, failed dial access check')),
+    ).toBe(false);
   });
 
   it('tries again until the router knows the identity, pausing longer each time', async () => {
