@@ -117,7 +117,7 @@ function renderLinkSection(table: Record<string, MethodSpec>, first: number): st
   return [
     '## Link methods',
     '',
-    "A link (`ralph link`, see docs/cli.md) serves these on its Unix socket `<runDir>/link/link.sock`, to this " +
+    'A link (`ralph link`, see docs/cli.md) serves these on its Unix socket `<runDir>/link/link.sock`, to this ' +
       'user only (folder 0700, socket 0600). On connect it sends one `link_hello` notification ' +
       '`{version, build, pid}`; a client of another `build` asks it to stop (`link_stop`) rather than use it.',
     '',

@@ -128,10 +128,16 @@ describe('the link, served in this process', () => {
     const l = await link(paths);
     const { socket, lines } = await raw(l.socket);
     const good = { name: 'vps1', identity: '/x/laptop.json', service: 'ralph-vps1' };
-    const send = (msg: unknown): boolean => socket.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
+    const send = (msg: unknown): boolean =>
+      socket.write(`${typeof msg === 'string' ? msg : JSON.stringify(msg)}\n`);
     send('{not json');
     send({ jsonrpc: '2.0', id: 1, method: 'start_loop', params: {} });
-    send({ jsonrpc: '2.0', id: 2, method: 'daemon_call', params: { remote: good, method: 'stop_loop', timeout_ms: 100 } });
+    send({
+      jsonrpc: '2.0',
+      id: 2,
+      method: 'daemon_call',
+      params: { remote: good, method: 'stop_loop', timeout_ms: 100 },
+    });
     send({
       jsonrpc: '2.0',
       id: 3,
@@ -147,7 +153,12 @@ describe('the link, served in this process', () => {
     send({ jsonrpc: '2.0', id: 5, method: 'link_status', params: {} });
     await waitFor(() => lines.length >= 7, 'six answers after the greeting');
     socket.destroy();
-    type Line = { id?: number | null; method?: string; error?: { code: number; message: string }; result?: unknown };
+    type Line = {
+      id?: number | null;
+      method?: string;
+      error?: { code: number; message: string };
+      result?: unknown;
+    };
     const [hello, ...answers] = lines as Line[];
     expect(hello?.method).toBe('link_hello');
     const byId = (id: number | null): Line | undefined => answers.find((a) => a.id === id);
@@ -186,7 +197,10 @@ describe('the link, served in this process', () => {
     const c = await client(paths);
     const err = await c
       .daemonCall({ name: 'down', identity, service: 'ralph-down' }, 'list_loops', 3000)
-      .then(() => null, (e: unknown) => e);
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(RpcError);
     expect((err as RpcError).kind).toBe('REMOTE_FAILED');
     expect((err as RpcError).message).toMatch(/^cannot reach remote down \(ralph-down\)|^remote down: /);

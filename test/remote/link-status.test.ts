@@ -95,7 +95,11 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const closedPort = (probe.address() as { port: number }).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    holeIdentity = await writeIdentity(box.root, 'hole', `https://127.0.0.1:${(hole.address() as { port: number }).port}`);
+    holeIdentity = await writeIdentity(
+      box.root,
+      'hole',
+      `https://127.0.0.1:${(hole.address() as { port: number }).port}`,
+    );
     downIdentity = await writeIdentity(box.root, 'down', `https://127.0.0.1:${closedPort}`);
     // Bounded: the daemon's service answers over the overlay once its terminator is known.
     const first = await laptop();
@@ -147,7 +151,10 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
 
   async function status(sb: CliSandbox, args: string[], env: NodeJS.ProcessEnv = {}): Promise<StatusJson> {
     const started = performance.now();
-    const r = await sb.ralph(['status', '--json', '--remote-timeout', '1500ms', ...args], { env, timeoutMs: 30_000 });
+    const r = await sb.ralph(['status', '--json', '--remote-timeout', '1500ms', ...args], {
+      env,
+      timeoutMs: 30_000,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as StatusJson;
     console.log(
@@ -175,7 +182,12 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
         }))
         .sort((a, b) => `${a.remote}:${a.task}`.localeCompare(`${b.remote}:${b.task}`)),
       counts: Object.fromEntries(Object.entries(out.reconciled).map(([k, v]) => [k, v.length])),
-      remotes: out.remotes.map((r) => ({ name: r.name, reachable: r.reachable, error: r.error, loops: r.loops })),
+      remotes: out.remotes.map((r) => ({
+        name: r.name,
+        reachable: r.reachable,
+        error: r.error,
+        loops: r.loops,
+      })),
     };
   }
 
@@ -196,7 +208,10 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     ]);
     expect(b.remotes.find((r) => r.name === 'box')!.loops).toBe(2);
     expect(b.remotes.find((r) => r.name === 'hole')!.error).toMatch(/no answer within 1500 ms/);
-    expect(b.sessions.find((s) => s.task === 'done-task')).toMatchObject({ remoteName: 'box', status: 'completed' });
+    expect(b.sessions.find((s) => s.task === 'done-task')).toMatchObject({
+      remoteName: 'box',
+      status: 'completed',
+    });
 
     // The link did the asking: it holds a connection to the box and counted the call. `--no-link` started none.
     const state = await linkState(linked);
@@ -235,7 +250,10 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     }
     const later = await status(linked, [], WITH_LINK);
     expect(later.remotes.find((r) => r.name === 'box')?.loops).toBe(3);
-    expect(later.sessions.find((s) => s.task === 'new-task')).toMatchObject({ remoteName: 'box', agent: 'codex' });
+    expect(later.sessions.find((s) => s.task === 'new-task')).toMatchObject({
+      remoteName: 'box',
+      agent: 'codex',
+    });
   });
 
   it('a status that finds no link starts one for next time; link stop ends it', async () => {
@@ -244,10 +262,14 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     const first = await status(sb, [], WITH_LINK);
     expect(first.remotes.find((r) => r.name === 'box')?.reachable).toBe(true);
     // Started in the background, not waited for: it answers shortly after.
-    const pid = (await waitFor(async () => {
-      const s = await linkState(sb);
-      return s.running ? s.pid : null;
-    }, 'the link started by status to answer', 20_000))!;
+    const pid = (await waitFor(
+      async () => {
+        const s = await linkState(sb);
+        return s.running ? s.pid : null;
+      },
+      'the link started by status to answer',
+      20_000,
+    ));
     expect((await linkState(sb)).remotes).toEqual([]);
     const second = await status(sb, [], WITH_LINK);
     const remotesOf = (out: StatusJson): unknown => (comparable(out) as { remotes: unknown }).remotes;

@@ -51,7 +51,9 @@ export async function askRemotes(
       ? null
       : await (await import('./link/ask.js')).linkLister(options.link, direct);
   try {
-    return await Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs, since, via?.list ?? direct)));
+    return await Promise.all(
+      remotes.map((remote) => askRemote(remote, timeoutMs, since, via?.list ?? direct)),
+    );
   } finally {
     via?.close();
   }

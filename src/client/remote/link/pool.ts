@@ -71,7 +71,8 @@ export class DaemonPool {
       try {
         return await client.rpc.call(method, {}, { timeoutMs: Math.max(1, deadline - Date.now()) });
       } catch (err) {
-        const lost = err instanceof RpcError && (err.kind === 'CONNECTION_CLOSED' || err.kind === 'REQUEST_TIMEOUT');
+        const lost =
+          err instanceof RpcError && (err.kind === 'CONNECTION_CLOSED' || err.kind === 'REQUEST_TIMEOUT');
         if (lost) this.drop(entry, client, failureText(err));
         // A connection that was already open may have died unnoticed: one fresh try while time is left.
         if (lost && warm && attempt === 0 && deadline - Date.now() > 1 && !this.closed) continue;
@@ -87,7 +88,8 @@ export class DaemonPool {
       name: e.remote.name,
       service: e.remote.service,
       identity: e.remote.identity,
-      state: e.client !== null && !e.client.closed ? 'connected' : e.opening !== null ? 'connecting' : 'closed',
+      state:
+        e.client !== null && !e.client.closed ? 'connected' : e.opening !== null ? 'connecting' : 'closed',
       connected_at: e.client !== null && !e.client.closed ? (e.connectedAt?.toISOString() ?? null) : null,
       calls: e.calls,
       last_error: e.lastError,
@@ -125,7 +127,8 @@ export class DaemonPool {
     const max = this.options.maxEntries ?? DEFAULT_MAX_ENTRIES;
     while (this.entries.size >= max) {
       let oldest: [string, Entry] | undefined;
-      for (const item of this.entries) if (oldest === undefined || item[1].lastUsed < oldest[1].lastUsed) oldest = item;
+      for (const item of this.entries)
+        if (oldest === undefined || item[1].lastUsed < oldest[1].lastUsed) oldest = item;
       if (oldest === undefined) return;
       oldest[1].client?.close();
       this.entries.delete(oldest[0]);

@@ -145,11 +145,10 @@ export async function startLink(options: LinkOptions): Promise<Link> {
     stopping ??= (async () => {
       clearInterval(watch);
       log(`link ${process.pid} stopping: ${why}`);
-      // Only our own socket is removed: one that replaced it belongs to another link.
-      const ours = sameInode(socket, inode);
+      // Only our own socket is removed (listenUnix): one that replaced it belongs to another link.
+      if (!sameInode(socket, inode)) log(`the socket at ${socket} is no longer this link's`);
       for (const conn of conns) conn.close('link stopped');
       await listener.close().catch((err: unknown) => log(`closing the socket failed: ${errorMessage(err)}`));
-      if (!ours) log(`the socket at ${socket} is no longer this link's`);
       pool.close();
       await closeZitiContexts();
       finished(why);
