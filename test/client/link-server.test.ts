@@ -16,6 +16,7 @@ import { closeZitiContexts } from '../../src/client/remote/contexts.js';
 import { LinkClient } from '../../src/client/remote/link/client.js';
 import { linkMethods } from '../../src/client/remote/link/methods.js';
 import { linkDir, linkSocketPath } from '../../src/client/remote/link/paths.js';
+import { DaemonPool } from '../../src/client/remote/link/pool.js';
 import { startLink, type Link } from '../../src/client/remote/link/server.js';
 import { RpcError } from '../../src/protocol/errors.js';
 import type { MethodSpec } from '../../src/protocol/spec.js';
@@ -209,6 +210,36 @@ describe('the link, served in this process', () => {
     expect(status.remotes).toMatchObject([{ name: 'down', state: 'closed', calls: 1 }]);
     expect(status.remotes[0]?.last_error).toBe((err as RpcError).message);
     c.close();
+  });
+
+  it("a remote that never answers fails each call at that call's own timeout, not an earlier open's", async () => {
+    const { root } = home();
+    const held: Socket[] = [];
+    const hole = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    const port = (hole.address() as { port: number }).port;
+    const identity = await writeIdentity(root, 'hole', `https://127.0.0.1:${port}`);
+    const remote = { name: 'hole', identity, service: 'ralph-hole' };
+    // Opens give up after 400 ms here (10 s in a real link): a call made while an earlier open is about to
+    // give up must not answer with that open's failure.
+    const pool = new DaemonPool({ openTimeoutMs: 400 });
+    try {
+      const first = await pool.call(remote, 'list_loops', 200).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(first?.message).toBe('cannot reach remote hole (ralph-hole): no answer within 200 ms');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const second = await pool.call(remote, 'list_loops', 1200).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(second?.message).toBe('cannot reach remote hole (ralph-hole): no answer within 1200 ms');
+    } finally {
+      pool.close();
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => hole.close(() => resolve()));
+    }
   });
 
   it('stops by itself once idle with no client, not while one is connected', async () => {

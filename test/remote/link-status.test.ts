@@ -2,8 +2,9 @@
  * `ralph status` through the link, on a real OpenZiti test network with the built `ralph daemon`: the rows and
  * the remotes' answers are the same as on the direct path (a reachable box, a remote whose controller is down,
  * one whose controller never answers and so counts as unreachable at the timeout); a status that finds no link
- * starts one in the background and the next status goes through it; the link dials the daemon again after the
- * daemon restarts; `ralph link stop` ends it, and it ends by itself when idle. Times are printed, never asserted.
+ * starts one in the background, which connects to the remotes by itself, and the next status goes through it;
+ * the link dials the daemon again after the daemon restarts; `ralph link stop` ends it, and it ends by itself
+ * when idle. Times are printed, never asserted.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -262,15 +263,21 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     const first = await status(sb, [], WITH_LINK);
     expect(first.remotes.find((r) => r.name === 'box')?.reachable).toBe(true);
     // Started in the background, not waited for: it answers shortly after.
-    const pid = (await waitFor(
+    const pid = await waitFor(
       async () => {
         const s = await linkState(sb);
         return s.running ? s.pid : null;
       },
       'the link started by status to answer',
       20_000,
-    ));
-    expect((await linkState(sb)).remotes).toEqual([]);
+    );
+    // It dials the configured remotes as it starts, before any command asks: the box's connection opens.
+    const warmed = await waitFor(
+      async () => (await linkState(sb)).remotes?.find((r) => r.name === 'box' && r.state === 'connected'),
+      'the link to connect to the box by itself',
+      20_000,
+    );
+    expect(warmed.calls).toBe(0);
     const second = await status(sb, [], WITH_LINK);
     const remotesOf = (out: StatusJson): unknown => (comparable(out) as { remotes: unknown }).remotes;
     expect(remotesOf(second)).toEqual(remotesOf(first));

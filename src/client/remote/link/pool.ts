@@ -44,6 +44,9 @@ export interface PoolOptions {
 
 const DEFAULT_OPEN_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_ENTRIES = 32;
+/** Opens one call may try (see `connected`), and the pause between two. */
+const MAX_OPEN_ATTEMPTS = 5;
+const RETRY_PAUSE_MS = 50;
 
 function keyOf(remote: Remote): string {
   return `${remote.name}\n${remote.identity}\n${remote.service}`;
@@ -80,6 +83,13 @@ export class DaemonPool {
         throw err;
       }
     }
+  }
+
+  /** Opens a connection to `remote` in the background, unless one is open or opening; never fails. */
+  warm(remote: Remote): void {
+    const entry = this.entry(remote);
+    if (this.closed || entry.opening !== null || (entry.client !== null && !entry.client.closed)) return;
+    entry.opening = this.open(entry);
   }
 
   /** One line per connection, for `link_status`. */
@@ -135,16 +145,35 @@ export class DaemonPool {
     }
   }
 
-  /** The entry's open connection, or the one being opened, waited for until the call's deadline at most. */
-  private connected(entry: Entry, deadline: number, timeoutMs: number): Promise<DaemonClient> {
-    if (entry.client !== null && !entry.client.closed) return Promise.resolve(entry.client);
-    entry.opening ??= this.open(entry);
-    const opening = entry.opening;
+  /**
+   * The entry's open connection, or the one being opened, waited for until the call's deadline at most. A call
+   * answers with a failure only when it is what this call, made on its own, would have met: an open it did not
+   * start (an earlier call's, or the start's) that failed, or one that gave up waiting (a login or greeting
+   * timed out under a longer bound than this call's, or one shared with an earlier open) is tried again while
+   * this call has time; only a refusal of an open it started itself is answered as is.
+   */
+  private async connected(entry: Entry, deadline: number, timeoutMs: number): Promise<DaemonClient> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(noAnswer(entry.remote, timeoutMs)), Math.max(1, deadline - Date.now()));
     });
-    return Promise.race([opening, late]).finally(() => clearTimeout(timer));
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (entry.client !== null && !entry.client.closed) return entry.client;
+        const joined = entry.opening !== null;
+        entry.opening ??= this.open(entry);
+        try {
+          return await Promise.race([entry.opening, late]);
+        } catch (err) {
+          const again = joined || gaveUpWaiting(err);
+          if (!again || attempt >= MAX_OPEN_ATTEMPTS || Date.now() >= deadline || this.closed) throw err;
+          await Promise.race([new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS)), late]);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      late.catch(() => undefined);
+    }
   }
 
   private open(entry: Entry): Promise<DaemonClient> {
@@ -192,6 +221,12 @@ export class DaemonPool {
     entry.lastError = why;
     client.close();
   }
+}
+
+/** A failure that comes from waiting too long for something, rather than from a refusal. */
+function gaveUpWaiting(err: unknown): boolean {
+  if (isRalphError(err) && err.exitCode === ExitCode.timeout) return true;
+  return /no answer within|timed out|no greeting within/.test(failureText(err));
 }
 
 function noAnswer(remote: Remote, timeoutMs: number): RalphError {

@@ -5,7 +5,7 @@
  * ssh). It listens on `<runDir>/link/link.sock`: the folder is 0700 and the socket 0600, so only this user
  * (and root) can connect. It serves the link method table (methods.ts) with the protocol's own server, and
  * exits by itself once no client has used it for the idle period, or when its socket is removed or replaced
- * (another link took over, the run directory was cleared).
+ * (another link took over, the run directory was cleared). It connects to the configured remotes as it starts.
  */
 import { lstatSync } from 'node:fs';
 import { createJSONRPCErrorResponse, createJSONRPCNotification } from 'json-rpc-2.0';
@@ -18,6 +18,7 @@ import { serveWith } from '../../../protocol/serve.js';
 import { listenUnix } from '../../../transport/unix.js';
 import { ralphVersion } from '../../../version.js';
 import { closeZitiContexts } from '../contexts.js';
+import { loadRemotes } from '../remotes.js';
 import { zitiSessionCacheDir } from '../../status.js';
 import { linkMethods } from './methods.js';
 import { linkSocketPath } from './paths.js';
@@ -36,6 +37,8 @@ export interface LinkOptions {
   maxClients?: number;
   /** Check every result against the method table (the tests do). */
   validateResults?: boolean;
+  /** Connect to every configured remote at start (default true). */
+  warm?: boolean;
 }
 
 export interface Link {
@@ -140,6 +143,14 @@ export async function startLink(options: LinkOptions): Promise<Link> {
   );
   const inode = lstatSync(socket).ino;
   log(`link ${process.pid} listening on ${socket} (exits after ${idleMs} ms with no client)`);
+  // The configured remotes are dialled at once, so that the first command through the link finds them open.
+  if (options.warm !== false) {
+    try {
+      for (const remote of loadRemotes(paths)) pool.warm(remote);
+    } catch (err) {
+      log(`cannot read the remotes to connect to: ${errorMessage(err)}`);
+    }
+  }
 
   const stop = (why: string): Promise<void> => {
     stopping ??= (async () => {
