@@ -46,7 +46,9 @@ export class LinkClient {
     let rpc: RpcClient;
     try {
       const socket = await dialUnix(path, { timeoutMs });
-      rpc = new RpcClient(socket, { framingSwitch: NO_FRAMING_SWITCH, closeGraceMs: 200 });
+      // Closing ends the socket at once: a command that is done with the link must not wait for a call the
+      // link is still making (a remote that did not answer in time).
+      rpc = new RpcClient(socket, { framingSwitch: NO_FRAMING_SWITCH, closeGraceMs: 0 });
     } catch (err) {
       return { unavailable: unavailableBecause(err), detail: messageOf(err) };
     }
