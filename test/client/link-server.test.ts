@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ralphPaths, type RalphPaths } from '../../src/config/paths.js';
 import { closeZitiContexts } from '../../src/client/remote/contexts.js';
+import { linkLister } from '../../src/client/remote/link/ask.js';
 import { LinkClient } from '../../src/client/remote/link/client.js';
 import { linkMethods } from '../../src/client/remote/link/methods.js';
 import { linkDir, linkSocketPath } from '../../src/client/remote/link/paths.js';
@@ -237,6 +238,34 @@ describe('the link, served in this process', () => {
       expect(second?.message).toBe('cannot reach remote hole (ralph-hole): no answer within 1200 ms');
     } finally {
       pool.close();
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => hole.close(() => resolve()));
+    }
+  });
+
+  it('a command that gave up on a remote does not then ask it directly', async () => {
+    const { root, paths } = home();
+    const held: Socket[] = [];
+    const hole = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => hole.listen(0, '127.0.0.1', resolve));
+    const port = (hole.address() as { port: number }).port;
+    const identity = await writeIdentity(root, 'hole', `https://127.0.0.1:${port}`);
+    await link(paths);
+    let direct = 0;
+    const via = await linkLister(paths, () => {
+      direct += 1;
+      return Promise.resolve([]);
+    });
+    try {
+      expect(via).not.toBeNull();
+      const asked = via!.list({ name: 'hole', identity, service: 'ralph-hole' }, Date.now() + 300);
+      // The caller's own timeout passes (as askRemotes' does) and it closes the link connection.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      via!.close();
+      await expect(asked).rejects.toThrow(/connection closed/);
+      expect(direct).toBe(0);
+    } finally {
+      via?.close();
       for (const s of held) s.destroy();
       await new Promise<void>((resolve) => hole.close(() => resolve()));
     }

@@ -31,6 +31,7 @@ export async function linkLister(
     return null;
   }
   const link = found.link;
+  let closed = false;
   return {
     list: async (remote, deadline) => {
       let answer: unknown;
@@ -39,12 +40,18 @@ export async function linkLister(
         // that speaks.
         answer = await link.daemonCall(remote, 'list_loops', Math.max(1, deadline - Date.now()) + 5);
       } catch (err) {
-        if (err instanceof RpcError && err.kind === 'REMOTE_FAILED') throw err;
+        // Asking directly is worth it only while an answer can still count: not once the caller has given
+        // up on this remote and closed the link (that would load the overlay code for nothing).
+        const late = closed || Date.now() >= deadline;
+        if (late || (err instanceof RpcError && err.kind === 'REMOTE_FAILED')) throw err;
         return fallback(remote, deadline);
       }
       const loops = (answer as Partial<ListLoopsResult> | null)?.loops;
       return Array.isArray(loops) ? loops : fallback(remote, deadline);
     },
-    close: () => link.close(),
+    close: () => {
+      closed = true;
+      link.close();
+    },
   };
 }
