@@ -60,30 +60,8 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     await createDaemonService(net, service);
     box = new CliSandbox();
     // Loops the box's registry knows: the daemon lists them, and each laptop adds rows for them.
-    const registry = Registry.open(box.paths.registryFile);
-    try {
-      for (const [task, status, reason] of [
-        ['done-task', 'completed', 'all stories pass'],
-        ['bad-task', 'failed', 'agent exited 1'],
-      ] as const) {
-        registry.create({
-          task,
-          location: 'local',
-          transport: 'unix',
-          address: join(box.paths.runDir, `${task}.sock`),
-          agent: 'claude',
-          taskDir: join(box.root, 'tasks', task),
-          maxIterations: 5,
-          status,
-          iteration: 3,
-          startedAt: '2026-01-02T03:04:05.000Z',
-          endedAt: '2026-01-02T04:04:05.000Z',
-          exitReason: reason,
-        });
-      }
-    } finally {
-      registry.close();
-    }
+    boxLoop('done-task', 'completed', 'all stories pass', 'claude', '2026-01-02');
+    boxLoop('bad-task', 'failed', 'agent exited 1', 'claude', '2026-01-02');
     setup = writeDaemonConfig(box, {
       identity: net.identities.server.file,
       service,
@@ -122,6 +100,35 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
       await net.stop();
     }
   });
+
+  /** A loop that ended on the box, as its registry records it. */
+  function boxLoop(
+    task: string,
+    status: 'completed' | 'failed',
+    reason: string,
+    agent: string,
+    day: string,
+  ): void {
+    const registry = Registry.open(box.paths.registryFile);
+    try {
+      registry.create({
+        task,
+        location: 'local',
+        transport: 'unix',
+        address: join(box.paths.runDir, `${task}.sock`),
+        agent,
+        taskDir: join(box.root, 'tasks', task),
+        maxIterations: 5,
+        status,
+        iteration: 3,
+        startedAt: `${day}T03:04:05.000Z`,
+        endedAt: `${day}T04:04:05.000Z`,
+        exitReason: reason,
+      });
+    } finally {
+      registry.close();
+    }
+  }
 
   /** A laptop with three remotes: the box, one whose controller is down, one whose controller never answers. */
   async function laptop(): Promise<CliSandbox> {
@@ -230,25 +237,7 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
     expect((await linkState(linked)).remotes?.find((r) => r.name === 'box')?.calls).toBe(2);
 
     // Nothing is kept: a loop the box's registry gains shows at the next status through the link.
-    const registry = Registry.open(box.paths.registryFile);
-    try {
-      registry.create({
-        task: 'new-task',
-        location: 'local',
-        transport: 'unix',
-        address: join(box.paths.runDir, 'new-task.sock'),
-        agent: 'codex',
-        taskDir: join(box.root, 'tasks', 'new-task'),
-        maxIterations: 2,
-        status: 'completed',
-        iteration: 2,
-        startedAt: '2026-01-03T03:04:05.000Z',
-        endedAt: '2026-01-03T04:04:05.000Z',
-        exitReason: 'all stories pass',
-      });
-    } finally {
-      registry.close();
-    }
+    boxLoop('new-task', 'completed', 'all stories pass', 'codex', '2026-01-03');
     const later = await status(linked, [], WITH_LINK);
     expect(later.remotes.find((r) => r.name === 'box')?.loops).toBe(3);
     expect(later.sessions.find((s) => s.task === 'new-task')).toMatchObject({

@@ -9,6 +9,7 @@ import { ensurePrivateDir } from '../../../config/private-dir.js';
 import { errorMessage } from '../../../errors.js';
 import { linkDir, linkLogFile } from './paths.js';
 import { runLinkProcess } from './run.js';
+import { exitOnCrash } from '../../../util/exit-on-crash.js';
 
 const MAX_LOG_BYTES = 1024 * 1024;
 
@@ -32,14 +33,7 @@ const log = (msg: string, ctx?: object): void => {
   }
 };
 
-process.on('uncaughtException', (err) => {
-  log(`uncaught exception: ${err.stack ?? err.message}`);
-  process.exit(70);
-});
-process.on('unhandledRejection', (reason) => {
-  log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
-  process.exit(70);
-});
+exitOnCrash(log);
 
 try {
   const why = await runLinkProcess({ paths, log });
