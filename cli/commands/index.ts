@@ -5,6 +5,7 @@ import { attachCommand } from './attach.js';
 import { daemonCommand } from './daemon.js';
 import { demoCommand } from './demo.js';
 import { injectCommand } from './inject.js';
+import { linkCommand } from './link.js';
 import { logsCommand } from './logs.js';
 import { peekCommand } from './peek.js';
 import { pruneCommand } from './prune.js';
@@ -29,6 +30,7 @@ export const commands = [
   pruneCommand,
   pullCommand,
   remoteCommand,
+  linkCommand,
   demoCommand,
   agentsCommand,
   tuiCommand,
