@@ -45,6 +45,7 @@ const COMMANDS: Record<string, string[]> = {
   demo: ['--speed', '--max-iterations'],
   agents: ['--json'],
   daemon: ['--config', '--ziti', '--log', 'init'],
+  web: ['--port', '--socket', '--read-only', '--open'],
 };
 
 /** stderr of a usage error: one line naming the problem, then at most one hint line. */
