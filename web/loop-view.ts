@@ -7,6 +7,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
+import { openLoopDetails } from './loop-details.js';
 
 type Message =
   | {
@@ -48,7 +49,9 @@ export function openLoopView(root: HTMLElement, id: number, title: string): Loop
   bar.append(back, name, keyButton, status);
   const screen = document.createElement('div');
   screen.id = 'terminal';
-  root.append(bar, screen);
+  const side = document.createElement('div');
+  side.id = 'loop-details';
+  root.append(bar, screen, side);
 
   const term = new Terminal({ convertEol: false, scrollback: 5000, cursorBlink: false });
   const fit = new FitAddon();
@@ -59,6 +62,7 @@ export function openLoopView(root: HTMLElement, id: number, title: string): Loop
 
   let held = false;
   let readOnly = true;
+  const details = openLoopDetails(side, id, () => readOnly);
   const ws = new WebSocket(`ws://${location.host}/ws/loops/${id}/terminal?from=iteration`);
   ws.binaryType = 'arraybuffer';
   const send = (value: unknown): void => {
@@ -131,6 +135,7 @@ export function openLoopView(root: HTMLElement, id: number, title: string): Loop
   return {
     close() {
       window.removeEventListener('resize', onResize);
+      details.close();
       ws.close();
       term.dispose();
     },

@@ -143,6 +143,12 @@ describe.skipIf(executable === null)('ralph web in Chromium', () => {
       // Each key is its own message: the agent echoes them one by one (or together, if they arrive so).
       await expect.poll(() => terminalText(page), { timeout: 20_000 }).toMatch(/ECHO:"(h|hi)"/);
       await expect.poll(() => terminalText(page), { timeout: 20_000 }).toMatch(/ECHO:"(i|hi)"/);
+      // Beside the terminal: the stories with pass marks and the iteration running.
+      await expect.poll(() => page.locator('#stories li').count(), { timeout: 20_000 }).toBe(2);
+      await expect.poll(() => page.locator('#iterations td').first().textContent()).toBe('1');
+      await page.locator('#inject-text').fill('look at the tags table');
+      await page.locator('button[data-action="inject"]').click();
+      await page.locator('#loop-notice', { hasText: 'inject: done' }).waitFor({ timeout: 10_000 });
       await shot(page, 'terminal');
 
       // Stop from the fleet page.
