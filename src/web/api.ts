@@ -63,10 +63,10 @@ export async function handleApi(
   }
   const m = /^\/api\/loops\/(\d{1,15})(?:\/([a-z-]+))?$/.exec(path);
   if (!m) throw new HttpError(404, 'NOT_FOUND', `no such endpoint: ${path}`);
-  const row = findRow(ctx.fleet, Number(m[1]));
   const action = m[2];
   if (action === undefined) {
     if (method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET');
+    const row = findRow(ctx.fleet, Number(m[1]));
     const detail = await ctx.fleet.detail(row, 200);
     return sendJson(res, 200, { row: toWebRow(row), detail });
   }
@@ -78,6 +78,8 @@ export async function handleApi(
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new HttpError(400, 'BAD_PARAMS', 'the body must be a JSON object');
   }
+  // The body is read (bounded) before the loop is looked for: a request is refused the same way for any id.
+  const row = findRow(ctx.fleet, Number(m[1]));
   let result: unknown;
   try {
     result = await run(ctx, row, body as Record<string, unknown>);

@@ -4,7 +4,9 @@
  * no CORS, loopback only, and --read-only.
  */
 import { join } from 'node:path';
+import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
+import { MAX_SOCKETS } from '../../src/web/index.js';
 import { useCliSandbox } from '../cli/harness.js';
 import { descendants, listeningSockets } from '../support/listening.js';
 import { api, openSocket, request, signIn, startWeb } from './support.js';
@@ -202,6 +204,41 @@ describe('ralph web --read-only', () => {
       expect((refused.json.error as { code: string }).code).toBe('READ_ONLY');
     }
     expect(sb().session('web-ro').status).toBe('running');
+    await web.stop();
+  });
+});
+
+describe('ralph web: bounds', () => {
+  it('refuses a body over 64 KiB (413), a socket past the 32nd (503), and closes a fleet socket that talks', async () => {
+    const web = await startWeb(sb());
+    const cookie = await signIn(web);
+    const big = await request(web.port, {
+      method: 'POST',
+      path: '/api/loops/1/inject',
+      headers: { Cookie: cookie, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'x'.repeat(70 * 1024) }),
+    });
+    expect(big.status).toBe(413);
+
+    const headers = { Origin: `http://127.0.0.1:${web.port}`, Cookie: cookie };
+    const open: WebSocket[] = [];
+    for (let i = 0; i < MAX_SOCKETS; i += 1) {
+      const s = await openSocket(web.port!, headers);
+      if (!('opened' in s)) throw new Error(`socket ${i + 1} refused with ${s.refused}`);
+      open.push(s.opened);
+    }
+    expect(await openSocket(web.port!, headers)).toEqual({ refused: 503 });
+
+    const chatty = open[0]!;
+    const closed = new Promise<number>((resolve) => chatty.once('close', (code) => resolve(code)));
+    chatty.send('hello');
+    expect(await closed).toBe(1003);
+    // Its place is free again; the server still serves.
+    const again = await openSocket(web.port!, headers);
+    expect('opened' in again).toBe(true);
+    for (const ws of open) ws.close();
+    if ('opened' in again) again.opened.close();
+    expect((await request(web.port, { path: '/api/fleet', headers: { Cookie: cookie } })).status).toBe(200);
     await web.stop();
   });
 });
