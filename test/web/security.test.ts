@@ -182,6 +182,17 @@ describe('ralph web: where it listens', () => {
     await web.stop();
   });
 
+  it('a port in use is refused with exit code 4 and a hint', async () => {
+    const web = await startWeb(sb());
+    const second = await sb().ralph(['web', '--port', String(web.port)]);
+    expect(second.exitCode).toBe(4);
+    expect(second.stderr).toContain(
+      `ralph: cannot listen on 127.0.0.1:${web.port}: port ${web.port} is in use`,
+    );
+    expect(second.stdout).not.toContain('token=');
+    await web.stop();
+  });
+
   it('--port out of range is refused with exit code 2', async () => {
     const result = await sb().ralph(['web', '--port', '70000']);
     expect(result.exitCode).toBe(2);
