@@ -16,6 +16,7 @@ import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { tuiCommand } from './tui.js';
 import { waitCommand } from './wait.js';
+import { webCommand } from './web.js';
 
 // Each module is typed with its own argument shape; yargs takes them as a list of modules.
 export const commands = [
@@ -34,5 +35,6 @@ export const commands = [
   demoCommand,
   agentsCommand,
   tuiCommand,
+  webCommand,
   daemonCommand,
 ] as unknown as CommandModule[];

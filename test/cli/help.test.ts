@@ -46,6 +46,7 @@ const COMMANDS: Record<string, string[]> = {
   agents: ['--json'],
   daemon: ['--config', '--ziti', '--log', 'init'],
   link: ['status', 'stop', 'start', 'serve'],
+  web: ['--port', '--socket', '--read-only', '--open'],
 };
 
 /** stderr of a usage error: one line naming the problem, then at most one hint line. */
