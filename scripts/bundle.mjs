@@ -19,8 +19,12 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 /** Chunk files start with this prefix; old ones are removed before a build so dist/ does not collect them. */
 const CHUNK_PREFIX = 'chunk-';
-/** Packages with compiled code, or loaded only in development, that Node must load from node_modules. */
-const EXTERNAL = ['node-pty', 'better-sqlite3', 'better-sqlite3-napi', 'react-devtools-core'];
+/**
+ * Packages with compiled code, or loaded only in development, that Node must load from node_modules; and ws
+ * (only `ralph web` loads it), whose classes extend Node's EventEmitter, which the built-in shim below cannot
+ * hand out as a class.
+ */
+const EXTERNAL = ['node-pty', 'better-sqlite3', 'better-sqlite3-napi', 'react-devtools-core', 'ws'];
 
 /** Packages ralph depends on directly: the ones import.meta.resolve finds from dist/cli in every install. */
 const DIRECT = new Set(

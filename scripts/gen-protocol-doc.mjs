@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 const root = new URL('../', import.meta.url);
 const moduleUrl = new URL('dist/src/protocol/render-doc.js', root);
 const daemonUrl = new URL('dist/src/daemon/methods.js', root);
+const linkUrl = new URL('dist/src/client/remote/link/methods.js', root);
 const headerUrl = new URL('docs/protocol.header.md', root);
 const outUrl = new URL('docs/protocol.md', root);
 
@@ -17,9 +18,11 @@ if (!existsSync(moduleUrl)) {
 }
 const { renderProtocolDoc } = await import(moduleUrl.href);
 const { daemonMethods, AGENT_INSTALL_NOTE } = await import(daemonUrl.href);
+const { linkMethods } = await import(linkUrl.href);
 const text = renderProtocolDoc(readFileSync(headerUrl, 'utf8'), {
   daemonMethods,
   daemonNote: AGENT_INSTALL_NOTE,
+  linkMethods,
 });
 
 if (process.argv.includes('--check')) {

@@ -84,6 +84,7 @@ export function rpcErrorExitCode(kind: string): number {
     case 'TOO_MANY_CONNECTIONS':
     case 'UNAUTHENTICATED':
     case 'FORBIDDEN':
+    case 'REMOTE_FAILED':
       return ExitCode.unavailable;
     case 'AGENT_NOT_FOUND':
     case 'AGENT_MISSING':

@@ -5,6 +5,7 @@ import { attachCommand } from './attach.js';
 import { daemonCommand } from './daemon.js';
 import { demoCommand } from './demo.js';
 import { injectCommand } from './inject.js';
+import { linkCommand } from './link.js';
 import { logsCommand } from './logs.js';
 import { peekCommand } from './peek.js';
 import { pruneCommand } from './prune.js';
@@ -15,6 +16,7 @@ import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { tuiCommand } from './tui.js';
 import { waitCommand } from './wait.js';
+import { webCommand } from './web.js';
 
 // Each module is typed with its own argument shape; yargs takes them as a list of modules.
 export const commands = [
@@ -29,8 +31,10 @@ export const commands = [
   pruneCommand,
   pullCommand,
   remoteCommand,
+  linkCommand,
   demoCommand,
   agentsCommand,
   tuiCommand,
+  webCommand,
   daemonCommand,
 ] as unknown as CommandModule[];

@@ -9,6 +9,7 @@ interface StatusArgs {
   all: boolean;
   json: boolean;
   'remote-timeout'?: string;
+  link?: boolean;
 }
 
 /** Overrides the default wait for each remote (3 s), like --remote-timeout. */
@@ -29,6 +30,10 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       .option('remote-timeout', {
         type: 'string',
         describe: `How long each remote may take to answer (default 3s; env ${REMOTE_TIMEOUT_ENV})`,
+      })
+      .option('link', {
+        type: 'boolean',
+        describe: 'Ask remotes through the background link (default; --no-link or RALPH_NO_LINK=1: directly)',
       }),
   handler: async (args) => {
     const { loopStatus } = await import('../../src/client/status.js');
@@ -38,6 +43,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       task: args.task,
       all: args.all,
       remoteTimeoutMs: timeout === undefined || timeout === '' ? undefined : parseDuration(timeout, flag),
+      link: args.link,
     });
     if (args.json) {
       printJson({

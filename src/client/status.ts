@@ -12,12 +12,18 @@ import {
 } from '../registry/index.js';
 import { parseTaskAddress } from './find.js';
 import { loadRemotes } from './remote/remotes.js';
+import { linkDisabled } from './remote/link/paths.js';
 
 export interface StatusOptions {
   task?: string | undefined;
   all?: boolean | undefined;
   /** How long each remote may take to answer (default 3 s); remotes are asked in parallel. */
   remoteTimeoutMs?: number | undefined;
+  /**
+   * Ask the remotes through this user's link (default), starting one in the background when none answers;
+   * false, or RALPH_NO_LINK=1 in the environment: always directly.
+   */
+  link?: boolean | undefined;
 }
 
 /** How one configured remote answered. */
@@ -50,7 +56,9 @@ export async function loopStatus(
 ): Promise<StatusResult> {
   const registry = Registry.open(paths.registryFile);
   try {
-    const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs);
+    const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs, {
+      link: options.link,
+    });
     const address = options.task === undefined ? undefined : parseTaskAddress(options.task);
     const sessions = registry
       .list({
@@ -70,13 +78,15 @@ export async function loopStatus(
 }
 
 /**
- * Local reconciliation and the remotes' answers run side by side; the Ziti code is loaded only when a remote is
- * configured or a remote row is open, so a laptop without remotes pays nothing for them.
+ * Local reconciliation and the remotes' answers run side by side; the remote code is loaded only when a remote is
+ * configured or a remote row is open, so a laptop without remotes pays nothing for them, and the Ziti code only
+ * when a remote is asked directly (not through the link).
  */
 export async function reconcileAll(
   registry: Registry,
   paths: RalphPaths,
   remoteTimeoutMs?: number,
+  options: { link?: boolean | undefined } = {},
 ): Promise<Pick<StatusResult, 'reconciled' | 'remotes' | 'added'>> {
   // The remotes' timeout runs from here: loading the Ziti code counts against it.
   const since = Date.now();
@@ -87,9 +97,11 @@ export async function reconcileAll(
   }
   const remote = await import('./remote/remote-status.js');
   // The Ziti contexts stay open for what the caller does next; the CLI closes them as it ends.
+  const useLink = options.link !== false && !linkDisabled();
   const answers = remote.askRemotes(configured, remoteTimeoutMs, {
     sessionCacheDir: zitiSessionCacheDir(paths),
     since,
+    link: useLink ? paths : undefined,
   });
   const reconciled = await reconcile(registry, { remoteProbe: remote.probeFromAnswers(answers) });
   const settled = await answers;

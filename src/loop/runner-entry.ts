@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isRalphError } from '../errors.js';
 import { readLaunchFile, runLoopProcess } from './runner-main.js';
 import { writeStartFailure } from './start-failure.js';
+import { exitOnCrash } from '../util/exit-on-crash.js';
 
 const launchFile = process.argv[2];
 if (!launchFile) {
@@ -23,14 +24,7 @@ const log = (line: string): void => {
   }
 };
 
-process.on('uncaughtException', (err) => {
-  log(`uncaught exception: ${err.stack ?? err.message}`);
-  process.exit(70);
-});
-process.on('unhandledRejection', (reason) => {
-  log(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
-  process.exit(70);
-});
+exitOnCrash(log);
 
 log(`runner ${process.pid} starting loop ${launch.config.task} (session ${launch.sessionId})`);
 // RALPH_CHECK_RESULTS=1 (set by the test suite) checks every RPC result against the method table.

@@ -142,6 +142,13 @@ export const errorCodes = {
     summary: 'Daemon `start_loop`: a loop that has not ended already works on that branch.',
     data: '{ branch: string; task: string }',
   },
+  REMOTE_FAILED: {
+    code: 1030,
+    summary:
+      "Link `daemon_call`: the remote's daemon could not be asked in time (or refused); the message says why, " +
+      'as `ralph status` prints it.',
+    data: '{ remote: string; code: number | null }',
+  },
   CONNECTION_CLOSED: {
     code: 1100,
     summary: 'Client side: the connection closed before the response arrived; the message gives the reason.',

@@ -108,6 +108,22 @@ export interface RenderOptions {
   daemonMethods?: Record<string, MethodSpec>;
   /** A paragraph after the daemon section's introduction. */
   daemonNote?: string;
+  /** The link's method table (src/client/remote/link/methods.ts), rendered as its own section. */
+  linkMethods?: Record<string, MethodSpec>;
+}
+
+function renderLinkSection(table: Record<string, MethodSpec>, first: number): string[] {
+  const docs = Object.entries(table).map(([name, spec], i) => renderMethod(name, spec, first + i));
+  return [
+    '## Link methods',
+    '',
+    'A link (`ralph link`, see docs/cli.md) serves these on its Unix socket `<runDir>/link/link.sock`, to this ' +
+      'user only (folder 0700, socket 0600). On connect it sends one `link_hello` notification ' +
+      '`{version, build, pid}`; a client of another `build` asks it to stop (`link_stop`) rather than use it.',
+    '',
+    renderDaemonIndex(table),
+    ...docs,
+  ];
 }
 
 function renderDaemonSection(table: Record<string, MethodSpec>, options: RenderOptions): string[] {
@@ -160,6 +176,9 @@ export function renderProtocolDoc(header: string, options: RenderOptions = {}): 
     '',
     ...eventDocs,
     ...(options.daemonMethods === undefined ? [] : renderDaemonSection(options.daemonMethods, options)),
+    ...(options.linkMethods === undefined
+      ? []
+      : renderLinkSection(options.linkMethods, Object.keys(options.daemonMethods ?? {}).length + 1)),
     '## Error codes',
     '',
     'JSON-RPC reserves -32768 to -32000; application codes start at 1000. Codes from 1100 are raised by the ' +

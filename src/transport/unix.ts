@@ -14,7 +14,10 @@ import type { ByteStream, ConnectionInfo } from './stream.js';
 
 export interface UnixListener {
   path: string;
-  /** Stops listening, destroys connections still open, removes the socket file. */
+  /**
+   * Stops listening, destroys connections still open, removes the socket file. A socket file that is no longer
+   * this listener's (removed, or another process's in its place) is left alone.
+   */
   close(): Promise<void>;
 }
 
@@ -142,6 +145,15 @@ export async function listenUnix(
     path,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        if (!isSame(path, inode)) {
+          // libuv unlinks the path as a listening socket closes, whatever file is there by then: when another
+          // process's socket has taken the path, this one is left open (nobody can reach it any more) and
+          // stops holding the process, rather than closed and that socket removed with it.
+          server.unref();
+          for (const socket of sockets) socket.destroy();
+          resolve();
+          return;
+        }
         server.close(() => {
           try {
             removeIfSame(path, inode);
@@ -153,6 +165,15 @@ export async function listenUnix(
         for (const socket of sockets) socket.destroy();
       }),
   };
+}
+
+/** Whether `path` is still the socket this process created. */
+function isSame(path: string, inode: number): boolean {
+  try {
+    return lstatSync(path).ino === inode;
+  } catch {
+    return false;
+  }
 }
 
 /** Unlinks `path` if it is still the socket this process created. */

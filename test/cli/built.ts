@@ -27,10 +27,21 @@ function sources(dir: string): string[] {
 
 /** Sources whose JavaScript in dist/ is missing or older than they are. */
 export function staleSources(): string[] {
-  return [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'cli'))].filter((src) => {
+  const code = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'cli'))].filter((src) => {
     const out = join(ROOT, 'dist', relative(ROOT, src).replace(/\.ts$/, '.js'));
     return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
   });
+  return [...code, ...staleWebPage()];
+}
+
+/** Files of the `ralph web` page (web/) newer than what the build made of them in dist/web/. */
+function staleWebPage(): string[] {
+  const dir = join(ROOT, 'web');
+  const files = readdirSync(dir).filter((name) => /\.(ts|html|css)$/.test(name));
+  return files
+    .map((name) => [join(dir, name), join(ROOT, 'dist', 'web', name.endsWith('.ts') ? 'app.js' : name)])
+    .filter(([src, out]) => !existsSync(out!) || statSync(out!).mtimeMs < statSync(src!).mtimeMs)
+    .map(([src]) => src!);
 }
 
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {

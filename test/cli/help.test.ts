@@ -35,7 +35,7 @@ const COMMANDS: Record<string, string[]> = {
     '--json',
     '--name',
   ],
-  status: ['--all', '--json'],
+  status: ['--all', '--json', '--link'],
   attach: ['--read-only', '--interactive', '--from'],
   stop: ['--force', '--wait', '--json'],
   logs: ['--follow', '--iteration'],
@@ -45,6 +45,8 @@ const COMMANDS: Record<string, string[]> = {
   demo: ['--speed', '--max-iterations'],
   agents: ['--json'],
   daemon: ['--config', '--ziti', '--log', 'init'],
+  link: ['status', 'stop', 'start', 'serve'],
+  web: ['--port', '--socket', '--read-only', '--open'],
 };
 
 /** stderr of a usage error: one line naming the problem, then at most one hint line. */

@@ -7,6 +7,7 @@ import type { MethodSpec } from '../../src/protocol/spec.js';
 import type { EventSpec } from '../../src/protocol/events.js';
 import { renderProtocolDoc } from '../../src/protocol/render-doc.js';
 import { AGENT_INSTALL_NOTE, daemonMethods } from '../../src/daemon/methods.js';
+import { linkMethods } from '../../src/client/remote/link/methods.js';
 
 const RALPH_UV_METHODS = [
   'get_status',
@@ -98,7 +99,9 @@ describe('docs/protocol.md', () => {
     const root = new URL('../../', import.meta.url);
     const header = readFileSync(new URL('docs/protocol.header.md', root), 'utf8');
     const committed = readFileSync(new URL('docs/protocol.md', root), 'utf8');
-    expect(committed).toBe(renderProtocolDoc(header, { daemonMethods, daemonNote: AGENT_INSTALL_NOTE }));
+    expect(committed).toBe(
+      renderProtocolDoc(header, { daemonMethods, daemonNote: AGENT_INSTALL_NOTE, linkMethods }),
+    );
   });
 
   it('documents every method, event and error code', () => {

@@ -131,6 +131,23 @@ describe('listenUnix', () => {
 });
 
 describe('dialUnix', () => {
+  it("close() leaves alone a socket another process put in the listener's place", async () => {
+    const path = join(dir, 'run', 'task.sock');
+    const first = await listenUnix(path, (socket: Duplex) => socket.destroy());
+    rmSync(path);
+    const second = await echoServer(path);
+    const inode = lstatSync(path).ino;
+    await first.close();
+    expect(lstatSync(path).ino).toBe(inode);
+    const socket = await dialUnix(second.path);
+    const echoed = new Promise<string>((resolve) =>
+      socket.once('data', (b: Buffer) => resolve(b.toString())),
+    );
+    socket.write('still here\n');
+    expect(await echoed).toBe('still here\n');
+    socket.destroy();
+  });
+
   it('says "not running" when there is no socket', async () => {
     const err = await rejection(dialUnix(join(dir, 'absent.sock')));
     expect(err.code).toBe('NOT_RUNNING');

@@ -4,6 +4,7 @@
  * updates, `lost` for runs the daemon no longer knows, `unreachable` when it cannot be asked) and as new rows
  * for loops this machine has not seen (started from another laptop, or on the box itself).
  */
+import type { RalphPaths } from '../../config/paths.js';
 import { errorMessage, isRalphError } from '../../errors.js';
 import {
   isTerminal,
@@ -14,7 +15,6 @@ import {
 } from '../../registry/index.js';
 import { emptyReport, type ReconcileReport } from '../../registry/reconcile-common.js';
 import { reconcileRemote } from '../../registry/reconcile-remote.js';
-import { DaemonClient } from './daemon-client.js';
 import type { LoopSummary } from './daemon-types.js';
 import type { Remote } from './remotes.js';
 
@@ -30,17 +30,33 @@ export interface RemoteAnswer {
   ms: number;
 }
 
+/** How one remote's loops are asked for, before `deadline` (a Date.now() time). */
+export type LoopLister = (remote: Remote, deadline: number) => Promise<LoopSummary[]>;
+
 /**
  * Asks every remote for `list_loops` at once. Each gets `timeoutMs` for the whole exchange (login, dial, greeting,
- * request); a remote that has not answered by then counts as unreachable and is not waited for.
+ * request); a remote that has not answered by then counts as unreachable and is not waited for. With `link`,
+ * the remotes are asked through this user's link when one answers (and one is started for next time when none
+ * does); a remote the link itself fails for is asked directly.
  */
-export function askRemotes(
+export async function askRemotes(
   remotes: Remote[],
   timeoutMs = DEFAULT_REMOTE_TIMEOUT_MS,
   options: AskOptions = {},
 ): Promise<RemoteAnswer[]> {
   const since = options.since ?? Date.now();
-  return Promise.all(remotes.map((remote) => askRemote(remote, timeoutMs, since, options.sessionCacheDir)));
+  const direct = directLister(options.sessionCacheDir);
+  const via =
+    options.link === undefined || remotes.length === 0
+      ? null
+      : await (await import('./link/ask.js')).linkLister(options.link, direct);
+  try {
+    return await Promise.all(
+      remotes.map((remote) => askRemote(remote, timeoutMs, since, via?.list ?? direct)),
+    );
+  } finally {
+    via?.close();
+  }
 }
 
 export interface AskOptions {
@@ -51,13 +67,34 @@ export interface AskOptions {
    * Ziti code, say) then counts against it too. Default: now.
    */
   since?: number | undefined;
+  /** Ask through the link of these paths (see link/server.ts); undefined: always directly. */
+  link?: RalphPaths | undefined;
+}
+
+/** Asks over a connection of this process's own: Ziti context, dial, greeting, `list_loops`. */
+export function directLister(sessionCacheDir: string | undefined): LoopLister {
+  return async (remote, deadline) => {
+    // Loaded here, so that a command answered through the link never loads the overlay code.
+    const { DaemonClient } = await import('./daemon-client.js');
+    // A few ms beyond the budget: the answer `askRemote` gives is the one given, and what is still under way
+    // is cut off when the contexts close.
+    const daemon = await DaemonClient.open(remote, {
+      timeoutMs: Math.max(1, deadline - Date.now()) + 5,
+      sessionCacheDir,
+    });
+    try {
+      return (await daemon.listLoops(Math.max(1, deadline - Date.now()))).loops;
+    } finally {
+      daemon.close();
+    }
+  };
 }
 
 async function askRemote(
   remote: Remote,
   timeoutMs: number,
   since: number,
-  sessionCacheDir: string | undefined,
+  list: LoopLister,
 ): Promise<RemoteAnswer> {
   const started = performance.now() - (Date.now() - since);
   const deadline = since + timeoutMs;
@@ -66,16 +103,7 @@ async function askRemote(
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), budget);
   });
-  const work = (async () => {
-    // A few ms beyond the budget: the answer above is the one given, and what is still under way is cut off
-    // when the contexts close.
-    const daemon = await DaemonClient.open(remote, { timeoutMs: budget + 5, sessionCacheDir });
-    try {
-      return (await daemon.listLoops(Math.max(1, deadline - Date.now()))).loops;
-    } finally {
-      daemon.close();
-    }
-  })();
+  const work = list(remote, deadline);
   try {
     const loops = await Promise.race([work, late]);
     return { remote, loops, error: null, ms: performance.now() - started };

@@ -21,7 +21,7 @@ export interface Remote {
 /** Remote names appear in `<remote>:<task>` addresses and in the status table: no colon, no spaces. */
 export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** No white space or control characters (the class \s with \p{Cc} covers both). */
-const SERVICE_PATTERN = /^[^\s\p{Cc}]{1,255}$/u;
+export const SERVICE_PATTERN = /^[^\s\p{Cc}]{1,255}$/u;
 
 const entrySchema = z
   .object({
