@@ -74,6 +74,7 @@ export function makeRow(overrides: Partial<FleetRow> & { task: string }): FleetR
     writer: null,
     stories: null,
     lastLine: null,
+    usage: null,
     link: { state: 'live' },
     ...overrides,
   };
@@ -93,6 +94,7 @@ export function makeDetail(overrides: Partial<LoopDetail> = {}): LoopDetail {
     iterations: null,
     stories: null,
     currentStory: null,
+    transcript: null,
     problems: [],
     ...overrides,
   };

@@ -1,7 +1,9 @@
 /**
  * Beside the loop page's terminal: the loop's stories with pass marks, its iterations with outcome and cost
- * (from GET /api/loops/<id>, read again every few seconds while the page is open), and the controls a server
- * that is not read-only offers: stop, pause / resume, add iterations, inject text for the next prompt.
+ * (from GET /api/loops/<id>, read again every few seconds while the page is open), the last iteration's
+ * transcript when the agent ran with a stream format (asked for when the iterations change, and now and then),
+ * and the controls a server that is not read-only offers: stop, pause / resume, add iterations, inject text
+ * for the next prompt.
  */
 
 interface Story {
@@ -17,17 +19,37 @@ interface Iteration {
   usage?: { cost_usd: number | null; input_tokens: number; output_tokens: number } | null;
 }
 
+type Entry =
+  | { kind: 'system' | 'reasoning' | 'error'; text: string }
+  | { kind: 'message'; role: string; text: string }
+  | { kind: 'tool_call'; name: string; input: string }
+  | { kind: 'tool_result'; output: string; is_error: boolean }
+  | { kind: 'result'; text: string; is_error: boolean }
+  | { kind: 'rate_limit'; status: string; resets_at: string | null };
+
+interface Transcript {
+  iteration: number;
+  format: string;
+  entries: Entry[];
+  omitted: number;
+}
+
 interface Detail {
   row: { task: string; status: string; paused: boolean; link: { state: string } };
   detail: {
     stories: Story[] | null;
     currentStory: string | null;
     iterations: Iteration[] | null;
+    transcript?: Transcript | null;
     problems: string[];
   };
 }
 
 const REFRESH_MS = 3000;
+/** The transcript is read again at least every this many refreshes, and whenever the iterations change. */
+const TRANSCRIPT_EVERY = 4;
+/** Long texts in the transcript are cut to this many characters. */
+const ENTRY_CHARS = 2000;
 
 export interface LoopDetails {
   close(): void;
@@ -42,6 +64,44 @@ function el<K extends keyof HTMLElementTagNameMap>(
   if (text !== undefined) node.textContent = text;
   if (className !== undefined) node.className = className;
   return node;
+}
+
+function clip(text: string): string {
+  return text.length > ENTRY_CHARS ? `${text.slice(0, ENTRY_CHARS)}…` : text;
+}
+
+/** One transcript entry as a line: who or what, then its text (set as text, never parsed as HTML). */
+function entryItem(entry: Entry): HTMLLIElement {
+  let label: string;
+  let text: string;
+  switch (entry.kind) {
+    case 'message':
+      label = entry.role;
+      text = entry.text;
+      break;
+    case 'tool_call':
+      label = `▸ ${entry.name}`;
+      text = entry.input;
+      break;
+    case 'tool_result':
+      label = entry.is_error ? 'tool error' : 'tool output';
+      text = entry.output;
+      break;
+    case 'result':
+      label = entry.is_error ? 'result (error)' : 'result';
+      text = entry.text;
+      break;
+    case 'rate_limit':
+      label = 'rate limit';
+      text = `${entry.status}${entry.resets_at ? `, resets ${entry.resets_at}` : ''}`;
+      break;
+    default:
+      label = entry.kind;
+      text = entry.text;
+  }
+  const li = el('li', undefined, `entry ${entry.kind}`);
+  li.append(el('span', label, 'who'), el('span', clip(text), 'what'));
+  return li;
 }
 
 function cost(iterations: Iteration[]): string {
@@ -59,6 +119,10 @@ export function openLoopDetails(root: HTMLElement, id: number, readOnly: () => b
   const iterations = el('table', undefined, 'iterations');
   iterations.id = 'iterations';
   const total = el('p', '', 'cost');
+  const transcriptHead = el('h2', 'Transcript');
+  transcriptHead.hidden = true;
+  const transcript = el('ol', undefined, 'transcript');
+  transcript.id = 'transcript';
   root.replaceChildren(
     controls,
     notice,
@@ -67,6 +131,8 @@ export function openLoopDetails(root: HTMLElement, id: number, readOnly: () => b
     el('h2', 'Iterations'),
     iterations,
     total,
+    transcriptHead,
+    transcript,
   );
 
   const say = (text: string | null): void => {
@@ -151,13 +217,38 @@ export function openLoopDetails(root: HTMLElement, id: number, readOnly: () => b
     });
     iterations.replaceChildren(head, ...rows);
     total.textContent = cost(detail.iterations ?? []);
+    const t = detail.transcript;
+    if (t === undefined) return;
+    transcriptHead.hidden = t === null;
+    if (t === null) {
+      transcript.replaceChildren();
+      return;
+    }
+    transcriptHead.textContent =
+      `Transcript of iteration ${t.iteration} (${t.format})` +
+      (t.omitted > 0 ? `, last ${t.entries.length} entries` : '');
+    transcript.replaceChildren(...t.entries.map(entryItem));
   };
 
   let lastControls = '';
+  let lastIterations = '';
+  let sinceTranscript = TRANSCRIPT_EVERY;
   const refresh = async (): Promise<void> => {
-    const res = await fetch(`/api/loops/${id}`);
+    const wantTranscript = sinceTranscript >= TRANSCRIPT_EVERY;
+    const res = await fetch(`/api/loops/${id}${wantTranscript ? '?transcript=1' : ''}`);
     if (!res.ok) return;
     const data = (await res.json()) as Detail;
+    if (wantTranscript) sinceTranscript = 0;
+    else {
+      sinceTranscript += 1;
+      delete data.detail.transcript;
+    }
+    // A new iteration, or one that ended: its transcript is asked for on the next refresh.
+    const its = (data.detail.iterations ?? []).map((it) => `${it.number}:${it.outcome}`).join(',');
+    if (its !== lastIterations) {
+      if (lastIterations !== '') sinceTranscript = TRANSCRIPT_EVERY;
+      lastIterations = its;
+    }
     draw(data);
     const key = `${readOnly()} ${data.row.link.state} ${data.row.paused}`;
     if (key !== lastControls) {

@@ -81,8 +81,21 @@ export function openLoopView(root: HTMLElement, id: number, title: string): Loop
       term.focus();
     }
   };
+  let bytesSeen = false;
+  /** An ended loop sends no bytes: its last screen, rendered from its log by the server, is drawn instead. */
+  const drawLastScreen = async (): Promise<void> => {
+    const res = await fetch(`/api/loops/${id}`);
+    if (!res.ok || bytesSeen) return;
+    const data = (await res.json()) as { detail: { screen: { lines: string[]; history: string[] } | null } };
+    const screen = data.detail.screen;
+    if (!screen) return;
+    const lines = [...screen.history, ...screen.lines];
+    while (lines.length > 0 && lines.at(-1)?.trim() === '') lines.pop();
+    term.write(lines.join('\r\n'));
+  };
   ws.addEventListener('message', (event: MessageEvent<ArrayBuffer | string>) => {
     if (typeof event.data !== 'string') {
+      bytesSeen = true;
       term.write(new Uint8Array(event.data));
       return;
     }
@@ -109,10 +122,12 @@ export function openLoopView(root: HTMLElement, id: number, title: string): Loop
         status.textContent = message.text;
         break;
       case 'end':
-        status.textContent =
-          message.end.kind === 'ended'
-            ? `loop ${message.end.status ?? 'ended'}`
-            : `${message.end.kind}${message.end.reason ? `: ${message.end.reason}` : ''}`;
+        if (message.end.kind === 'ended') {
+          status.textContent = message.end.reason ?? `loop ${message.end.status ?? 'ended'}`;
+          if (!bytesSeen) void drawLastScreen().catch(() => undefined);
+        } else {
+          status.textContent = `${message.end.kind}${message.end.reason ? `: ${message.end.reason}` : ''}`;
+        }
         keyButton.disabled = true;
         break;
     }

@@ -24,6 +24,7 @@ interface Row {
   writer: string | null;
   stories: { total: number; passing: number } | null;
   lastLine: string | null;
+  usage: { tokens: number; costUsd: number | null } | null;
   link: { state: string; reason?: string };
 }
 
@@ -36,6 +37,13 @@ const byId = <T extends HTMLElement>(id: string): T => {
   if (!el) throw new Error(`the page has no #${id}`);
   return el as T;
 };
+
+/** `$0.0213` (as the fleet's other views print it), tokens only when the agent reports no cost, or `-`. */
+function costText(usage: Row['usage']): string {
+  if (!usage) return '-';
+  if (usage.costUsd === null) return `${usage.tokens} tokens`;
+  return `$${usage.costUsd.toFixed(usage.costUsd < 10 ? 4 : 2)}`;
+}
 
 const body = document.querySelector<HTMLTableSectionElement>('#fleet tbody')!;
 const filterInput = byId<HTMLInputElement>('filter');
@@ -63,6 +71,7 @@ function sorted(rows: Row[]): Row[] {
   else if (state.sort === 'status')
     copy.sort((a, b) => a.status.localeCompare(b.status) || a.task.localeCompare(b.task));
   else if (state.sort === 'age') copy.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  else if (state.sort === 'cost') copy.sort((a, b) => (b.usage?.costUsd ?? -1) - (a.usage?.costUsd ?? -1));
   return copy; // 'default': the server's order, running loops first
 }
 
@@ -105,6 +114,7 @@ function render(): void {
       cell(row.currentStory ?? '-', 'story'),
       cell(row.stories ? `${row.stories.passing}/${row.stories.total}` : '-', 'stories'),
       cell(row.agent, 'agent'),
+      cell(costText(row.usage), 'cost'),
       cell(age(row.startedAt, row.endedAt), 'age'),
       cell(row.lastLine ?? '', 'last-line'),
       cell(linkText, 'link'),

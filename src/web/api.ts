@@ -2,7 +2,8 @@
  * The JSON API of `ralph web`, on top of the same `Fleet` the TUI draws:
  *
  *   GET  /api/fleet                      { readOnly, rows }
- *   GET  /api/loops/<id>                 { row, detail }  (screen, iterations with cost, stories)
+ *   GET  /api/loops/<id>[?transcript=1]  { row, detail }  (screen, iterations with cost, stories; the last
+ *                                        iteration's transcript when asked)
  *   POST /api/loops/<id>/<action>        stop | pause | resume | add-iterations {count} | inject {text}
  *
  * `<id>` is the loop's session id in the registry (rows carry it as `id`). A read-only server refuses every
@@ -67,7 +68,8 @@ export async function handleApi(
   if (action === undefined) {
     if (method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use GET');
     const row = findRow(ctx.fleet, Number(m[1]));
-    const detail = await ctx.fleet.detail(row, 200);
+    const query = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams;
+    const detail = await ctx.fleet.detail(row, 200, { transcript: query.get('transcript') === '1' });
     return sendJson(res, 200, { row: toWebRow(row), detail });
   }
   if (method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'use POST');

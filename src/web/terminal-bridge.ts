@@ -17,7 +17,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { AttachSession, type AttachFrom } from '../client/attach.js';
 import type { RalphPaths } from '../config/paths.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, RalphError } from '../errors.js';
 
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Bound on one message from the page (keys pasted in one go). */
@@ -55,8 +55,10 @@ export async function bridgeTerminal(ws: WebSocket, options: BridgeOptions): Pro
       options.paths,
     );
   } catch (err) {
-    send({ type: 'end', end: { kind: 'lost', reason: errorMessage(err) } });
-    ws.close(1011, 'cannot attach');
+    // A loop that has ended is not a failure: the page then shows its last screen from its files.
+    const ended = err instanceof RalphError && err.code === 'LOOP_ENDED';
+    send({ type: 'end', end: { kind: ended ? 'ended' : 'lost', reason: errorMessage(err) } });
+    ws.close(ended ? 1000 : 1011, ended ? 'the loop has ended' : 'cannot attach');
     return;
   }
   if (ws.readyState !== ws.OPEN) {

@@ -2,7 +2,8 @@
  * `ralph web` in a real browser: Debian's Chromium driven through playwright-core, against the built CLI and
  * real loops run by the fake agent. The fleet lists the loops and a status change shows up without a reload;
  * the loop page's terminal shows the loop's screen; taking the keyboard and typing reaches the agent (its
- * echo appears in the terminal's buffer); stop works. Screenshots go to test-results/web/.
+ * echo appears in the terminal's buffer); stop works; an ended loop shows its cost in the fleet and its
+ * transcript on its page. Screenshots go to test-results/web/.
  *
  * Without Chromium the tests are skipped with a notice; RALPH_REQUIRE_BROWSER=1 (set by .ci/run) makes its
  * absence a failure. RALPH_CHROMIUM names another Chromium binary.
@@ -110,8 +111,12 @@ describe.skipIf(executable === null)('ralph web in Chromium', () => {
     const other = sb().makeTask('web-other', {
       script: { steps: [{ print: 'OTHER running' }, { hang: true }] },
     });
+    const spender = sb().makeTask('web-spent', {
+      script: [{ replay: { file: 'claude-basic.ndjson', costUsd: 0.02 } }],
+    });
     await sb().start(task);
     await sb().start(other);
+    await sb().start(spender, ['--stream-format', 'claude', '-n', '2']);
     const web = await startWeb(sb());
     const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
@@ -160,6 +165,25 @@ describe.skipIf(executable === null)('ralph web in Chromium', () => {
         .waitFor({ timeout: 20_000 });
       expect(sb().session('web-browser').status).toBe('stopped');
       await shot(page, 'stopped');
+
+      // An ended loop whose agent spoke a stream format: its cost in the fleet, its transcript on its page.
+      await sb().waitForSession('web-spent', (s) => s.status === 'exhausted', 'web-spent exhausted');
+      const spent = page.locator('tr[data-key="local/web-spent"]');
+      await spent.locator('td.cost', { hasText: '$0.0400' }).waitFor({ timeout: 20_000 });
+      await spent.locator('td.task a').click();
+      await page
+        .locator('#transcript li.tool_call', { hasText: 'Bash' })
+        .first()
+        .waitFor({ timeout: 20_000 });
+      await expect
+        .poll(() => page.locator('#transcript li.result').last().textContent(), { timeout: 10_000 })
+        .toContain('All 12 tests pass. The story is done.');
+      // Ended: no live bytes, so the terminal shows the last screen rendered from the loop's log.
+      await page
+        .locator('#terminal-status', { hasText: 'has ended (exhausted' })
+        .waitFor({ timeout: 10_000 });
+      await expect.poll(() => terminalText(page), { timeout: 10_000 }).toContain('iteration 2/2');
+      await shot(page, 'transcript');
     } finally {
       await context.close();
       await web.stop();

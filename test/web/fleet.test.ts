@@ -19,6 +19,14 @@ interface Row {
   link: { state: string };
   lastLine: string | null;
   stories: { total: number; passing: number } | null;
+  usage: { tokens: number; costUsd: number | null } | null;
+}
+
+interface Transcript {
+  iteration: number;
+  format: string;
+  omitted: number;
+  entries: Array<{ kind: string; name?: string; text?: string }>;
 }
 
 const rowsOf = (m: Record<string, unknown>): Row[] => (m.rows as Row[] | undefined) ?? [];
@@ -100,6 +108,57 @@ describe('ralph web: the fleet', () => {
     const injected = await api(web, cookie, `/api/loops/${session.id}/inject`, { text: 'look at the tags' });
     expect(injected).toMatchObject({ status: 200, json: { result: { status: 'prompt_injected' } } });
     expect((await api(web, cookie, '/api/fleet')).status).toBe(200);
+    await web.stop();
+  });
+
+  it('shows what each loop spent, and the last transcript of a running and of an ended loop when asked', async () => {
+    const claude = { replay: { file: 'claude-basic.ndjson', costUsd: 0.02 } };
+    const ended = sb().makeTask('web-spent', { script: [claude] });
+    const endedSession = await sb().start(ended, ['--stream-format', 'claude', '-n', '2']);
+    const running = sb().makeTask('web-talking', {
+      script: { steps: [{ replay: { file: 'claude-basic.ndjson', until: 'result' } }, { hang: true }] },
+    });
+    const runningSession = await sb().start(running, ['--stream-format', 'claude']);
+    await sb().waitForSession('web-spent', (s) => s.status === 'exhausted', 'web-spent exhausted');
+    const web = await startWeb(sb());
+    const cookie = await signIn(web);
+
+    const spent = await waitFor(async () => {
+      const row = rowOf((await api(web, cookie, '/api/fleet')).json, 'web-spent');
+      return row?.usage ? row : null;
+    }, 'the ended loop listed with its usage');
+    expect(spent.usage?.costUsd).toBeCloseTo(0.04, 10);
+    expect(spent.usage?.tokens).toBeGreaterThan(0);
+    // Running, before its agent's result line: tokens counted so far, no cost yet.
+    const talking = await waitFor(async () => {
+      const row = rowOf((await api(web, cookie, '/api/fleet')).json, 'web-talking');
+      return row?.usage ? row : null;
+    }, 'the running loop listed with its tokens so far');
+    expect(talking.usage).toMatchObject({ costUsd: null });
+    expect(talking.usage?.tokens).toBeGreaterThan(0);
+
+    const plain = await api(web, cookie, `/api/loops/${endedSession.id}`);
+    expect((plain.json.detail as { transcript: unknown }).transcript).toBeNull();
+    const fromFiles = await api(web, cookie, `/api/loops/${endedSession.id}?transcript=1`);
+    const detail = fromFiles.json.detail as { source: string; transcript: Transcript };
+    expect(detail.source).toBe('files');
+    expect(detail.transcript).toMatchObject({ iteration: 2, format: 'claude', omitted: 0 });
+    expect(detail.transcript.entries).toContainEqual(
+      expect.objectContaining({ kind: 'tool_call', name: 'Bash' }),
+    );
+    expect(detail.transcript.entries.at(-1)).toMatchObject({
+      kind: 'result',
+      text: 'All 12 tests pass. The story is done.',
+    });
+
+    // A running loop answers for itself (get_transcript): what the agent said so far in this iteration.
+    const live = await waitFor(async () => {
+      const got = await api(web, cookie, `/api/loops/${runningSession.id}?transcript=1`);
+      const d = got.json.detail as { source: string; transcript: Transcript | null };
+      return d.source === 'live' && d.transcript?.entries.some((e) => e.kind === 'tool_call') ? d : null;
+    }, 'the running loop live with its transcript so far');
+    expect(live.transcript).toMatchObject({ iteration: 1, format: 'claude' });
+    expect(live.transcript?.entries.some((e) => e.kind === 'result')).toBe(false);
     await web.stop();
   });
 });

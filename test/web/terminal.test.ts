@@ -103,4 +103,19 @@ describe('ralph web: a loop terminal', () => {
     term.ws.close();
     await web.stop();
   });
+
+  it('tells a page that its loop has ended (not lost), and closes the socket normally', async () => {
+    const task = sb().makeTask('web-term-done', { script: { steps: [{ print: 'DONE soon' }] } });
+    const session = await sb().start(task, ['-n', '1']);
+    await sb().waitForSession('web-term-done', (s) => s.status === 'exhausted', 'the loop ended');
+    const web = await startWeb(sb());
+    const cookie = await signIn(web);
+    const term = await terminal(web, cookie, session.id);
+    const closed = new Promise<number>((resolve) => term.ws.once('close', (code) => resolve(code)));
+    const end = await term.message((m) => m.type === 'end', 'the end message');
+    expect(end.end).toMatchObject({ kind: 'ended' });
+    expect(String((end.end as { reason: string }).reason)).toContain('has ended (exhausted');
+    expect(await closed).toBe(1000);
+    await web.stop();
+  });
 });

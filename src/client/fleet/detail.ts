@@ -12,22 +12,40 @@ import { IterationLog } from '../../loop/iteration-log.js';
 import { OutputLog } from '../../loop/output-log.js';
 import { loadPrd } from '../../loop/prd.js';
 import { toWireIteration, toWireStories } from '../../loop/rpc/wire.js';
+import { toWireEntry } from '../../loop/rpc/wire-usage.js';
+import { readTranscript } from '../../loop/transcript.js';
+import type { WireTranscriptEntry } from '../../protocol/usage-schema.js';
 import { Screen } from '../../loop/screen.js';
 import { LOOP_DEFAULTS } from '../../loop/types.js';
 import type { LoopLink } from './link.js';
-import type { FleetRow, LoopDetail, ScreenText } from './types.js';
+import type { DetailTranscript, FleetRow, LoopDetail, ScreenText } from './types.js';
 
 /** How much of an ended loop's log is rendered to show its last screen. */
 const TAIL_BYTES = 512 * 1024;
+/** The most transcript entries a detail carries (the last ones). */
+export const TRANSCRIPT_ENTRIES = 200;
+
+/** The last `TRANSCRIPT_ENTRIES` entries of an iteration's transcript. */
+function lastEntries(iteration: number, format: string, entries: WireTranscriptEntry[]): DetailTranscript {
+  const omitted = Math.max(0, entries.length - TRANSCRIPT_ENTRIES);
+  return { iteration, format, entries: entries.slice(omitted), omitted };
+}
+
+export interface DetailOptions {
+  /** Also read the last transcript (a file read, by the runner for a live loop): off by default. */
+  transcript?: boolean;
+}
 
 export async function readDetail(
   row: FleetRow,
   link: LoopLink | null,
   paths: RalphPaths,
   scrollback: number,
+  options: DetailOptions = {},
 ): Promise<LoopDetail> {
-  if (link) return fromLoop(link, scrollback);
-  if (row.session.location === 'local') return fromFiles(row, paths, scrollback);
+  const transcript = options.transcript ?? false;
+  if (link) return fromLoop(link, scrollback, transcript);
+  if (row.session.location === 'local') return fromFiles(row, paths, scrollback, transcript);
   const reason =
     row.link.state === 'unreachable' || row.link.state === 'lost'
       ? row.link.reason
@@ -35,7 +53,7 @@ export async function readDetail(
   return empty('none', [reason]);
 }
 
-async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail> {
+async function fromLoop(link: LoopLink, scrollback: number, withTranscript: boolean): Promise<LoopDetail> {
   const [screen, iterations, stories] = await Promise.allSettled([
     link.request('peek', { scrollback }),
     link.request('get_iterations'),
@@ -49,17 +67,34 @@ async function fromLoop(link: LoopLink, scrollback: number): Promise<LoopDetail>
   };
   const s = value(screen, 'screen');
   const st = value(stories, 'stories');
+  const records = value(iterations, 'iterations')?.iterations ?? null;
+  let transcript: DetailTranscript | null = null;
+  const withStream = withTranscript ? records?.findLast((r) => r.stream) : undefined;
+  if (withStream?.stream) {
+    try {
+      const got = await link.request('get_transcript', { iteration: withStream.number });
+      transcript = lastEntries(got.iteration, got.format ?? withStream.stream, got.entries);
+    } catch (err) {
+      problems.push(`transcript: ${errorMessage(err)}`);
+    }
+  }
   return {
     source: 'live',
     screen: s && { cols: s.cols, rows: s.rows, lines: s.lines, history: s.history ?? [] },
-    iterations: value(iterations, 'iterations')?.iterations ?? null,
+    iterations: records,
     stories: st?.stories ?? null,
     currentStory: st?.current ?? null,
+    transcript,
     problems,
   };
 }
 
-async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): Promise<LoopDetail> {
+async function fromFiles(
+  row: FleetRow,
+  paths: RalphPaths,
+  scrollback: number,
+  withTranscript: boolean,
+): Promise<LoopDetail> {
   const detail = empty('files', []);
   const dir = sessionLogDir(paths, row.session);
   const attempt = async <T>(what: string, fn: () => T | Promise<T>): Promise<T | null> => {
@@ -77,6 +112,12 @@ async function fromFiles(row: FleetRow, paths: RalphPaths, scrollback: number): 
     const { stories, current } = toWireStories(prd);
     detail.stories = stories;
     detail.currentStory = current;
+  }
+  const withStream = withTranscript ? records?.findLast((r) => r.stream) : undefined;
+  if (withStream?.stream) {
+    const format = withStream.stream;
+    const entries = await attempt('transcript', () => readTranscript(dir, withStream.number, format) ?? []);
+    if (entries) detail.transcript = lastEntries(withStream.number, format, entries.map(toWireEntry));
   }
   const from = records?.at(-1)?.startOffset ?? 0;
   detail.screen = await attempt('screen', () => renderLogTail(join(dir, 'output.log'), from, scrollback));
@@ -105,5 +146,13 @@ async function renderLogTail(file: string, from: number, scrollback: number): Pr
 }
 
 function empty(source: LoopDetail['source'], problems: string[]): LoopDetail {
-  return { source, screen: null, iterations: null, stories: null, currentStory: null, problems };
+  return {
+    source,
+    screen: null,
+    iterations: null,
+    stories: null,
+    currentStory: null,
+    transcript: null,
+    problems,
+  };
 }

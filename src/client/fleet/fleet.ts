@@ -17,12 +17,13 @@ import {
 } from '../../registry/index.js';
 import { connectSession } from '../connect.js';
 import { reconcileAll } from '../status.js';
+import { UsageCache } from '../usage.js';
 import { remoteOfSession } from '../remote/open-loop.js';
 import { closeZitiContexts } from '../remote/daemon-client.js';
 import { applyRemoteLoops } from '../remote/remote-status.js';
 import { loadRemotes, type Remote } from '../remote/remotes.js';
 import type { LoopSummary } from '../remote/daemon-types.js';
-import { readDetail } from './detail.js';
+import { readDetail, type DetailOptions } from './detail.js';
 import { LoopLink } from './link.js';
 import { RemoteLink } from './remote-link.js';
 import { sortRows, toRow } from './rows.js';
@@ -52,6 +53,7 @@ interface FleetEvents {
 export class Fleet extends EventEmitter<FleetEvents> {
   readonly paths: RalphPaths;
   private readonly registry: Registry;
+  private readonly usage: UsageCache;
   private readonly pollMs: number;
   private readonly requestTimeoutMs: number;
   private readonly connect: (session: SessionRecord) => Promise<RpcClient>;
@@ -70,6 +72,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     super();
     this.paths = options.paths ?? ralphPaths();
     this.registry = Registry.open(this.paths.registryFile);
+    this.usage = new UsageCache(this.paths);
     this.pollMs = options.pollMs ?? 1000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 3000;
     const connectTimeoutMs = options.connectTimeoutMs ?? 2000;
@@ -110,7 +113,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
         return toRow(s, undefined, remote.health);
       }
       const link = this.links.get(s.id);
-      return toRow(s, link?.live, link ? link.health : { state: 'ended' });
+      return toRow(s, link?.live, link ? link.health : { state: 'ended' }, this.usage.of(s));
     });
     return sortRows(rows);
   }
@@ -132,10 +135,13 @@ export class Fleet extends EventEmitter<FleetEvents> {
     }
   }
 
-  /** The selected loop's screen, history and stories: from the loop while it runs, from its files after. */
-  detail(row: FleetRow, scrollback: number): Promise<LoopDetail> {
+  /**
+   * The selected loop's screen, history and stories (and its last transcript when asked): from the loop while
+   * it runs, from its files after.
+   */
+  detail(row: FleetRow, scrollback: number, options: DetailOptions = {}): Promise<LoopDetail> {
     const link = this.links.get(row.session.id);
-    return readDetail(row, link?.health.state === 'live' ? link : null, this.paths, scrollback);
+    return readDetail(row, link?.health.state === 'live' ? link : null, this.paths, scrollback, options);
   }
 
   /** Reads the registry again now (after starting or stopping a loop, say). */

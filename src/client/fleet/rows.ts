@@ -1,4 +1,5 @@
 /** Builds fleet rows from registry entries and what live loops have said. */
+import type { Usage } from '../../loop/usage.js';
 import type { SessionRecord } from '../../registry/index.js';
 import type { FleetRow, LinkHealth, LiveInfo } from './types.js';
 
@@ -6,7 +7,12 @@ export function rowKey(session: Pick<SessionRecord, 'task' | 'remoteName'>): str
   return `${session.remoteName ?? 'local'}/${session.task}`;
 }
 
-export function toRow(session: SessionRecord, live: LiveInfo | undefined, link: LinkHealth): FleetRow {
+export function toRow(
+  session: SessionRecord,
+  live: LiveInfo | undefined,
+  link: LinkHealth,
+  usage: Usage | null = null,
+): FleetRow {
   const s = live?.status ?? {};
   // A loop's own word wins while its connection is open; the registry's once it has ended.
   const fromLoop = link.state === 'live';
@@ -32,6 +38,10 @@ export function toRow(session: SessionRecord, live: LiveInfo | undefined, link: 
     writer: fromLoop ? (s.writer ?? null) : null,
     stories: total !== undefined && passing !== undefined ? { total, passing } : null,
     lastLine: live?.lastLine ?? null,
+    usage: usage && {
+      tokens: usage.inputTokens + usage.outputTokens + usage.cachedInputTokens + usage.cacheWriteTokens,
+      costUsd: usage.costUsd,
+    },
     link,
   };
 }

@@ -3,6 +3,7 @@
  * connection to it is open. Local and remote rows have the same shape.
  */
 import type { IterationRecord, StatusSnapshot, StorySummary } from '../../protocol/index.js';
+import type { WireTranscriptEntry } from '../../protocol/usage-schema.js';
 import type { SessionRecord, SessionStatus } from '../../registry/index.js';
 
 /** How the fleet reaches a loop (or, for a remote row, the remote that runs it). */
@@ -37,6 +38,8 @@ export interface FleetRow {
   writer: string | null;
   stories: { total: number; passing: number } | null;
   lastLine: string | null;
+  /** Tokens and cost its iterations reported so far: local loops only; null when none were reported. */
+  usage: { tokens: number; costUsd: number | null } | null;
   link: LinkHealth;
 }
 
@@ -62,5 +65,15 @@ export interface LoopDetail {
   iterations: IterationRecord[] | null;
   stories: StorySummary[] | null;
   currentStory: string | null;
+  /** The transcript of the last iteration that has one (an agent stream format), its last entries only. */
+  transcript: DetailTranscript | null;
   problems: string[];
+}
+
+export interface DetailTranscript {
+  iteration: number;
+  format: string;
+  entries: WireTranscriptEntry[];
+  /** Entries left out before these. */
+  omitted: number;
 }
