@@ -3,6 +3,7 @@
  * token, the session cookie, the rate limit on wrong tokens, the Host check (DNS rebinding), Origin checks,
  * no CORS, loopback only, and --read-only.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
@@ -158,6 +159,14 @@ describe('ralph web: where it listens', () => {
     await signIn(web);
     const sockets = listeningSockets([web.pid, ...descendants(web.pid)]);
     expect(sockets.map((s) => `${s.protocol} ${s.local}`)).toEqual([`tcp 127.0.0.1:${web.port}`]);
+    // The same seen by ss(8), where it is installed (iproute2): every listening TCP or UDP socket of the process.
+    const ss = spawnSync('ss', ['-H', '-l', '-t', '-u', '-n', '-p'], { encoding: 'utf8' });
+    if (ss.error === undefined && ss.status === 0) {
+      const mine = ss.stdout.split('\n').filter((line) => line.includes(`pid=${web.pid},`));
+      expect(mine.map((line) => line.trim().split(/\s+/)[4])).toEqual([`127.0.0.1:${web.port}`]);
+    } else {
+      console.warn(`[web] ss is not available (${ss.error?.message ?? ss.stderr}); /proc alone checked`);
+    }
     await web.stop();
   });
 
