@@ -140,6 +140,8 @@ export class ZitiContext {
   private readonly expired = new WeakSet<Promise<CachedSession>>();
   private readonly ownsController: boolean;
   private closed = false;
+  /** Aborted by close(): ends the pauses of dials and binds waiting to try again. */
+  private readonly closing = new AbortController();
 
   constructor(identity: ZitiIdentity, options: ZitiContextOptions = {}, controller?: ControllerClient) {
     this.identity = identity;
@@ -230,7 +232,7 @@ export class ZitiContext {
         // The service's host is away (a server between its binds): the same router will route the dial
         // once the host is back, so wait a little and ask again, until dialRetryMs has passed.
         if (noHostYet(err) && Date.now() + pauseMs <= retryUntil) {
-          await sleep(pauseMs);
+          await this.pause(pauseMs);
           pauseMs = Math.min(pauseMs * 2, NO_HOST_PAUSE_MS.max);
           attempt -= 1;
           continue;
@@ -290,9 +292,19 @@ export class ZitiContext {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.closing.abort();
     await Promise.allSettled([...this.servers].map((s) => s.close()));
     this.pool.closeAll();
     if (this.ownsController) this.controller.close();
+  }
+
+  /** Waits `ms` between attempts; ends at once with ZitiClosedError when the context closes meanwhile. */
+  private async pause(ms: number): Promise<void> {
+    try {
+      await sleep(ms, undefined, { signal: this.closing.signal });
+    } catch {
+      throw new ZitiClosedError('the Ziti context');
+    }
   }
 
   private assertOpen(): void {
@@ -362,6 +374,7 @@ export class ZitiContext {
       return await untilRouterKnowsUs(() => this.watched(request()), {
         waitMs: this.options.routerSyncWaitMs ?? ROUTER_SYNC_WAIT_MS,
         check: () => this.loginStillValid(service, type),
+        pause: (ms) => this.pause(ms),
       });
     } catch (err) {
       if (sessionRefused(err)) {

@@ -171,7 +171,10 @@ export class EdgeConn extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     const joined = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    this._write(joined, 'buffer', callback);
+    this.sendChunks(joined).then(
+      () => callback(),
+      (err: unknown) => callback(err as Error),
+    );
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ZitiContext } from '../../../src/ziti/context.js';
 import type { ZitiServer } from '../../../src/ziti/edge/server.js';
+import { ZitiClosedError } from '../../../src/ziti/edge/errors.js';
 import type { ZitiError } from '../../../src/ziti/errors.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../network.js';
 import { listening, pipeEcho, readAll, uniqueName } from './helpers.js';
@@ -87,5 +88,20 @@ describe.skipIf(!zitiTestsEnabled())('dialing a service whose host is away', () 
     expect(waited.code).toBe('ZITI_DIAL_FAILED');
     expect(atOnce.code).toBe('ZITI_DIAL_FAILED');
     expect(waited.message).toMatch(/no terminators/);
+  }, 60_000);
+
+  it('ends a dial that waits for a host as soon as its context closes, without waiting out a pause', async () => {
+    const ctx = await ZitiContext.fromIdentityFile(net.identities.client.file);
+    let settled = false;
+    const dialing = failure(ctx.dial(net.services.goHosted, { timeoutMs: 5_000, dialRetryMs: 60_000 }));
+    void dialing.finally(() => (settled = true));
+    // Well into the wait: attempts a few ms long, with pauses of up to 500 ms between them.
+    await sleep(1_500);
+    expect(settled).toBe(false);
+    await ctx.close();
+    // No timer may run first: the pause itself ends with the close.
+    for (let turn = 0; turn < 20 && !settled; turn++) await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(true);
+    expect(await dialing).toBeInstanceOf(ZitiClosedError);
   }, 60_000);
 });
