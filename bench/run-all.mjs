@@ -18,6 +18,7 @@ const BENCHES = [
   'fleet.mjs',
   'ziti-sdk.mjs',
   'remote-attach.mjs',
+  'web.mjs',
 ];
 
 function runBench(script, dir) {
@@ -95,6 +96,23 @@ function rowsFor({ script, failed, summary }) {
   }
   if (s.bench === 'ziti-sdk') return zitiRows(s);
   if (s.bench === 'remote-attach') return remoteAttachRows(s);
+  if (s.bench === 'web') {
+    const k = s.keystroke;
+    const key = k['browser terminal, key into xterm.js'];
+    const floor = k['floor: browser WebSocket echo, plain ws'];
+    const cli = k['CLI attach (Unix socket)'];
+    return [
+      ['browser keystroke RTT p50', ms(key.p50), `CLI attach ${ms(cli.p50)}`, '', ''],
+      ['', '', `browser WebSocket floor ${ms(floor.p50)}`, '', ''],
+      [
+        `fleet page, ${s.loops} loops: all rows`,
+        ms(s.firstPaint.web.rowsP50, 1),
+        `static page ${ms(s.firstPaint.static.rowsP50, 1)}`,
+        '',
+        '',
+      ],
+    ];
+  }
   return [[script, 'unknown summary', '', '', '']];
 }
 
