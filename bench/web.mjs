@@ -259,16 +259,22 @@ async function browserFloor(context) {
   };
 }
 
-async function keystrokes() {
-  const cli = await openRalph(['echo'], 'kbd-cli');
-  cleanups.push(() => cli.close());
-  await startEchoLoop('kbd-web');
+/** Starts `ralph web` and opens a page in a context of its own that has traded the token for a session. */
+async function signedInPage() {
   const { port, token } = await startWeb();
   const origin = `http://127.0.0.1:${port}`;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   cleanups.push(() => context.close());
   const page = await context.newPage();
   await page.goto(`${origin}/?token=${token}`);
+  return { origin, page };
+}
+
+async function keystrokes() {
+  const cli = await openRalph(['echo'], 'kbd-cli');
+  cleanups.push(() => cli.close());
+  await startEchoLoop('kbd-web');
+  const { origin, page } = await signedInPage();
   const browserWay = await browserProbers(page, origin, 'kbd-web');
   // The floor's page in a context of its own, so that neither page is a background tab of the other.
   const floorContext = await browser.newContext();
@@ -402,12 +408,7 @@ async function firstPaint() {
   process.env.RALPH_HOME = home;
   cleanups.push(async () => removeDir(home));
   await fillRegistry(LOOPS);
-  const { port, token } = await startWeb();
-  const origin = `http://127.0.0.1:${port}`;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  cleanups.push(() => context.close());
-  const page = await context.newPage();
-  await page.goto(`${origin}/?token=${token}`);
+  const { origin, page } = await signedInPage();
   const staticUrl = await staticServer(LOOPS);
   const web = [];
   const plain = [];
