@@ -17,7 +17,7 @@
 import type { RawData, WebSocket } from 'ws';
 import { AttachSession, type AttachFrom } from '../client/attach.js';
 import type { RalphPaths } from '../config/paths.js';
-import { errorMessage, RalphError } from '../errors.js';
+import { errorMessage, isRalphError } from '../errors.js';
 
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Bound on one message from the page (keys pasted in one go). */
@@ -56,7 +56,7 @@ export async function bridgeTerminal(ws: WebSocket, options: BridgeOptions): Pro
     );
   } catch (err) {
     // A loop that has ended is not a failure: the page then shows its last screen from its files.
-    const ended = err instanceof RalphError && err.code === 'LOOP_ENDED';
+    const ended = isRalphError(err, 'LOOP_ENDED');
     send({ type: 'end', end: { kind: ended ? 'ended' : 'lost', reason: errorMessage(err) } });
     ws.close(ended ? 1000 : 1011, ended ? 'the loop has ended' : 'cannot attach');
     return;
