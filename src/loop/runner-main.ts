@@ -5,13 +5,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isRalphError } from '../errors.js';
 import { Registry } from '../registry/index.js';
 import { listenUnix } from '../transport/unix.js';
 import { processStartTime } from '../util/proc.js';
 import { LoopServer } from './rpc/server.js';
 import { LoopRunner } from './runner.js';
 import { Notifier } from './notify.js';
+import { writeStartFailure } from './start-failure.js';
 import type { LoopConfig, LoopState } from './types.js';
 
 export interface RunnerLaunch {
@@ -42,6 +43,25 @@ export interface RunnerHooks {
   validateResults?: boolean;
 }
 
+/**
+ * A loop that never ran: its error is left for `ralph start` first (a start that sees the row ended looks for
+ * it at once), then the row says why, and the registry is closed.
+ */
+function neverRan(registry: Registry, launch: RunnerLaunch, err: unknown, log: (line: string) => void): void {
+  if (isRalphError(err)) {
+    try {
+      writeStartFailure(launch.dir, err);
+    } catch (e) {
+      log(`cannot leave the start error in ${launch.dir}: ${errorMessage(e)}`);
+    }
+  }
+  try {
+    registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
+  } finally {
+    registry.close();
+  }
+}
+
 export async function runLoopProcess(
   launch: RunnerLaunch,
   hooks: RunnerHooks = {},
@@ -56,11 +76,7 @@ export async function runLoopProcess(
   } catch (err) {
     // The loop never ran: say why in its registry row rather than leave it `starting`.
     log(`cannot run the loop: ${errorMessage(err)}`);
-    try {
-      registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
-    } finally {
-      registry.close();
-    }
+    neverRan(registry, launch, err, log);
     throw err;
   }
   const server = new LoopServer(runner, { log, validateResults: hooks.validateResults === true });
@@ -74,11 +90,7 @@ export async function runLoopProcess(
     log(`cannot listen on ${launch.socketPath}: ${errorMessage(err)}`);
     await server.close('loop not started');
     runner.close();
-    try {
-      registry.update(launch.sessionId, { status: 'failed', exitReason: errorMessage(err) });
-    } finally {
-      registry.close();
-    }
+    neverRan(registry, launch, err, log);
     throw err;
   }
 

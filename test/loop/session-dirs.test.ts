@@ -3,14 +3,16 @@
  * fresh registry), and a new session must never read or append to an old session's records. A runner handed a
  * folder that already holds a session refuses it and says so in the registry.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLogs } from '../../src/client/logs.js';
 import { pruneSessions } from '../../src/client/prune.js';
 import { prepareLoop } from '../../src/client/start.js';
 import { IterationLog } from '../../src/loop/iteration-log.js';
 import { runLoopProcess } from '../../src/loop/runner-main.js';
+import { readStartFailure } from '../../src/loop/start-failure.js';
 import { makeTask, prdJson, Sandbox, startInProcess } from './helpers.js';
 
 let sb: Sandbox;
@@ -91,5 +93,29 @@ describe('session folders', () => {
     expect(readFileSync(join(first.dir, 'iterations.json')).equals(records)).toBe(true);
     expect(readFileSync(join(first.dir, 'output.log')).equals(log)).toBe(true);
     expect(existsSync(prepared.launch.dir)).toBe(true);
+  });
+
+  it('a runner whose socket path is taken leaves its error for ralph start before its row says failed', async () => {
+    const task = await makeTask(sb, { script: [{ hang: true }] });
+    const prepared = await prepareLoop(
+      { taskDir: task.dir, agent: 'custom', agentCommand: task.agentCommand, maxIterations: 1 },
+      sb.paths,
+    );
+    mkdirSync(dirname(prepared.launch.socketPath), { recursive: true, mode: 0o700 });
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(prepared.launch.socketPath, resolve));
+    sb.defer(() => new Promise((resolve) => squatter.close(resolve)));
+    await expect(runLoopProcess(prepared.launch, {}, sb.paths)).rejects.toMatchObject({
+      code: 'SOCKET_IN_USE',
+    });
+    // `ralph start` looks for the error as soon as the row has ended, and the runner process exits after
+    // runLoopProcess returns: the error must be in the session folder by the time the row says failed, so the
+    // runner leaves it itself, before it writes the row.
+    const failure = readStartFailure(prepared.launch.dir);
+    expect(failure).toMatchObject({ code: 'SOCKET_IN_USE', exitCode: 4 });
+    expect(sb.registryRow(prepared.session.id)).toMatchObject({
+      status: 'failed',
+      exitReason: failure?.message,
+    });
   });
 });
