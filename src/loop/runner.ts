@@ -195,18 +195,16 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
     const archived = archiveIfBranchChanged(this.config.taskDir);
     if (archived.archived) this.note(`archived the previous run to ${archived.archived}`);
     let failures = 0;
+    // A loop with nothing to do ends before its first await: no client can be answered in between, so the first
+    // status anyone gets (`ralph start` waiting for the runner, say) already says the loop ended and why.
+    let prd = this.readPrd();
+    const atOnce = this.endsBeforeIteration(prd);
+    if (atOnce) return atOnce;
     await this.guards.start();
     for (;;) {
-      if (this.failure !== null) return this.finish('failed', this.failure);
-      if (this.stopRequest) return this.finish('stopped', 'stopped on request');
-      const prd = this.readPrd();
-      if (allPassing(prd)) return this.finish('completed', 'all stories pass');
-      const overBudget = this.meter.exceeded() ?? this.guards.overBudget();
-      if (overBudget) return this.finish('budget_exceeded', overBudget);
-      if (this.current.iteration >= this.current.maxIterations) {
-        const limit = this.current.maxIterations;
-        return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
-      }
+      prd = this.readPrd();
+      const ended = this.endsBeforeIteration(prd);
+      if (ended) return ended;
       await this.waitWhileHeld();
       if (this.stopRequest || (await this.guards.waitOutRateLimit())) continue;
       const record = await this.iterate(adapter, prd);
@@ -230,6 +228,20 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
         this.emit('attention', 'input');
       }
     }
+  }
+
+  /** Ends the loop if it must not run another iteration (stopped, all passing, over a limit); else null. */
+  private endsBeforeIteration(prd: Prd): LoopState | null {
+    if (this.failure !== null) return this.finish('failed', this.failure);
+    if (this.stopRequest) return this.finish('stopped', 'stopped on request');
+    if (allPassing(prd)) return this.finish('completed', 'all stories pass');
+    const overBudget = this.meter.exceeded() ?? this.guards.overBudget();
+    if (overBudget) return this.finish('budget_exceeded', overBudget);
+    if (this.current.iteration >= this.current.maxIterations) {
+      const limit = this.current.maxIterations;
+      return this.finish('exhausted', `reached the limit of ${limit} iteration${limit === 1 ? '' : 's'}`);
+    }
+    return null;
   }
 
   private readPrd(): Prd {

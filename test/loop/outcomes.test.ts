@@ -1,5 +1,5 @@
 /** How a loop ends: completion, exhaustion, repeated agent failures, and the completion promise. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { prepareLoop } from '../../src/client/start.js';
@@ -65,6 +65,28 @@ describe('loop outcomes', () => {
     const log = readFileSync(join(loop.dir, 'output.log'), 'utf8');
     expect(log).toContain('passed US-001');
     expect(log).toContain('loop completed: all stories pass');
+  });
+
+  it('a task whose stories all pass has ended before the loop first yields, so no client sees it running', async () => {
+    const task = await makeTask(sb, { stories: 2, git: true });
+    const file = join(task.dir, 'prd.json');
+    const prd = JSON.parse(readFileSync(file, 'utf8')) as { userStories: { passes: boolean }[] };
+    for (const story of prd.userStories) story.passes = true;
+    writeFileSync(file, JSON.stringify(prd));
+    const prepared = await prepareLoop(
+      { taskDir: task.dir, agent: 'custom', agentCommand: task.agentCommand, maxIterations: 2, cols: 80, rows: 24 },
+      sb.paths,
+    );
+    const runner = new LoopRunner(prepared.launch.config, prepared.launch.dir);
+    try {
+      // A request is served only between turns of the event loop: what the state says when run() hands back
+      // control is the first thing a client can be told.
+      const running = runner.run();
+      expect(runner.state).toMatchObject({ status: 'completed', exitReason: 'all stories pass', iteration: 0 });
+      expect(await running).toMatchObject({ status: 'completed', exitReason: 'all stories pass' });
+    } finally {
+      runner.close();
+    }
   });
 
   it('knows the story counts before its first iteration, for a status asked at once', async () => {
