@@ -74,7 +74,14 @@ describe('loop outcomes', () => {
     for (const story of prd.userStories) story.passes = true;
     writeFileSync(file, JSON.stringify(prd));
     const prepared = await prepareLoop(
-      { taskDir: task.dir, agent: 'custom', agentCommand: task.agentCommand, maxIterations: 2, cols: 80, rows: 24 },
+      {
+        taskDir: task.dir,
+        agent: 'custom',
+        agentCommand: task.agentCommand,
+        maxIterations: 2,
+        cols: 80,
+        rows: 24,
+      },
       sb.paths,
     );
     const runner = new LoopRunner(prepared.launch.config, prepared.launch.dir);
@@ -82,7 +89,11 @@ describe('loop outcomes', () => {
       // A request is served only between turns of the event loop: what the state says when run() hands back
       // control is the first thing a client can be told.
       const running = runner.run();
-      expect(runner.state).toMatchObject({ status: 'completed', exitReason: 'all stories pass', iteration: 0 });
+      expect(runner.state).toMatchObject({
+        status: 'completed',
+        exitReason: 'all stories pass',
+        iteration: 0,
+      });
       expect(await running).toMatchObject({ status: 'completed', exitReason: 'all stories pass' });
     } finally {
       runner.close();
