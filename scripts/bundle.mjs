@@ -2,9 +2,10 @@
 // module plus chunks that the commands load with import() when they run. Resolving hundreds of separate ESM
 // modules one by one is most of `ralph status`'s start-up; a bundle resolves a handful.
 //
-// - Every file stays where tsc put it too: the runner (dist/src/loop/runner-entry.js), the screen worker and
-//   the demo agent run from there, and the bundled code finds them through the original files' locations
-//   (see `fileUrlPlugin`).
+// - The runner is bundled too (dist/cli/runner.js): one module graph per loop costs memory in every runner.
+// - Every file stays where tsc put it too: the screen worker and the demo agent run from there (and the runner
+//   when no bundle was built), and the bundled code finds them through the original files' locations (see
+//   `fileUrlPlugin`).
 // - Node's built-in modules are read with process.getBuiltinModule() instead of `import`: importing a
 //   built-in as ESM builds a facade that reads every export, and reading some of them (util.TextDecoder,
 //   fs.ReadStream, ...) loads more of Node; that was a third of the start-up cost on Node 24.
@@ -118,6 +119,8 @@ export async function bundleCli() {
       main: join(ROOT, 'cli', 'main.ts'),
       // git runs it for ralph:: addresses; it shares the chunks of the CLI.
       'git-remote-ralph': join(ROOT, 'cli', 'git-remote-ralph.ts'),
+      // Every loop's runner: a box running many loops pays its module graph once per loop, in memory.
+      runner: join(ROOT, 'src', 'loop', 'runner-entry.ts'),
     },
     outdir: OUT_DIR,
     chunkNames: `${CHUNK_PREFIX}[hash]`,

@@ -159,7 +159,14 @@ function createSessionDir(registry: Registry, paths: RalphPaths, session: Sessio
   }
 }
 
-export const RUNNER_ENTRY = fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
+/**
+ * The runner's entry: the bundled one that `npm run build` writes beside the CLI (a runner loads one module
+ * rather than hundreds, which is memory every loop keeps), else the one tsc wrote.
+ */
+const BUNDLED_RUNNER = fileURLToPath(new URL('../../cli/runner.js', import.meta.url));
+export const RUNNER_ENTRY = existsSync(BUNDLED_RUNNER)
+  ? BUNDLED_RUNNER
+  : fileURLToPath(new URL('../loop/runner-entry.js', import.meta.url));
 
 /** What the launcher knows of a runner it spawned: why it is gone (null while it may still run). */
 export interface RunnerWatch {

@@ -25,13 +25,20 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Sources whose JavaScript in dist/ is missing or older than they are. */
+/** The bundles the build makes of the sources: the CLI, and the runner every loop runs. */
+export const BUNDLES = ['main.js', 'runner.js'].map((name) => join(ROOT, 'dist', 'cli', name));
+
+/** Sources whose JavaScript in dist/ is missing or older than they are, or newer than a bundle made of them. */
 export function staleSources(): string[] {
-  const code = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'cli'))].filter((src) => {
+  const all = [...sources(join(ROOT, 'src')), ...sources(join(ROOT, 'cli'))];
+  const code = all.filter((src) => {
     const out = join(ROOT, 'dist', relative(ROOT, src).replace(/\.ts$/, '.js'));
     return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
   });
-  return [...code, ...staleWebPage()];
+  // `tsc` run alone refreshes dist/src but not the bundles, which a runner or the CLI would then run stale.
+  const newest = Math.max(...all.map((src) => statSync(src).mtimeMs));
+  const bundles = BUNDLES.filter((file) => !existsSync(file) || statSync(file).mtimeMs < newest);
+  return [...code, ...bundles, ...staleWebPage()];
 }
 
 /** Files of the `ralph web` page (web/) newer than what the build made of them in dist/web/. */

@@ -2,11 +2,11 @@
  * A detached loop through the plain (non-terminal) commands: start, status (table and JSON), peek, inject,
  * stop, and prune. The fake agent's first iteration waits at a gate nobody opens, so the loop stays running.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
-import { ensureCliBuilt } from './built.js';
+import { BUNDLES, ensureCliBuilt } from './built.js';
 import { CliSandbox, sessionIdOf, startArgs, waitFor, type TaskFolder } from './harness.js';
 
 let sb: CliSandbox;
@@ -55,6 +55,9 @@ describe('a detached loop', () => {
     runnerPid = Number(started![1]);
     expect(isAlive(runnerPid)).toBe(true);
     expect(sessionIdOf(runnerPid)).toBe(runnerPid);
+    // The runner is the bundle the build made: one module graph, not hundreds of files, in every loop's memory.
+    const argv = readFileSync(`/proc/${runnerPid}/cmdline`, 'utf8').split('\0');
+    expect(argv[1]).toBe(BUNDLES.find((file) => file.endsWith('runner.js')));
   });
 
   it('start --json prints the registry entry', async () => {

@@ -1,8 +1,8 @@
 /** The machine side of loop tests: processes seen through /proc, and the build in dist/ detached runners use. */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { execa } from 'execa';
+import { ensureCliBuilt } from '../cli/built.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -34,22 +34,10 @@ export function builtModule(path: string): string {
   return pathToFileURL(join(ROOT, 'dist', path)).href;
 }
 
-/** The runner's detached entry point lives in dist/: rebuild it when missing or older than its sources. */
+/**
+ * Detached runners run the build in dist/ (the bundled runner, dist/cli/runner.js): rebuild it, as
+ * `npm run build` does, when it is missing or older than its sources.
+ */
 export async function ensureRunnerBuilt(): Promise<void> {
-  const dirs = ['loop', 'client', 'protocol', 'transport', 'registry', 'config', 'util'];
-  const sources = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
-  const stale = (): string[] =>
-    [...dirs.flatMap((d) => sources(join(ROOT, 'src', d))), join(ROOT, 'src', 'errors.ts')].filter((src) => {
-      if (src.endsWith('.test.ts')) return false;
-      const out = join(ROOT, 'dist', src.slice(ROOT.length + 1).replace(/\.ts$/, '.js'));
-      return !existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs;
-    });
-  if (stale().length === 0) return;
-  const result = await execa('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, reject: false });
-  const left = stale();
-  if (left.length > 0)
-    throw new Error(`build left ${left.join(', ')} stale:\n${result.stdout}\n${result.stderr}`);
+  await ensureCliBuilt();
 }
