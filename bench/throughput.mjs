@@ -8,7 +8,7 @@
  *
  *   node bench/throughput.mjs [--mib 64] [--rounds 3] [--time-limit 60]
  *
- * Target: ralph >= 50 % of the node-pty rate (medians). Exits 0 whether or not the target is met; 1 on an error.
+ * Target: ralph >= 80 % of the node-pty rate (medians). Exits 0 whether or not the target is met; 1 on an error.
  */
 import {
   machineLine,
@@ -120,7 +120,7 @@ async function main() {
   const ratio = results.ralph.medianMiBps / results['node-pty'].medianMiBps;
   process.stdout.write(`ratio ralph / node-pty (medians): ${(ratio * 100).toFixed(1)} %\n`);
   const verdicts = {
-    ratio: verdict(`ralph throughput ${(ratio * 100).toFixed(1)} % of node-pty >= 50 %`, ratio >= 0.5),
+    ratio: verdict(`ralph throughput ${(ratio * 100).toFixed(1)} % of node-pty >= 80 %`, ratio >= 0.8),
   };
   writeSummary({ bench: 'throughput', mib: EXPECTED / 1048576, results, ratio, verdicts });
 }

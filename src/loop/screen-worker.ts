@@ -3,9 +3,30 @@
  * per byte, so it happens here, beside the runner's event loop rather than on it. Messages are handled in
  * order, so a snapshot reflects every write sent before it.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Screen } from './screen.js';
 import type { ScreenRequest } from './screen-model.js';
+
+/** How much nicer than the runner's own thread the parsing runs (Linux nice values are per thread). */
+export const SCREEN_NICENESS = 10;
+
+/**
+ * On a busy box the parsing yields the CPU to what is on the output's way to its readers (the runner's own
+ * thread, the agent, attached clients) and catches up when there is room; a snapshot still waits for every
+ * byte written before it. On Linux, setpriority() on the calling thread's id 0 changes only this thread;
+ * elsewhere it would change the whole runner, so it is left alone there. It runs once the imports are done and
+ * before anything else: threads a thread starts inherit its niceness, and this one starts none afterwards.
+ */
+function lowerPriority(): void {
+  if (process.platform !== 'linux') return;
+  try {
+    setPriority(Math.min(19, getPriority() + SCREEN_NICENESS));
+  } catch {
+    // Not allowed (a sandbox without setpriority): the screen is the same, only less polite.
+  }
+}
+lowerPriority();
 
 const { cols, rows } = workerData as { cols: number; rows: number };
 const screen = new Screen(cols, rows);

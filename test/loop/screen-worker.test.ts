@@ -2,8 +2,8 @@
  * The rendered screen as built runners keep it: in a worker thread. Runs the compiled module (the worker
  * needs compiled JavaScript) and checks that snapshots follow writes and resizes in order.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OutputLog } from '../../src/loop/output-log.js';
@@ -47,6 +47,38 @@ describe('screen in a worker thread', () => {
       screen.dispose();
     }
   });
+
+  it.runIf(process.platform === 'linux')(
+    'parses at a lower priority than the thread that feeds it',
+    async () => {
+      // Nice values of this process's threads, from /proc (Linux keeps one per thread).
+      const nices = (): number[] =>
+        readdirSync('/proc/self/task').flatMap((tid) => {
+          try {
+            const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+            return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+          } catch {
+            return []; // a thread that ended meanwhile
+          }
+        });
+      const own = getPriority();
+      const nicer = Math.min(19, own + 10);
+      // Workers of the tests above end some time after their dispose: start with none left.
+      const waitUntil = Date.now() + 10_000;
+      while (nices().includes(nicer) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 20));
+      const before = nices().filter((n) => n === nicer).length;
+      expect(before).toBe(0);
+      const screen = mod.createScreenModel(80, 24);
+      try {
+        screen.write(Buffer.from('hello\r\n'));
+        expect((await screen.snapshot()).lines[0]).toBe('hello');
+        expect(nices().filter((n) => n === nicer).length).toBe(before + 1);
+        expect(getPriority()).toBe(own);
+      } finally {
+        screen.dispose();
+      }
+    },
+  );
 });
 
 describe('a screen model started on demand', () => {
