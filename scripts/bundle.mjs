@@ -131,6 +131,9 @@ export async function bundleCli() {
     target: 'node20.19',
     tsconfig: join(ROOT, 'tsconfig.build.json'),
     external: EXTERNAL,
+    // React (in the TUI's chunk) picks its production build by this; its development build checks every
+    // element and keeps a debug record per fiber, several times the CPU and memory per frame.
+    define: { 'process.env.NODE_ENV': '"production"' },
     plugins: [builtinPlugin, fileUrlPlugin],
     legalComments: 'none',
     logLevel: 'warning',

@@ -39,7 +39,9 @@ export async function runTui(options: TuiOptions): Promise<number> {
           onMemory={(m) => Object.assign(memory, m)}
           {...(notice ? { notice } : {})}
         />,
-        { exitOnCtrlC: false },
+        // Only the lines that changed are written: a clock tick or one loop's new line is a line or two, not
+        // the whole screen, for the terminal to take in.
+        { exitOnCtrlC: false, incrementalRendering: true },
       );
       await app.waitUntilExit();
       app.cleanup();

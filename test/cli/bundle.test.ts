@@ -3,7 +3,7 @@
  * file must still be found: yargs' locale files (through the file in node_modules, not the chunk), the
  * runner and the screen worker (through the files tsc wrote; covered by every test that starts a loop).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI_MAIN } from './built.js';
@@ -46,6 +46,16 @@ describe('the bundled CLI entry', () => {
       expect(modules).not.toContain(heavy);
     }
     expect(modules.filter((m) => m === 'src/ziti' || m.includes('sodium'))).toEqual([]);
+  });
+
+  it("runs React's production build whatever NODE_ENV says: no bundled file reads it at run time", () => {
+    const dir = dirname(CLI_MAIN);
+    const files = readdirSync(dir).filter((name) => name.endsWith('.js'));
+    expect(files.some((name) => readFileSync(join(dir, name), 'utf8').includes('react.production'))).toBe(
+      true,
+    );
+    for (const name of files)
+      expect(readFileSync(join(dir, name), 'utf8')).not.toContain('process.env.NODE_ENV');
   });
 
   it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {
