@@ -44,6 +44,8 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       all: args.all,
       remoteTimeoutMs: timeout === undefined || timeout === '' ? undefined : parseDuration(timeout, flag),
       link: args.link,
+      // The timeout bounds the command as its user sees it: Node's own start-up counts against it too.
+      since: Math.floor(performance.timeOrigin),
     });
     if (args.json) {
       printJson({

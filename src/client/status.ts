@@ -24,6 +24,11 @@ export interface StatusOptions {
    * false, or RALPH_NO_LINK=1 in the environment: always directly.
    */
   link?: boolean | undefined;
+  /**
+   * When the wait began (a Date.now() value), if before this call: the CLI passes its own start, so the whole
+   * command, not only the asking, stays within the remotes' timeout. Default: now.
+   */
+  since?: number | undefined;
 }
 
 /** How one configured remote answered. */
@@ -58,6 +63,7 @@ export async function loopStatus(
   try {
     const { reconciled, remotes, added } = await reconcileAll(registry, paths, options.remoteTimeoutMs, {
       link: options.link,
+      since: options.since,
     });
     const address = options.task === undefined ? undefined : parseTaskAddress(options.task);
     const sessions = registry
@@ -86,10 +92,10 @@ export async function reconcileAll(
   registry: Registry,
   paths: RalphPaths,
   remoteTimeoutMs?: number,
-  options: { link?: boolean | undefined } = {},
+  options: { link?: boolean | undefined; since?: number | undefined } = {},
 ): Promise<Pick<StatusResult, 'reconciled' | 'remotes' | 'added'>> {
-  // The remotes' timeout runs from here: loading the Ziti code counts against it.
-  const since = Date.now();
+  // The remotes' timeout runs from here at the latest: loading the Ziti code counts against it.
+  const since = Math.min(options.since ?? Date.now(), Date.now());
   const configured = loadRemotes(paths);
   const openRemoteRows = registry.list({ location: 'remote' }).some((s) => !isTerminal(s.status));
   if (configured.length === 0 && !openRemoteRows) {

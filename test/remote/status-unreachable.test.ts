@@ -7,6 +7,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopStatus } from '../../src/client/status.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { useCliSandbox } from '../cli/harness.js';
 import { writeIdentity } from './identities.js';
@@ -119,5 +120,19 @@ describe('ralph status with unreachable remotes', () => {
     expect(plain.stdout).toMatch(/remote hole unreachable after \d+ ms/);
     expect(plain.stdout).toMatch(/job-hole\s+hole\s+unreachable/);
     expect(plain.stdout).toMatch(/last seen/);
+  });
+
+  it('counts the timeout from when the wait began: a command that began long ago asks no more', async () => {
+    const sb = sandbox();
+    const lateId = await writeIdentity(sb.root, 'late', `https://127.0.0.1:${holePort}`);
+    const added = await sb.ralph(['remote', 'add', 'late', '--identity', lateId, '--service', 'ralph-late']);
+    expect(added.exitCode, added.stderr).toBe(0);
+    // The CLI passes its process's start; a start a minute back leaves no time to wait for the hole.
+    const since = Date.now() - 60_000;
+    const result = await loopStatus({ remoteTimeoutMs: 1000, link: false, since }, sb.paths);
+    const late = result.remotes.find((r) => r.name === 'late');
+    expect(late).toMatchObject({ reachable: false, error: 'no answer within 1000 ms' });
+    // Its time is counted from `since`, not from the call.
+    expect(late!.ms).toBeGreaterThanOrEqual(60_000);
   });
 });
