@@ -1,11 +1,17 @@
-/** The time now, ticking every `ms`, for ages that count up. */
+/**
+ * The time now, for ages that count up: read afresh at every render, and a render forced only when nothing
+ * else has redrawn for `ms`. A busy fleet already redraws several times a second; a clock of its own would
+ * add a whole frame every second on top.
+ */
 import { useEffect, useState } from 'react';
 
 export function useClock(ms = 1000): number {
-  const [now, setNow] = useState(Date.now);
+  const [, setTick] = useState(0);
+  const now = Date.now();
+  // No dependency list: the timer starts again after every render, whatever caused it.
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), ms);
-    return () => clearInterval(timer);
-  }, [ms]);
+    const timer = setTimeout(() => setTick((tick) => tick + 1), ms);
+    return () => clearTimeout(timer);
+  });
   return now;
 }
