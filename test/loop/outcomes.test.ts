@@ -17,6 +17,22 @@ afterEach(async () => {
 
 const outcomes = iterationOutcomes;
 
+/** A runner for the task in this process, not started: for what it says before and as its loop begins. */
+async function runnerFor(task: Awaited<ReturnType<typeof makeTask>>): Promise<LoopRunner> {
+  const prepared = await prepareLoop(
+    {
+      taskDir: task.dir,
+      agent: 'custom',
+      agentCommand: task.agentCommand,
+      maxIterations: 2,
+      cols: 80,
+      rows: 24,
+    },
+    sb.paths,
+  );
+  return new LoopRunner(prepared.launch.config, prepared.launch.dir);
+}
+
 describe('loop outcomes', () => {
   it('completes when the agent passes one story per iteration', async () => {
     const task = await makeTask(sb, { stories: 3, script: [{ print: 'working' }, { passStory: 'current' }] });
@@ -73,18 +89,7 @@ describe('loop outcomes', () => {
     const prd = JSON.parse(readFileSync(file, 'utf8')) as { userStories: { passes: boolean }[] };
     for (const story of prd.userStories) story.passes = true;
     writeFileSync(file, JSON.stringify(prd));
-    const prepared = await prepareLoop(
-      {
-        taskDir: task.dir,
-        agent: 'custom',
-        agentCommand: task.agentCommand,
-        maxIterations: 2,
-        cols: 80,
-        rows: 24,
-      },
-      sb.paths,
-    );
-    const runner = new LoopRunner(prepared.launch.config, prepared.launch.dir);
+    const runner = await runnerFor(task);
     try {
       // A request is served only between turns of the event loop: what the state says when run() hands back
       // control is the first thing a client can be told.
@@ -102,18 +107,7 @@ describe('loop outcomes', () => {
 
   it('knows the story counts before its first iteration, for a status asked at once', async () => {
     const task = await makeTask(sb, { stories: 3, script: [{ print: 'x' }] });
-    const prepared = await prepareLoop(
-      {
-        taskDir: task.dir,
-        agent: 'custom',
-        agentCommand: task.agentCommand,
-        maxIterations: 2,
-        cols: 80,
-        rows: 24,
-      },
-      sb.paths,
-    );
-    const runner = new LoopRunner(prepared.launch.config, prepared.launch.dir);
+    const runner = await runnerFor(task);
     try {
       expect(runner.state).toMatchObject({
         status: 'starting',
