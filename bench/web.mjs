@@ -24,7 +24,6 @@
  * Needs Chromium (/usr/bin/chromium, or RALPH_CHROMIUM). Exits 2 without it, 1 on an error, 0 otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -48,6 +47,7 @@ import {
   withTimeout,
   writeSummary,
 } from './lib/common.mjs';
+import { findChromium } from '../scripts/chromium.mjs';
 import { prober, shuffle } from './lib/remote-measure.mjs';
 import { openRalph } from './lib/terminals.mjs';
 
@@ -63,19 +63,6 @@ const RESET_EVERY = 40;
 /** What the keystroke part started (loops, ralph web, a browser context), ended before the paint part. */
 const cleanups = [];
 let browser = null;
-
-function findChromium() {
-  const named = process.env.RALPH_CHROMIUM;
-  for (const file of named ? [named] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 /** `ralph web --port 0` on the bench's RALPH_HOME; resolves with its port and one-time token. */
 async function startWeb() {

@@ -9,7 +9,7 @@ import { Screen } from './screen.js';
 import type { ScreenRequest } from './screen-model.js';
 
 /** How much nicer than the runner's own thread the parsing runs (Linux nice values are per thread). */
-export const SCREEN_NICENESS = 10;
+const SCREEN_NICENESS = 10;
 
 /**
  * On a busy box the parsing yields the CPU to what is on the output's way to its readers (the runner's own

@@ -8,32 +8,17 @@
  * Without Chromium the tests are skipped with a notice; RALPH_REQUIRE_BROWSER=1 (set by .ci/run) makes its
  * absence a failure. RALPH_CHROMIUM names another Chromium binary.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findChromium } from '../../scripts/chromium.mjs';
 import { ROOT } from '../cli/built.js';
 import { useCliSandbox } from '../cli/harness.js';
 import { startWeb } from './support.js';
 
 const REQUIRE_ENV = 'RALPH_REQUIRE_BROWSER';
 const SHOTS = join(ROOT, 'test-results', 'web');
-
-function findChromium(): string | null {
-  // RALPH_CHROMIUM, when set, is the only candidate.
-  const named = process.env.RALPH_CHROMIUM;
-  const candidates = named ? [named] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const file of candidates) {
-    if (!file) continue;
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
 
 const executable = findChromium();
 const required = process.env[REQUIRE_ENV] === '1';

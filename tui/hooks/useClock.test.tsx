@@ -8,6 +8,10 @@ import { useClock } from './useClock.js';
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
 });
+afterEach(() => {
+  cleanup();
+  vi.useRealTimers();
+});
 
 /** Moves the fake clock on in small steps, letting React render after each. */
 async function pass(ms: number): Promise<void> {
@@ -16,10 +20,6 @@ async function pass(ms: number): Promise<void> {
     for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
   }
 }
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-});
 
 /** Shows the clock's time and counts its renders; `busyMs` makes it redraw that often for reasons of its own. */
 function Probe({ busyMs, renders }: { busyMs: number | null; renders: number[] }) {
