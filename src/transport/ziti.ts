@@ -3,11 +3,13 @@
  * and hands each accepted connection over as a byte stream with who dialed, and a dialer. The streams are
  * the same kind the Unix transport yields; the layers above never learn which one they got.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitCode, RalphError, errorMessage } from '../errors.js';
 import { ZitiError } from '../ziti/errors.js';
 import type { ZitiContext } from '../ziti/context.js';
 import type { BindOptions } from '../ziti/context.js';
 import type { EdgeConn } from '../ziti/edge/conn.js';
+import { routerNotSynced } from '../ziti/edge/router-sync.js';
 import type { ByteStream, ConnectionInfo, Peer } from './stream.js';
 
 export interface ListenZitiOptions {
@@ -50,6 +52,9 @@ export function zitiPeer(conn: EdgeConn, label: string): Peer {
   return { label, transport: 'ziti', identity: conn.callerId, attested: false };
 }
 
+/** Pause between binds while the router has not learnt the service (each bind already waits in the SDK). */
+const BIND_AGAIN_MS = 250;
+
 /** Hosts `service` with `ctx`; resolves once the service is bound on at least one edge router. */
 export async function listenZiti(
   ctx: ZitiContext,
@@ -57,11 +62,20 @@ export async function listenZiti(
   onConnection: (stream: ByteStream, info: ConnectionInfo) => void,
   options: ListenZitiOptions = {},
 ): Promise<ZitiListener> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const bindBy = Date.now() + readyTimeoutMs;
   let server;
-  try {
-    server = await ctx.bind(service, options.bind);
-  } catch (err) {
-    throw listenError(service, err);
+  for (;;) {
+    try {
+      server = await ctx.bind(service, options.bind);
+      break;
+    } catch (err) {
+      // The SDK waits a while for a router that has not learnt a new service (or its policies) yet; on a
+      // loaded machine that can take longer, and a host keeps asking until its own bound rather than exit.
+      if (!routerNotSynced(err) || Date.now() >= bindBy) throw listenError(service, err);
+      options.logger?.(`ziti bind on ${service} waits for the router: ${errorMessage(err)}`);
+      await sleep(Math.max(0, Math.min(BIND_AGAIN_MS, bindBy - Date.now())));
+    }
   }
   const conns = new Set<EdgeConn>();
   let count = 0;
@@ -81,7 +95,7 @@ export async function listenZiti(
   );
   server.on('state', (state) => options.logger?.(`ziti bind ${state.state} on ${service}`, { ...state }));
   try {
-    await server.ready(options.readyTimeoutMs ?? 60_000);
+    await server.ready(readyTimeoutMs);
   } catch (err) {
     await server.close();
     throw listenError(service, err);
