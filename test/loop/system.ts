@@ -34,10 +34,5 @@ export function builtModule(path: string): string {
   return pathToFileURL(join(ROOT, 'dist', path)).href;
 }
 
-/**
- * Detached runners run the build in dist/ (the bundled runner, dist/cli/runner.js): rebuild it, as
- * `npm run build` does, when it is missing or older than its sources.
- */
-export async function ensureRunnerBuilt(): Promise<void> {
-  await ensureCliBuilt();
-}
+/** Detached runners run the build in dist/ (the bundled runner, dist/cli/runner.js): the CLI's build check. */
+export { ensureCliBuilt as ensureRunnerBuilt };
