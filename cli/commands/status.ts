@@ -118,8 +118,14 @@ function note(s: SessionRecord): string {
 }
 
 /** "04:10" (local time); the date too when it is not today. */
-function clock(iso: string): string {
+/**
+ * A time as the user's wall clock reads it: `HH:MM` when it falls on today's local date, else the local
+ * date before it (`YYYY-MM-DD HH:MM`), so a resume after midnight is not read as one earlier today.
+ */
+export function clock(iso: string, now: Date = new Date()): string {
   const at = new Date(iso);
-  const hm = `${String(at.getHours()).padStart(2, '0')}:${String(at.getMinutes()).padStart(2, '0')}`;
-  return at.toDateString() === new Date().toDateString() ? hm : `${at.toISOString().slice(0, 10)} ${hm}`;
+  const two = (n: number) => String(n).padStart(2, '0');
+  const hm = `${two(at.getHours())}:${two(at.getMinutes())}`;
+  if (at.toDateString() === now.toDateString()) return hm;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${hm}`;
 }

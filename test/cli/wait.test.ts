@@ -114,9 +114,14 @@ describe('ralph wait', () => {
     await sb().start(task);
     await waitFor(() => sb().session('w-limited').status === 'waiting', 'the loop to wait');
     const until = new Date(sb().session('w-limited').waitingUntil!);
-    const hm = `${String(until.getHours()).padStart(2, '0')}:${String(until.getMinutes()).padStart(2, '0')}`;
+    const two = (n: number) => String(n).padStart(2, '0');
+    const hm = `${two(until.getHours())}:${two(until.getMinutes())}`;
+    // An hour from now may fall after midnight, where the line carries the date as well.
+    const day = `${until.getFullYear()}-${two(until.getMonth() + 1)}-${two(until.getDate())}`;
     const status = await sb().ralph(['status', 'w-limited'], { env: { NO_COLOR: '1' } });
-    expect(status.stdout).toMatch(new RegExp(`w-limited\\s+local\\s+waiting until ${hm}`));
+    const today = until.toDateString() === new Date().toDateString();
+    const shown = today ? hm : `${day} ${hm}`;
+    expect(status.stdout).toMatch(new RegExp(`w-limited\\s+local\\s+waiting until ${shown}\\s`));
     await sb().ralph(['stop', 'w-limited']);
     expect((await sb().ralph(['wait', 'w-limited'])).exitCode).toBe(12);
   }, 60_000);
