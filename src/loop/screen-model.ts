@@ -15,6 +15,10 @@ import type { Screen, ScreenSnapshot } from './screen.js';
 
 export type ScreenRequest =
   | { type: 'write'; data: Uint8Array }
+  /** From now on the output comes from this file, starting at `from`. */
+  | { type: 'follow'; file: string; from: number }
+  /** The followed file has grown to `end`: parse up to there. */
+  | { type: 'grow'; end: number }
   | { type: 'resize'; cols: number; rows: number }
   | { type: 'snapshot'; id: number; scrollback: number }
   | { type: 'dispose' };
@@ -39,6 +43,8 @@ export const START_AFTER_BYTES = 4 * 1024 * 1024;
 export interface ScreenSource {
   readonly end: number;
   read(offset: number, limit: number): Buffer;
+  /** The log's path: a worker given it reads the output there itself, so none is copied to it. */
+  readonly file?: string;
 }
 
 export interface ScreenModelOptions {
@@ -49,29 +55,71 @@ export interface ScreenModelOptions {
 }
 
 export function createScreenModel(cols: number, rows: number, options: ScreenModelOptions = {}): ScreenModel {
+  const worker = existsSync(WORKER_FILE);
   const create = (c: number, r: number): ScreenModel =>
-    existsSync(WORKER_FILE) ? new WorkerScreen(c, r) : new LocalScreen(c, r);
+    worker ? new WorkerScreen(c, r) : new LocalScreen(c, r);
   if (options.source === undefined) return create(cols, rows);
-  return new LazyScreen(cols, rows, options.source, create, options.startAfterBytes ?? START_AFTER_BYTES);
+  const { source } = options;
+  const file = source.file;
+  const start: Starter =
+    worker && file !== undefined
+      ? (base, resizes) => WorkerScreen.following(cols, rows, source, file, base, resizes)
+      : (base, resizes) => replay(create(cols, rows), source, base, resizes);
+  return new LazyScreen(cols, rows, source, start, options.startAfterBytes ?? START_AFTER_BYTES);
 }
+
+interface Resize {
+  at: number;
+  cols: number;
+  rows: number;
+}
+
+/** Starts a model that shows the source's output from `base` on, with each resize at its offset. */
+type Starter = (base: number, resizes: readonly Resize[]) => ScreenModel;
 
 /** Replays are read from the log in pieces of this size. */
 const REPLAY_CHUNK = 256 * 1024;
 
+/** Feeds `inner` the source's bytes from `base`, applying each resize where it happened. */
+function replay(
+  inner: ScreenModel,
+  source: ScreenSource,
+  base: number,
+  resizes: readonly Resize[],
+): ScreenModel {
+  let at = base;
+  const upTo = (offset: number): void => {
+    while (at < offset) {
+      const chunk = source.read(at, Math.min(REPLAY_CHUNK, offset - at));
+      if (chunk.length === 0) return;
+      inner.write(chunk);
+      at += chunk.length;
+    }
+  };
+  for (const change of resizes) {
+    upTo(change.at);
+    inner.resize(change.cols, change.rows);
+  }
+  upTo(source.end);
+  return inner;
+}
+
 class LazyScreen implements ScreenModel {
   private inner: ScreenModel | null = null;
   private readonly base: number;
-  private readonly resizes: { at: number; cols: number; rows: number }[] = [];
+  private readonly resizes: Resize[] = [];
+  private size: { cols: number; rows: number };
   private disposed = false;
 
   constructor(
-    private readonly cols: number,
-    private readonly rows: number,
+    cols: number,
+    rows: number,
     private readonly source: ScreenSource,
-    private readonly create: (cols: number, rows: number) => ScreenModel,
+    private readonly starter: Starter,
     private readonly startAfterBytes: number,
   ) {
     this.base = source.end;
+    this.size = { cols, rows };
   }
 
   /** Whether the model runs (for tests and measurements). */
@@ -86,11 +134,13 @@ class LazyScreen implements ScreenModel {
   }
 
   resize(cols: number, rows: number): void {
+    this.size = { cols, rows };
     if (this.inner !== null) this.inner.resize(cols, rows);
     else this.resizes.push({ at: this.source.end, cols, rows });
   }
 
   snapshot(scrollback = 0): Promise<ScreenSnapshot> {
+    if (this.disposed && this.inner === null) return Promise.resolve(blank(this.size.cols, this.size.rows));
     return this.start().snapshot(scrollback);
   }
 
@@ -101,29 +151,16 @@ class LazyScreen implements ScreenModel {
 
   private start(): ScreenModel {
     if (this.inner !== null) return this.inner;
-    const inner = this.create(this.cols, this.rows);
-    this.inner = inner;
-    if (this.disposed) {
-      inner.dispose();
-      return inner;
-    }
-    let at = this.base;
-    const upTo = (offset: number): void => {
-      while (at < offset) {
-        const chunk = this.source.read(at, Math.min(REPLAY_CHUNK, offset - at));
-        if (chunk.length === 0) return;
-        inner.write(chunk);
-        at += chunk.length;
-      }
-    };
-    for (const change of this.resizes) {
-      upTo(change.at);
-      inner.resize(change.cols, change.rows);
-    }
+    const inner = this.starter(this.base, this.resizes);
     this.resizes.length = 0;
-    upTo(this.source.end);
+    this.inner = inner;
+    if (this.disposed) inner.dispose();
     return inner;
   }
+}
+
+function blank(cols: number, rows: number): ScreenSnapshot {
+  return { cols, rows, cursor: { x: 0, y: 0 }, lines: Array.from({ length: rows }, () => ''), history: [] };
 }
 
 /** In this thread; the terminal emulator is loaded on first use, and calls made meanwhile wait their turn. */
@@ -172,6 +209,8 @@ class WorkerScreen implements ScreenModel {
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** When following the output log: the log, and how far the worker has been told it goes. */
+  private follow: { source: ScreenSource; told: number } | null = null;
 
   constructor(cols: number, rows: number) {
     this.size = { cols, rows };
@@ -189,12 +228,42 @@ class WorkerScreen implements ScreenModel {
   }
 
   /**
+   * A worker that reads the output from the log file itself, from `base` on: this thread only tells it how far
+   * the log has grown (in one small message per FLUSH_DELAY_MS or FLUSH_BYTES), and copies nothing.
+   */
+  static following(
+    cols: number,
+    rows: number,
+    source: ScreenSource,
+    file: string,
+    base: number,
+    resizes: readonly Resize[],
+  ): WorkerScreen {
+    const screen = new WorkerScreen(cols, rows);
+    screen.follow = { source, told: base };
+    screen.post({ type: 'follow', file, from: base });
+    for (const change of resizes) {
+      screen.tell(change.at);
+      screen.size = { cols: change.cols, rows: change.rows };
+      screen.post({ type: 'resize', cols: change.cols, rows: change.rows });
+    }
+    screen.tell(source.end);
+    return screen;
+  }
+
+  /**
    * Output gathers here and goes to the worker in one message per FLUSH_DELAY_MS (or per FLUSH_BYTES). Only
    * `snapshot` reads the screen, and it flushes first; the delay keeps the worker's parsing out of the moment
    * a keystroke's echo is on its way to attached clients, and batches a burst of small chunks.
    */
   write(chunk: Buffer): void {
     if (this.failed) return;
+    if (this.follow !== null) {
+      // The chunk is in the log already; the worker reads it there.
+      if (this.follow.source.end - this.follow.told >= FLUSH_BYTES) this.flush();
+      else this.flushTimer ??= setTimeout(this.flush, FLUSH_DELAY_MS).unref();
+      return;
+    }
     this.queued.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.queuedBytes >= FLUSH_BYTES) this.flush();
@@ -204,7 +273,12 @@ class WorkerScreen implements ScreenModel {
   private readonly flush = (): void => {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    if (this.queued.length === 0 || this.failed) return;
+    if (this.failed) return;
+    if (this.follow !== null) {
+      this.tell(this.follow.source.end);
+      return;
+    }
+    if (this.queued.length === 0) return;
     // One exact-size copy, moved rather than cloned: a chunk may be a view into a much larger buffer.
     const data = new Uint8Array(this.queuedBytes);
     let at = 0;
@@ -216,6 +290,13 @@ class WorkerScreen implements ScreenModel {
     this.queuedBytes = 0;
     this.worker.postMessage({ type: 'write', data } satisfies ScreenRequest, [data.buffer]);
   };
+
+  /** Tells a following worker the log reaches `end`. */
+  private tell(end: number): void {
+    if (this.follow === null || end <= this.follow.told) return;
+    this.follow.told = end;
+    this.post({ type: 'grow', end });
+  }
 
   resize(cols: number, rows: number): void {
     this.size = { cols, rows };
@@ -249,7 +330,6 @@ class WorkerScreen implements ScreenModel {
   }
 
   private blank(): ScreenSnapshot {
-    const { cols, rows } = this.size;
-    return { cols, rows, cursor: { x: 0, y: 0 }, lines: Array.from({ length: rows }, () => ''), history: [] };
+    return blank(this.size.cols, this.size.rows);
   }
 }

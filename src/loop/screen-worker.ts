@@ -3,6 +3,7 @@
  * per byte, so it happens here, beside the runner's event loop rather than on it. Messages are handled in
  * order, so a snapshot reflects every write sent before it.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Screen } from './screen.js';
@@ -28,15 +29,39 @@ function lowerPriority(): void {
 }
 lowerPriority();
 
+/** A followed log is read in pieces of this size. */
+const READ_BYTES = 4 * 1024 * 1024;
+
 const { cols, rows } = workerData as { cols: number; rows: number };
 const screen = new Screen(cols, rows);
 const port = parentPort;
 if (!port) throw new Error('screen-worker must run as a worker thread');
 
+/** The output log this worker reads, and the offset of the next byte to parse. */
+let followed: { fd: number; at: number } | null = null;
+
+/** Parses the followed log up to `end` (bytes the runner has appended; they are in the file already). */
+function readUpTo(end: number): void {
+  if (followed === null) return;
+  while (followed.at < end) {
+    const piece = Buffer.allocUnsafe(Math.min(READ_BYTES, end - followed.at));
+    const got = readSync(followed.fd, piece, 0, piece.length, followed.at);
+    if (got === 0) return;
+    screen.write(got === piece.length ? piece : piece.subarray(0, got));
+    followed.at += got;
+  }
+}
+
 port.on('message', (msg: ScreenRequest) => {
   switch (msg.type) {
     case 'write':
       screen.write(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+      break;
+    case 'follow':
+      followed = { fd: openSync(msg.file, 'r'), at: msg.from };
+      break;
+    case 'grow':
+      readUpTo(msg.end);
       break;
     case 'resize':
       screen.resize(msg.cols, msg.rows);
@@ -48,6 +73,8 @@ port.on('message', (msg: ScreenRequest) => {
       break;
     case 'dispose':
       screen.dispose();
+      if (followed !== null) closeSync(followed.fd);
+      followed = null;
       port.close();
       break;
   }

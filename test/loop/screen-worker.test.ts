@@ -141,6 +141,39 @@ describe('a screen model started on demand', () => {
     }
   });
 
+  it('once started reads a flood from the log itself and keeps resizes in place', async () => {
+    const flood = (from: number, n: number) =>
+      Buffer.from(
+        Array.from({ length: n }, (_, i) => `\x1b[3${(from + i) % 8}mflood ${from + i}\r\n`).join(''),
+      );
+    const { log, eager, lazy } = feed([flood(0, 20_000)], 1024);
+    try {
+      expect(lazy.started).toBe(true);
+      for (const step of [
+        { cols: 20, rows: 7 },
+        flood(20_000, 30_000),
+        { cols: 60, rows: 3 },
+        flood(50_000, 50),
+      ]) {
+        if (Buffer.isBuffer(step)) {
+          log.append(step);
+          eager.write(step);
+          lazy.write(step);
+        } else {
+          eager.resize(step.cols, step.rows);
+          lazy.resize(step.cols, step.rows);
+        }
+      }
+      const got = await lazy.snapshot(1000);
+      expect(got).toEqual(await eager.snapshot(1000));
+      expect(got.lines.at(-2)).toBe('flood 50049');
+    } finally {
+      eager.dispose();
+      lazy.dispose();
+      log.close();
+    }
+  });
+
   it('starts on its own once the output passes the threshold', async () => {
     const { log, eager, lazy } = feed(
       Array.from({ length: 30 }, (_, i) => Buffer.from(`line ${i}\r\n`)),
