@@ -145,6 +145,13 @@ describe('ralph remote add/list/remove', () => {
           /remotes\.vps1\.identity: must be an absolute path/,
         ],
         ['{"remotes": {"bad name": {"identity": "/a.json", "service": "s"}}}', /not a valid remote name/],
+        ['{"remotes": {"__proto__": {"identity": "/a.json", "service": "s"}}}', /"__proto__" is not a valid/],
+        [
+          '{"remotes": {"vps1": {"identity": "/a.json", "service": "two words"}}}',
+          /remotes\.vps1\.service: /,
+        ],
+        ['{"remotes": {"vps1": {"identity": "/a.json"}}}', /remotes\.vps1\.service: /],
+        ['{"remotes": []}', /remotes: must be an object/],
         ['{"remotes": {}, "extra": 1}', /remotes\.json: /],
       ] as const) {
         writeFileSync(remotesFile(), text);

@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { ensurePrivateDir, ralphPaths, type RalphPaths } from '../../config/paths.js';
 import { ExitCode, RalphError, errorMessage } from '../../errors.js';
 import { loadIdentity, writeFileAtomic } from '../../ziti/identity.js';
@@ -23,21 +22,44 @@ export const REMOTE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 /** No white space or control characters (the class \s with \p{Cc} covers both). */
 export const SERVICE_PATTERN = /^[^\s\p{Cc}]{1,255}$/u;
 
-const entrySchema = z
-  .object({
-    identity: z
-      .string()
-      .min(1)
-      .refine((p) => p.startsWith('/'), 'must be an absolute path'),
-    service: z.string().regex(SERVICE_PATTERN, 'must be 1-255 characters without spaces'),
-  })
-  .strict();
-
-const fileSchema = z
-  .object({
-    remotes: z.record(z.string(), entrySchema),
-  })
-  .strict();
+/**
+ * Checks the file's shape: `{"remotes": {<name>: {"identity": <absolute path>, "service": <name>}}}` and
+ * nothing else. Written out rather than with a schema library: `ralph status` reads this file on every run,
+ * and loading a schema library would cost it more than all its other work.
+ */
+function checkRemotesFile(json: unknown): Record<string, { identity: string; service: string }> {
+  const fields = (value: unknown, where: string, keys: readonly string[]): Record<string, unknown> => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error(`${where}must be an object`);
+    }
+    const extra = Object.keys(value).find((key) => !keys.includes(key));
+    if (extra !== undefined) throw new Error(`${where}unexpected key ${JSON.stringify(extra)}`);
+    return value as Record<string, unknown>;
+  };
+  const top = fields(json, '', ['remotes']);
+  const list = top.remotes;
+  if (typeof list !== 'object' || list === null || Array.isArray(list)) {
+    throw new Error('remotes: must be an object');
+  }
+  // No prototype: a remote named "__proto__" is an entry like any other (and then refused by its name).
+  const out: Record<string, { identity: string; service: string }> = Object.create(null) as Record<
+    string,
+    { identity: string; service: string }
+  >;
+  for (const [name, value] of Object.entries(list)) {
+    const entry = fields(value, `remotes.${name}: `, ['identity', 'service']);
+    const { identity, service } = entry;
+    if (typeof identity !== 'string' || identity.length === 0) {
+      throw new Error(`remotes.${name}.identity: must be a non-empty string`);
+    }
+    if (!identity.startsWith('/')) throw new Error(`remotes.${name}.identity: must be an absolute path`);
+    if (typeof service !== 'string' || !SERVICE_PATTERN.test(service)) {
+      throw new Error(`remotes.${name}.service: must be 1-255 characters without spaces`);
+    }
+    out[name] = { identity, service };
+  }
+  return out;
+}
 
 export function remotesFile(paths: RalphPaths = ralphPaths()): string {
   return join(paths.configDir, 'remotes.json');
@@ -53,17 +75,17 @@ export function loadRemotes(paths: RalphPaths = ralphPaths()): Remote[] {
   } catch (err) {
     throw invalidFile(file, errorMessage(err));
   }
-  const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw invalidFile(file, `${where}${issue.message}`);
+  let remotes: Record<string, { identity: string; service: string }>;
+  try {
+    remotes = checkRemotesFile(json);
+  } catch (err) {
+    throw invalidFile(file, errorMessage(err));
   }
-  const badName = Object.keys(parsed.data.remotes).find((name) => !REMOTE_NAME_PATTERN.test(name));
+  const badName = Object.keys(remotes).find((name) => !REMOTE_NAME_PATTERN.test(name));
   if (badName !== undefined) {
     throw invalidFile(file, `${JSON.stringify(badName)} is not a valid remote name (letters, digits, . _ -)`);
   }
-  return Object.entries(parsed.data.remotes)
+  return Object.entries(remotes)
     .map(([name, r]) => ({ name, identity: r.identity, service: r.service }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
