@@ -98,6 +98,17 @@ describe('a screen model started on demand', () => {
       source: log,
       ...(startAfterBytes ? { startAfterBytes } : {}),
     });
+    play(log, eager, lazy, steps);
+    return { log, eager, lazy: lazy as ScreenModelModule.ScreenModel & { started: boolean } };
+  }
+
+  /** Appends each chunk to the log and writes it to both models; resizes both. */
+  function play(
+    log: OutputLog,
+    eager: ScreenModelModule.ScreenModel,
+    lazy: ScreenModelModule.ScreenModel,
+    steps: (Buffer | { cols: number; rows: number })[],
+  ): void {
     for (const step of steps) {
       if (Buffer.isBuffer(step)) {
         log.append(step);
@@ -108,7 +119,6 @@ describe('a screen model started on demand', () => {
         lazy.resize(step.cols, step.rows);
       }
     }
-    return { log, eager, lazy: lazy as ScreenModelModule.ScreenModel & { started: boolean } };
   }
 
   it('does not start until a snapshot, then shows what an eager model shows, resizes included', async () => {
@@ -149,21 +159,12 @@ describe('a screen model started on demand', () => {
     const { log, eager, lazy } = feed([flood(0, 20_000)], 1024);
     try {
       expect(lazy.started).toBe(true);
-      for (const step of [
+      play(log, eager, lazy, [
         { cols: 20, rows: 7 },
         flood(20_000, 30_000),
         { cols: 60, rows: 3 },
         flood(50_000, 50),
-      ]) {
-        if (Buffer.isBuffer(step)) {
-          log.append(step);
-          eager.write(step);
-          lazy.write(step);
-        } else {
-          eager.resize(step.cols, step.rows);
-          lazy.resize(step.cols, step.rows);
-        }
-      }
+      ]);
       const got = await lazy.snapshot(1000);
       expect(got).toEqual(await eager.snapshot(1000));
       expect(got.lines.at(-2)).toBe('flood 50049');
