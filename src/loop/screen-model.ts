@@ -5,7 +5,8 @@
  * Most loops are never peeked at, so a runner given its output log starts the model only when it is first
  * needed: at the first snapshot, or once the output passes START_AFTER_BYTES (so that a first snapshot never
  * has more than that to catch up on). Starting replays the log from where this runner began, with each resize
- * at the offset it happened, so the screen is the one a model fed from the start would show. The terminal
+ * at the offset it happened, so the screen is the one a model fed from the start would show. A worker reads
+ * the log itself, from that start on; the runner's thread only tells it how far the log goes. The terminal
  * emulator itself is never loaded into the runner's own thread when the worker does the parsing.
  */
 import { existsSync } from 'node:fs';
