@@ -28,27 +28,19 @@ export const SERVICE_PATTERN = /^[^\s\p{Cc}]{1,255}$/u;
  * and loading a schema library would cost it more than all its other work.
  */
 function checkRemotesFile(json: unknown): Record<string, { identity: string; service: string }> {
-  const fields = (value: unknown, where: string, keys: readonly string[]): Record<string, unknown> => {
+  const object = (value: unknown, where: string, keys?: readonly string[]): Record<string, unknown> => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new Error(`${where}must be an object`);
     }
-    const extra = Object.keys(value).find((key) => !keys.includes(key));
+    const extra = keys && Object.keys(value).find((key) => !keys.includes(key));
     if (extra !== undefined) throw new Error(`${where}unexpected key ${JSON.stringify(extra)}`);
     return value as Record<string, unknown>;
   };
-  const top = fields(json, '', ['remotes']);
-  const list = top.remotes;
-  if (typeof list !== 'object' || list === null || Array.isArray(list)) {
-    throw new Error('remotes: must be an object');
-  }
+  const list = object(object(json, '', ['remotes']).remotes, 'remotes: ');
   // No prototype: a remote named "__proto__" is an entry like any other (and then refused by its name).
-  const out: Record<string, { identity: string; service: string }> = Object.create(null) as Record<
-    string,
-    { identity: string; service: string }
-  >;
+  const out = Object.create(null) as Record<string, { identity: string; service: string }>;
   for (const [name, value] of Object.entries(list)) {
-    const entry = fields(value, `remotes.${name}: `, ['identity', 'service']);
-    const { identity, service } = entry;
+    const { identity, service } = object(value, `remotes.${name}: `, ['identity', 'service']);
     if (typeof identity !== 'string' || identity.length === 0) {
       throw new Error(`remotes.${name}.identity: must be a non-empty string`);
     }
