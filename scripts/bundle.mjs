@@ -1,6 +1,7 @@
 // Bundles the CLI entry with esbuild after tsc has written dist/: dist/cli/main.js becomes one small entry
 // module plus chunks that the commands load with import() when they run. Resolving hundreds of separate ESM
-// modules one by one is most of `ralph status`'s start-up; a bundle resolves a handful.
+// modules one by one is most of `ralph status`'s start-up; a bundle resolves a handful. rollup then merges
+// esbuild's many small chunks (see MIN_CHUNK_BYTES); esbuild has no setting for that.
 //
 // - The runner is bundled too (dist/cli/runner.js): one module graph per loop costs memory in every runner.
 // - Every file stays where tsc put it too: the screen worker and the demo agent run from there (and the runner
@@ -9,23 +10,37 @@
 // - Node's built-in modules are read with process.getBuiltinModule() instead of `import`: importing a
 //   built-in as ESM builds a facade that reads every export, and reading some of them (util.TextDecoder,
 //   fs.ReadStream, ...) loads more of Node; that was a third of the start-up cost on Node 24.
-// - Native modules (node-pty, better-sqlite3) stay in node_modules, loaded by Node.
+// - Native modules stay in node_modules, loaded by Node: node-pty whole, better-sqlite3's addon only.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { rollup } from 'rollup';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT_DIR = join(ROOT, 'dist', 'cli');
+/**
+ * esbuild writes its bundle here first, beside dist/cli so that paths relative to a chunk (`../src/...`,
+ * node_modules) mean the same from both; rollup then writes the final chunks into dist/cli.
+ */
+const STAGE_DIR = join(ROOT, 'dist', 'cli-stage');
+/**
+ * Chunks smaller than this are merged into a chunk that is loaded anyway. esbuild splits code into one chunk
+ * per combination of commands that share it, so `ralph status` loaded 36 modules (most under 1 KB), each
+ * resolved, read, compiled and linked by itself; merged it loads about 10.
+ */
+const MIN_CHUNK_BYTES = 20_000;
+const ENTRIES = ['main', 'git-remote-ralph', 'runner'];
 /** Chunk files start with this prefix; old ones are removed before a build so dist/ does not collect them. */
 const CHUNK_PREFIX = 'chunk-';
 /**
- * Packages with compiled code, or loaded only in development, that Node must load from node_modules; and ws
+ * Packages with compiled code, or loaded only in development, that Node must load from node_modules (the
+ * SQLite packages' JavaScript is bundled: src/registry/sqlite.ts loads their addon itself); and ws
  * (only `ralph web` loads it), whose classes extend Node's EventEmitter, which the built-in shim below cannot
  * hand out as a class.
  */
-const EXTERNAL = ['node-pty', 'better-sqlite3', 'better-sqlite3-napi', 'react-devtools-core', 'ws'];
+const EXTERNAL = ['node-pty', 'react-devtools-core', 'ws'];
 
 /** Packages ralph depends on directly: the ones import.meta.resolve finds from dist/cli in every install. */
 const DIRECT = new Set(
@@ -113,17 +128,18 @@ function removeOldChunks() {
 
 export async function bundleCli() {
   removeOldChunks();
+  rmSync(STAGE_DIR, { recursive: true, force: true });
   await build({
     absWorkingDir: ROOT,
     entryPoints: {
       main: join(ROOT, 'cli', 'main.ts'),
-      // git runs it for ralph:: addresses; it shares the chunks of the CLI.
+      // git runs it for ralph:: addresses.
       'git-remote-ralph': join(ROOT, 'cli', 'git-remote-ralph.ts'),
       // Every loop's runner: a box running many loops pays its module graph once per loop, in memory.
       runner: join(ROOT, 'src', 'loop', 'runner-entry.ts'),
     },
-    outdir: OUT_DIR,
-    chunkNames: `${CHUNK_PREFIX}[hash]`,
+    outdir: STAGE_DIR,
+    chunkNames: 'part-[hash]',
     bundle: true,
     splitting: true,
     format: 'esm',
@@ -139,5 +155,38 @@ export async function bundleCli() {
     logLevel: 'warning',
     // Keep the shebang of cli/main.ts; nothing else is added.
   });
+  // The three entries run as separate processes: each gets chunks of its own, so none loads a chunk cut
+  // where another entry's code begins. Chunks with the same content get the same name and are written once.
+  for (const name of ENTRIES) await rechunk(name);
+  rmSync(STAGE_DIR, { recursive: true, force: true });
   return dirname(OUT_DIR);
+}
+
+/** Re-chunks one entry of esbuild's output with rollup, merging small chunks (nothing else changes). */
+async function rechunk(name) {
+  const bundle = await rollup({
+    input: { [name]: join(STAGE_DIR, `${name}.js`) },
+    // esbuild's output imports only its own chunks by relative path; anything else is a package Node loads.
+    external: (id) => !id.startsWith('.') && !isAbsolute(id),
+    // The code is already bundled: keep every statement and every module's side effects, in order.
+    treeshake: false,
+    logLevel: 'warn',
+    onwarn: (warning) => {
+      // esbuild's chunks import each other in cycles (its runtime helpers), which ES modules allow.
+      if (warning.code === 'CIRCULAR_DEPENDENCY') return;
+      throw new Error(`rollup: ${warning.message}`);
+    },
+  });
+  try {
+    await bundle.write({
+      dir: OUT_DIR,
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: `${CHUNK_PREFIX}[hash].js`,
+      hashCharacters: 'base36',
+      experimentalMinChunkSize: MIN_CHUNK_BYTES,
+    });
+  } finally {
+    await bundle.close();
+  }
 }

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import type { Usage } from '../loop/usage.js';
-import { sessionUsage } from './usage.js';
+import { sessionUsages } from './usage.js';
 import {
   isTerminal,
   Registry,
@@ -72,8 +72,10 @@ export async function loopStatus(
         ...(options.all ? { all: true } : {}),
       })
       .filter((s) => address?.remote === undefined || s.remoteName === address.remote);
+    const usages = sessionUsages(paths, sessions);
     return {
-      sessions: sessions.map((s) => ({ ...s, usage: sessionUsage(paths, s) })),
+      // The records are this call's own: add the figure to each rather than copy every record.
+      sessions: sessions.map((s, i) => Object.assign(s, { usage: usages[i] ?? null })),
       reconciled,
       remotes,
       added,

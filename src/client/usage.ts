@@ -1,7 +1,7 @@
 /** What a loop has used so far, read from its session folder (live or ended alike). */
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { sessionLogDir, type RalphPaths } from '../config/paths.js';
+import { readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { sessionDir, sessionLogDir, type RalphPaths } from '../config/paths.js';
 import { IterationLog } from '../loop/iteration-log.js';
 import { sumUsage, type Usage } from '../loop/usage.js';
 import type { SessionRecord } from '../registry/index.js';
@@ -16,6 +16,38 @@ export function sessionUsage(paths: RalphPaths, session: SessionRecord): Usage |
     // A record file being replaced or cut short: no figures rather than no status.
     return null;
   }
+}
+
+/**
+ * The usage of many sessions at once, for listings. The loops folder is listed once, so a session with no
+ * folder there (ended long ago and cleaned, or never started) costs no file system call; a session with one
+ * has its record file read, as `sessionUsage` would. Null where `sessionUsage` gives null.
+ */
+export function sessionUsages(paths: RalphPaths, sessions: readonly SessionRecord[]): (Usage | null)[] {
+  let folders: Set<string>;
+  try {
+    folders = new Set(readdirSync(paths.loopsDir));
+  } catch {
+    // No loops folder yet (or unreadable): nothing to read, as for each session alone.
+    return sessions.map(() => null);
+  }
+  return sessions.map((session) => {
+    if (session.location !== 'local') return null;
+    // The same choice as sessionLogDir: the session's own folder, else a folder named the older way.
+    const own = sessionDir(paths, session);
+    const legacy = `${session.task}-${session.id}`;
+    const dir = folders.has(basename(own))
+      ? own
+      : folders.has(legacy)
+        ? join(paths.loopsDir, legacy)
+        : undefined;
+    if (dir === undefined) return null;
+    try {
+      return sumUsage(IterationLog.read(join(dir, 'iterations.json')).map((r) => r.usage));
+    } catch {
+      return null;
+    }
+  });
 }
 
 /**

@@ -39,6 +39,16 @@ export const SELECT_COLUMNS = FIELDS.map((f) => COLUMN_OF[f]).join(', ');
 
 export type SessionRow = Record<string, unknown>;
 
+/**
+ * A record from a row read as an array (a statement in raw mode) of SELECT_COLUMNS: listings read rows this
+ * way, which spares SQLite's binding building an object with a property per column for every row.
+ */
+export function valuesToRecord(values: readonly unknown[]): SessionRecord {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < FIELDS.length; i++) out[FIELDS[i]!] = values[i] ?? null;
+  return out as unknown as SessionRecord;
+}
+
 export function rowToRecord(row: SessionRow): SessionRecord {
   const out: Record<string, unknown> = {};
   for (const field of FIELDS) out[field] = row[COLUMN_OF[field]] ?? null;

@@ -31,16 +31,21 @@ export function openDatabase(file: string, options: OpenDatabaseOptions = {}): B
   }
   let db: BetterSqlite3.Database;
   try {
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS, ...(nativeBinding ? { nativeBinding } : {}) });
+    // The package takes the loaded addon as well as a path; its type declarations name the path only.
+    db = new Database(path, {
+      timeout: BUSY_TIMEOUT_MS,
+      nativeBinding: nativeBinding() as unknown as string,
+    });
   } catch (err) {
     throw toRegistryError(err, path);
   }
   try {
     restrictFileMode(path);
-    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = ON');
+    // One call for the connection's settings: each pragma() call prepares and runs a statement of its own.
+    db.exec(
+      `PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA journal_mode = WAL; ` +
+        'PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
+    );
     migrate(db, path);
     return db;
   } catch (err) {

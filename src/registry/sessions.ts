@@ -10,6 +10,7 @@ import {
   isSessionField,
   recordToParams,
   rowToRecord,
+  valuesToRecord,
   type SessionField,
   type SessionRow,
 } from './columns.js';
@@ -138,8 +139,9 @@ export class Registry {
   /** Newest row per (task, remote) by default; with `all`, every row newest first. Filters apply after. */
   list(filter: ListFilter = {}): SessionRecord[] {
     const { sql, params } = listQuery(filter);
-    const rows = this.guard(() => this.stmt(sql).all(params) as SessionRow[]);
-    return rows.map(rowToRecord);
+    // Raw mode (arrays, not objects): listings read many rows. Only list() runs listing statements.
+    const rows = this.guard(() => this.stmt(sql).raw(true).all(params) as unknown[][]);
+    return rows.map(valuesToRecord);
   }
 
   /** Deletes terminal sessions (the only way rows are ever removed) and returns them. */

@@ -11,7 +11,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 
 const SOURCES = [
   ...readdirSync(join(ROOT, 'src', 'registry'))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
     .map((f) => join('src', 'registry', f)),
   join('src', 'util', 'proc.ts'),
   join('src', 'config', 'paths.ts'),
