@@ -8,8 +8,10 @@
  *
  *   node bench/fleet.mjs [--loops 30] [--rate 5] [--window 20] [--settle 5]
  *
- * Targets: median runner RSS <= 50 MB; the TUI <= 10 % of one core and <= 150 MB. Exits 0 whether or not
- * the targets are met; 1 on an error.
+ * Targets: median runner RSS <= 50 MB; the TUI <= 10 % of one core and <= 150 MB. The runners' PSS and
+ * private memory are printed beside their RSS, as what each more loop costs the box: RSS counts Node's own
+ * code, shared by every Node process, in each of them. Exits 0 whether or not the targets are met; 1 on an
+ * error.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -44,11 +46,21 @@ const started = [];
 let tui = null;
 let floor = null;
 
-/** Resident memory (bytes) and thread count of a process, from /proc/<pid>/status. */
+/**
+ * Resident memory (bytes) and thread count of a process, from /proc/<pid>/status, and from smaps_rollup its
+ * proportional share (PSS: pages shared with other processes, such as Node's own code, divided among them)
+ * and its private memory (pages no other process maps): what each more loop costs the box.
+ */
 function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: field('VmRSS') * 1024, threads: field('Threads') };
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (text, name) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    rss: field(status, 'VmRSS') * 1024,
+    threads: field(status, 'Threads'),
+    pss: field(rollup, 'Pss') * 1024,
+    private: (field(rollup, 'Private_Clean') + field(rollup, 'Private_Dirty')) * 1024,
+  };
 }
 
 /** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
@@ -130,12 +142,15 @@ async function main() {
     ['runner RSS, median', mb(median(rss))],
     ['runner RSS, max', mb(Math.max(...rss))],
     ['runner RSS, total', mb(rss.reduce((a, b) => a + b, 0))],
+    ['runner PSS, median (shared pages divided)', mb(median(runners.map((r) => r.pss)))],
+    ['runner private memory, median', mb(median(runners.map((r) => r.private)))],
     ['runner threads, median', String(median(runners.map((r) => r.threads)))],
     ['all runners CPU (of one core)', pct(runnerCpu)],
     ['TUI CPU (of one core)', pct(tuiCpu)],
     ['TUI RSS', mb(tuiMemory.rss)],
     ['TUI output', `${((tuiBytes - bytes0) / seconds / 1024).toFixed(1)} KiB/s`],
     ["floor: node -e 'setInterval(…)' RSS", mb(floorMemory.rss)],
+    ["floor: node -e 'setInterval(…)' private memory", mb(floorMemory.private)],
   ];
   process.stdout.write(`${table(['measure', 'value'], rows)}\n\n`);
   const verdicts = {
@@ -152,10 +167,13 @@ async function main() {
       runnerRssMedian: median(rss),
       runnerRssMax: Math.max(...rss),
       runnerThreadsMedian: median(runners.map((r) => r.threads)),
+      runnerPssMedian: median(runners.map((r) => r.pss)),
+      runnerPrivateMedian: median(runners.map((r) => r.private)),
       runnerCpu,
       tuiCpu,
       tuiRss: tuiMemory.rss,
       floorRss: floorMemory.rss,
+      floorPrivate: floorMemory.private,
     },
     verdicts,
   });
