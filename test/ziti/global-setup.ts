@@ -6,7 +6,9 @@
  *
  * With $RALPH_ZITI_LOG_SUMMARY naming a file, the teardown appends one line to it: how often the router and
  * the controller logged the events that delay binds and dials (rate limiting, a busy controller, a data model
- * that could not be applied), so that a run's end says whether the network itself was struggling.
+ * that could not be applied), so that a run's end says whether the network itself was struggling. With
+ * $RALPH_ZITI_LOG_TAIL naming a file, it also appends the last warnings and errors each of them logged (CI
+ * prints that file when a run failed: the network is gone by then, and a late router is told by its log).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import {
@@ -41,6 +43,51 @@ function summarizeLogs(network: TestNetwork, file: string): void {
   appendFileSync(file, `  ziti test network logs (node ${process.version}): ${parts.join('; ')}\n`);
 }
 
+/** Lines of each log's warnings and errors kept for a failed run, and the characters kept of each. */
+const TAIL_LINES = 25;
+const TAIL_CHARS = 400;
+
+/** A JSON log line as `time level msg key=value …`, without the Go source location. */
+function logLine(line: string): string {
+  try {
+    const {
+      time,
+      level,
+      msg,
+      file: _file,
+      func: _func,
+      ...rest
+    } = JSON.parse(line) as Record<string, unknown>;
+    const fields = Object.entries(rest).map(
+      ([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`,
+    );
+    return [time, level, msg, ...fields].join(' ');
+  } catch {
+    return line;
+  }
+}
+
+function tailLogs(network: TestNetwork, file: string): void {
+  const parts: string[] = [];
+  for (const [name, log] of Object.entries(network.logs)) {
+    let text = '';
+    try {
+      text = readFileSync(log, 'utf8');
+    } catch {
+      continue;
+    }
+    const notable = text.split('\n').filter((l) => /"level":"(warning|error|fatal)"/.test(l));
+    parts.push(
+      `  ${name} (node ${process.version}): ${notable.length} warnings and errors, the last ${Math.min(
+        TAIL_LINES,
+        notable.length,
+      )}:`,
+      ...notable.slice(-TAIL_LINES).map((l) => `    ${logLine(l).slice(0, TAIL_CHARS)}`),
+    );
+  }
+  appendFileSync(file, `${parts.join('\n')}\n`);
+}
+
 export default async function setup(): Promise<(() => Promise<void>) | undefined> {
   if (process.env[TESTNET_ENV]) return undefined;
   if (findZitiBinary() === null && !zitiTestsEnabled()) return undefined;
@@ -50,6 +97,8 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
     delete process.env[TESTNET_ENV];
     const summary = process.env.RALPH_ZITI_LOG_SUMMARY;
     if (summary) summarizeLogs(network, summary);
+    const tail = process.env.RALPH_ZITI_LOG_TAIL;
+    if (tail) tailLogs(network, tail);
     await network.stop();
   };
 }
