@@ -27,16 +27,20 @@ const NOTABLE: Array<[string, RegExp]> = [
   ['errors', /"level":"(error|fatal)"/],
 ];
 
+/** Each log of the network that could be read, as its lines. */
+function readLogs(network: TestNetwork): Array<[name: string, lines: string[]]> {
+  return Object.entries(network.logs).flatMap(([name, log]): Array<[string, string[]]> => {
+    try {
+      return [[name, readFileSync(log, 'utf8').split('\n')]];
+    } catch {
+      return [];
+    }
+  });
+}
+
 function summarizeLogs(network: TestNetwork, file: string): void {
   const parts: string[] = [];
-  for (const [name, log] of Object.entries(network.logs)) {
-    let text = '';
-    try {
-      text = readFileSync(log, 'utf8');
-    } catch {
-      continue;
-    }
-    const lines = text.split('\n');
+  for (const [name, lines] of readLogs(network)) {
     const counts = NOTABLE.map(([label, re]) => `${label} ${lines.filter((l) => re.test(l)).length}`);
     parts.push(`${name}: ${counts.join(', ')}`);
   }
@@ -69,14 +73,8 @@ function logLine(line: string): string {
 
 function tailLogs(network: TestNetwork, file: string): void {
   const parts: string[] = [];
-  for (const [name, log] of Object.entries(network.logs)) {
-    let text = '';
-    try {
-      text = readFileSync(log, 'utf8');
-    } catch {
-      continue;
-    }
-    const notable = text.split('\n').filter((l) => /"level":"(warning|error|fatal)"/.test(l));
+  for (const [name, lines] of readLogs(network)) {
+    const notable = lines.filter((l) => /"level":"(warning|error|fatal)"/.test(l));
     parts.push(
       `  ${name} (node ${process.version}): ${notable.length} warnings and errors, the last ${Math.min(
         TAIL_LINES,
