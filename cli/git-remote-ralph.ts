@@ -15,18 +15,24 @@ async function connector(): Promise<GitConnector> {
   return daemonConnector();
 }
 
-try {
-  await runRemoteHelper({
-    args: process.argv.slice(2),
-    stdin: process.stdin,
-    stdout: process.stdout,
-    connector: await connector(),
+// No top-level await (see cli/main.ts): the helper's chunks may import code placed in this entry module.
+void connector()
+  .then((connect) =>
+    runRemoteHelper({
+      args: process.argv.slice(2),
+      stdin: process.stdin,
+      stdout: process.stdout,
+      connector: connect,
+    }),
+  )
+  .catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    const hint = isRalphError(err) && err.hint !== undefined ? ` (${err.hint})` : '';
+    process.stderr.write(`ralph: ${message}${hint}\n`);
+    process.exitCode = isRalphError(err) ? Math.max(1, err.exitCode) : 1;
+  })
+  .finally(() => {
+    // Whatever a connector left open (an overlay context closing slowly) must not keep git waiting for the
+    // helper.
+    setTimeout(() => process.exit(), 2000).unref();
   });
-} catch (err) {
-  const message = err instanceof Error ? err.message : String(err);
-  const hint = isRalphError(err) && err.hint !== undefined ? ` (${err.hint})` : '';
-  process.stderr.write(`ralph: ${message}${hint}\n`);
-  process.exitCode = isRalphError(err) ? Math.max(1, err.exitCode) : 1;
-}
-// Whatever a connector left open (an overlay context closing slowly) must not keep git waiting for the helper.
-setTimeout(() => process.exit(), 2000).unref();

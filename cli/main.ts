@@ -68,10 +68,8 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-try {
-  // What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
-  await main(process.argv.slice(2)).finally(closeZitiContexts);
-} catch (err) {
+/** The one place an error reaches the user: one line (and a hint), and the exit code it stands for. */
+function report(err: unknown): void {
   if (isRalphError(err)) {
     process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);
     if (err.hint) process.stderr.write(`${paint.dim(err.hint)}\n`);
@@ -90,3 +88,9 @@ try {
     process.exitCode = ExitCode.failure;
   }
 }
+
+// No top-level await here: the commands' chunks can import code that the bundle placed in this entry module,
+// and a module still evaluating (awaiting a command's chunk) would leave that chunk waiting for it forever
+// (Node exits 13 with nothing said). test/cli/bundle.test.ts checks every bundled file for it.
+// What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
+void main(process.argv.slice(2)).finally(closeZitiContexts).catch(report);

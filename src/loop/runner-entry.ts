@@ -29,12 +29,17 @@ exitOnCrash(log);
 log(`runner ${process.pid} starting loop ${launch.config.task} (session ${launch.sessionId})`);
 // RALPH_CHECK_RESULTS=1 (set by the test suite) checks every RPC result against the method table.
 const validateResults = process.env.RALPH_CHECK_RESULTS === '1';
-const final = await runLoopProcess(launch, { log, validateResults }).catch((err: unknown) => {
-  if (!isRalphError(err)) throw err;
-  // A known failure (the socket path taken, say): `ralph start` reports it as its own error.
-  log(`runner failed: ${err.message}`);
-  writeStartFailure(launch.dir, err);
-  process.exit(err.exitCode);
-});
-log(`loop ended: ${final.status} (${final.exitReason ?? 'no reason'})`);
-process.exit(0);
+// No top-level await (see cli/main.ts): the runner's chunks may import code placed in this entry module.
+void runLoopProcess(launch, { log, validateResults }).then(
+  (final) => {
+    log(`loop ended: ${final.status} (${final.exitReason ?? 'no reason'})`);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    if (!isRalphError(err)) throw err;
+    // A known failure (the socket path taken, say): `ralph start` reports it as its own error.
+    log(`runner failed: ${err.message}`);
+    writeStartFailure(launch.dir, err);
+    process.exit(err.exitCode);
+  },
+);

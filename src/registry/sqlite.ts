@@ -4,24 +4,26 @@
  * garbage collection); better-sqlite3 13 uses Node-API and is safe there, but needs Node 22 or newer. Both are
  * installed; each Node gets the one that works on it.
  *
- * The package's JavaScript is imported (so the CLI's bundle carries it: a dozen CommonJS files loaded one by
- * one cost every `ralph status` about 4 ms), and its compiled addon is loaded here, by path, and handed to it
+ * The packages' JavaScript is imported (so the CLI's bundle carries it: a dozen CommonJS files loaded one by
+ * one cost every `ralph status` about 4 ms), and the compiled addon is loaded here, by path, and handed to it
  * as `nativeBinding`: the package's own search for the addon needs a CommonJS `require` and `__dirname`, which
  * bundled code does not have, and better-sqlite3 12's search tries a dozen paths.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
+import Sqlite12 from 'better-sqlite3';
+import Sqlite13 from 'better-sqlite3-napi';
 import { ExitCode, RalphError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
 const napi = Number(process.versions.node.split('.')[0]) >= 22;
 const packageName = napi ? 'better-sqlite3-napi' : 'better-sqlite3';
 
-export const Database: typeof BetterSqlite3 = napi
-  ? (await import('better-sqlite3-napi')).default
-  : (await import('better-sqlite3')).default;
+// Both are imported, statically: loading either one's JavaScript loads no addon. (Not a top-level await of
+// the one needed: in the bundle, that import can close a cycle of chunks, and a module awaiting a chunk that
+// waits for it never finishes: Node then exits 13 with nothing printed.)
+export const Database: typeof Sqlite12 = napi ? Sqlite13 : Sqlite12;
 
 /**
  * Where the package keeps its compiled addon: built from source (node-gyp), else (13 only) the prebuilt one

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { CLI_MAIN, ROOT } from './built.js';
 import { useCliSandbox } from './harness.js';
@@ -87,6 +88,48 @@ describe('the bundled CLI entry', () => {
     );
     for (const name of files)
       expect(readFileSync(join(dir, name), 'utf8')).not.toContain('process.env.NODE_ENV');
+  });
+
+  it('has no top-level await that waits for a chunk which imports its module back (Node would exit 13)', () => {
+    const dir = dirname(CLI_MAIN);
+    const files = readdirSync(dir).filter((name) => name.endsWith('.js'));
+    const code = new Map(files.map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
+    // esbuild refuses top-level await when asked for CommonJS: a parser's answer, not a text search.
+    const awaitsAtTopLevel = (source: string): boolean => {
+      try {
+        transformSync(source, { format: 'cjs', loader: 'js', logLevel: 'silent' });
+        return false;
+      } catch (err) {
+        const errors = (err as { errors?: { text: string }[] }).errors ?? [];
+        if (errors.some((e) => /top-level await/i.test(e.text))) return true;
+        throw err;
+      }
+    };
+    expect(awaitsAtTopLevel('await 1; export {};')).toBe(true);
+    expect(awaitsAtTopLevel('export async function f() { await 1; }')).toBe(false);
+    const statics = (name: string): string[] =>
+      [...code.get(name)!.matchAll(/^(?:import|export)\b[^;]*?(?:from\s+)?["']\.\/([^"']+\.js)["']/gm)].map(
+        (m) => m[1]!,
+      );
+    const closure = (name: string, seen = new Set<string>()): Set<string> => {
+      if (seen.has(name)) return seen;
+      seen.add(name);
+      for (const next of statics(name)) closure(next, seen);
+      return seen;
+    };
+    // The entries: a chunk a command loads may import code the bundle placed in them.
+    for (const entry of ['main.js', 'runner.js', 'git-remote-ralph.js']) {
+      expect(awaitsAtTopLevel(code.get(entry)!), entry).toBe(false);
+    }
+    // Any other module that awaits at its top level must not wait for a chunk that needs it evaluated first.
+    for (const name of files.filter((n) => awaitsAtTopLevel(code.get(n)!))) {
+      for (const m of code.get(name)!.matchAll(/\bimport\(\s*["']\.\/([^"']+\.js)["']\s*\)/g)) {
+        expect(
+          [...closure(m[1]!)],
+          `${name} awaits at its top level and imports ${m[1]} which imports it`,
+        ).not.toContain(name);
+      }
+    }
   });
 
   it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {

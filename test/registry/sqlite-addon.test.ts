@@ -25,11 +25,14 @@ beforeAll(async () => {
     copyFileSync(join(ROOT, 'dist', 'src', file), join(dir, 'src', file));
   }
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
-  const pkg = join(dir, 'node_modules', packageName);
-  mkdirSync(pkg, { recursive: true });
-  copyFileSync(join(ROOT, 'node_modules', packageName, 'package.json'), join(pkg, 'package.json'));
-  // A copy, not a link: Node resolves a package through links to where its files really are.
-  cpSync(join(ROOT, 'node_modules', packageName, 'lib'), join(pkg, 'lib'), { recursive: true });
+  // Both SQLite packages are imported (each Node uses one); neither has anything compiled here.
+  for (const name of ['better-sqlite3', 'better-sqlite3-napi']) {
+    const pkg = join(dir, 'node_modules', name);
+    mkdirSync(pkg, { recursive: true });
+    copyFileSync(join(ROOT, 'node_modules', name, 'package.json'), join(pkg, 'package.json'));
+    // A copy, not a link: Node resolves a package through links to where its files really are.
+    cpSync(join(ROOT, 'node_modules', name, 'lib'), join(pkg, 'lib'), { recursive: true });
+  }
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
