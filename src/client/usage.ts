@@ -1,17 +1,20 @@
 /** What a loop has used so far, read from its session folder (live or ended alike). */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { sessionDir, sessionLogDir, type RalphPaths } from '../config/paths.js';
+import { sessionLogDir, type RalphPaths } from '../config/paths.js';
 import { IterationLog } from '../loop/iteration-log.js';
 import { sumUsage, type Usage } from '../loop/usage.js';
 import type { SessionRecord } from '../registry/index.js';
 
 /** The sum of a local session's iteration usage; null for remote sessions and loops that reported none. */
 export function sessionUsage(paths: RalphPaths, session: SessionRecord): Usage | null {
-  if (session.location !== 'local') return null;
+  return session.location === 'local' ? usageIn(sessionLogDir(paths, session)) : null;
+}
+
+/** The sum of the usage in a session folder's iteration records. */
+function usageIn(dir: string): Usage | null {
   try {
-    const records = IterationLog.read(join(sessionLogDir(paths, session), 'iterations.json'));
-    return sumUsage(records.map((r) => r.usage));
+    return sumUsage(IterationLog.read(join(dir, 'iterations.json')).map((r) => r.usage));
   } catch {
     // A record file being replaced or cut short: no figures rather than no status.
     return null;
@@ -31,22 +34,11 @@ export function sessionUsages(paths: RalphPaths, sessions: readonly SessionRecor
     // No loops folder yet (or unreadable): nothing to read, as for each session alone.
     return sessions.map(() => null);
   }
+  const listed = (dir: string): boolean => folders.has(basename(dir));
   return sessions.map((session) => {
     if (session.location !== 'local') return null;
-    // The same choice as sessionLogDir: the session's own folder, else a folder named the older way.
-    const own = sessionDir(paths, session);
-    const legacy = `${session.task}-${session.id}`;
-    const dir = folders.has(basename(own))
-      ? own
-      : folders.has(legacy)
-        ? join(paths.loopsDir, legacy)
-        : undefined;
-    if (dir === undefined) return null;
-    try {
-      return sumUsage(IterationLog.read(join(dir, 'iterations.json')).map((r) => r.usage));
-    } catch {
-      return null;
-    }
+    const dir = sessionLogDir(paths, session, listed);
+    return listed(dir) ? usageIn(dir) : null;
   });
 }
 

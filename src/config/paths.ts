@@ -96,10 +96,15 @@ export function sessionDir(paths: Pick<RalphPaths, 'loopsDir'>, session: Session
 /**
  * The folder to read a session's logs from: its own, or, for a session started by a ralph that named folders
  * `<task>-<id>`, that one. Only for reading: such a folder may hold an older session with the same id.
+ * `exists` answers for a folder (a listing already read can answer instead of the file system).
  */
-export function sessionLogDir(paths: Pick<RalphPaths, 'loopsDir'>, session: SessionName): string {
+export function sessionLogDir(
+  paths: Pick<RalphPaths, 'loopsDir'>,
+  session: SessionName,
+  exists: (dir: string) => boolean = existsSync,
+): string {
   const dir = sessionDir(paths, session);
-  if (existsSync(dir)) return dir;
+  if (exists(dir)) return dir;
   const legacy = join(paths.loopsDir, `${session.task}-${session.id}`);
-  return existsSync(legacy) ? legacy : dir;
+  return exists(legacy) ? legacy : dir;
 }

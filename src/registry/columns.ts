@@ -50,9 +50,7 @@ export function valuesToRecord(values: readonly unknown[]): SessionRecord {
 }
 
 export function rowToRecord(row: SessionRow): SessionRecord {
-  const out: Record<string, unknown> = {};
-  for (const field of FIELDS) out[field] = row[COLUMN_OF[field]] ?? null;
-  return out as unknown as SessionRecord;
+  return valuesToRecord(FIELDS.map((field) => row[COLUMN_OF[field]]));
 }
 
 /** Named parameters (`@task`, ...) for the given fields of a partial record. */
