@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { isRalphError } from '../errors.js';
 import { readLaunchFile, runLoopProcess } from './runner-main.js';
 import { writeStartFailure } from './start-failure.js';
+import { writeTerminationReport, type EndReport } from './termination-report.js';
 import { exitOnCrash } from '../util/exit-on-crash.js';
 
 const launchFile = process.argv[2];
@@ -26,6 +27,12 @@ const log = (line: string): void => {
 
 exitOnCrash(log);
 
+/** In a pod, how the loop ended goes to the container's termination message too (RALPH_TERMINATION_LOG). */
+const reportEnd = (report: EndReport): void => {
+  const failed = writeTerminationReport(process.env.RALPH_TERMINATION_LOG, report);
+  if (failed !== null) log(`cannot write the termination message: ${failed.message}`);
+};
+
 log(`runner ${process.pid} starting loop ${launch.config.task} (session ${launch.sessionId})`);
 // RALPH_CHECK_RESULTS=1 (set by the test suite) checks every RPC result against the method table.
 const validateResults = process.env.RALPH_CHECK_RESULTS === '1';
@@ -33,6 +40,7 @@ const validateResults = process.env.RALPH_CHECK_RESULTS === '1';
 void runLoopProcess(launch, { log, validateResults }).then(
   (final) => {
     log(`loop ended: ${final.status} (${final.exitReason ?? 'no reason'})`);
+    reportEnd({ status: final.status, exitReason: final.exitReason, iteration: final.iteration });
     process.exit(0);
   },
   (err: unknown) => {
@@ -40,6 +48,7 @@ void runLoopProcess(launch, { log, validateResults }).then(
     // A known failure (the socket path taken, say): `ralph start` reports it as its own error.
     log(`runner failed: ${err.message}`);
     writeStartFailure(launch.dir, err);
+    reportEnd({ status: 'failed', exitReason: err.message, iteration: 0 });
     process.exit(err.exitCode);
   },
 );

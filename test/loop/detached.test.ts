@@ -107,6 +107,27 @@ describe('a detached runner', () => {
     expect(sessions[0]).toMatchObject({ id: session.id, status: 'completed', iteration: 3 });
   });
 
+  it("writes how its loop ended to RALPH_TERMINATION_LOG, as a pod's termination message", async () => {
+    const task = await makeTask(sb, { stories: 1, script: [{ print: 'one' }, { passStory: 'current' }] });
+    const file = join(sb.root, 'termination-log');
+    const saved = process.env.RALPH_TERMINATION_LOG;
+    process.env.RALPH_TERMINATION_LOG = file;
+    let session: Awaited<ReturnType<typeof startLoop>>;
+    try {
+      session = await startWithoutTimeouts(task);
+    } finally {
+      if (saved === undefined) delete process.env.RALPH_TERMINATION_LOG;
+      else process.env.RALPH_TERMINATION_LOG = saved;
+    }
+    reap(session.pid!);
+    await waitFor(() => !isAlive(session.pid!), 'the runner to exit');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      status: 'completed',
+      exitReason: 'all stories pass',
+      iteration: 1,
+    });
+  });
+
   it('is reported crashed once killed with SIGKILL, and its agent does not outlive it', async () => {
     const task = await makeTask(sb, { stories: 1, script: [{ print: 'hanging' }, { hang: true }] });
     const session = await startWithoutTimeouts(task);
