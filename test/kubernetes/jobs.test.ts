@@ -4,7 +4,18 @@
  * the test through an annotation kwok acts on, as a kubelet or the OOM killer would), deadlines, stops,
  * re-adoption by a second instance (a restarted daemon), orphans, and 200 loops at once.
  */
-import type { V1ConfigMap, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
+import {
+  ApiException,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  loadAllYaml,
+  type KubernetesObject,
+  type V1ConfigMap,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubernetesLoops, loadKubeConfig, type ClusterLoop } from '../../src/daemon/kubernetes/jobs.js';
 import { DEADLINE_GRACE_SECONDS, type KubernetesExecutorConfig } from '../../src/daemon/kubernetes/spec.js';
@@ -246,6 +257,72 @@ describe.skipIf(!k8sSuite().available)('Kubernetes loops on a real control plane
     // Another daemon's loops in the same namespace are neither adopted nor orphans of this one.
     const other = new KubernetesLoops(loadKubeConfig(cluster.kubeconfig), config, 'box2');
     expect((await other.adopt(new Set())).orphans).toEqual([]);
+  });
+
+  it('needs no more rights than deploy/kubernetes/rbac.yaml grants, and gets no more', async () => {
+    const paths: Record<string, string> = {
+      ServiceAccount: `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`,
+      Role: `/apis/rbac.authorization.k8s.io/v1/namespaces/${NAMESPACE}/roles`,
+      RoleBinding: `/apis/rbac.authorization.k8s.io/v1/namespaces/${NAMESPACE}/rolebindings`,
+    };
+    const objects = loadAllYaml(readFileSync('deploy/kubernetes/rbac.yaml', 'utf8')) as KubernetesObject[];
+    expect(objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'Role', 'RoleBinding']);
+    for (const object of objects) {
+      expect(object.metadata?.namespace).toBe(NAMESPACE);
+      await cluster.api('POST', paths[object.kind!]!, object);
+    }
+    const { status } = await cluster.api<{ status: { token: string } }>(
+      'POST',
+      `/api/v1/namespaces/${NAMESPACE}/serviceaccounts/ralph-daemon/token`,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } },
+    );
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [
+        { name: 'test', server: cluster.server, caData: readFileSync(cluster.certs.ca).toString('base64') },
+      ],
+      users: [{ name: 'ralph-daemon', token: status.token }],
+      contexts: [{ name: 'daemon', cluster: 'test', user: 'ralph-daemon' }],
+      currentContext: 'daemon',
+    });
+
+    const daemon = new KubernetesLoops(kc, config, 'box4');
+    const seen: string[] = [];
+    const stopWatch = await daemon.watch((_id, loop) => seen.push(loop?.state.status ?? 'gone'));
+    try {
+      const started = await daemon.start({ daemon: 'box4', loopId: 1, task: 'least', launch: '{}' });
+      await waitFor(async () => (await daemon.get(1))?.state.status === 'running', {
+        timeoutMs: 60_000,
+        what: 'the loop started with the daemon role to run',
+      });
+      expect((await daemon.adopt(new Set([1]))).adopted.map((l) => l.name)).toEqual([started.name]);
+      expect(await daemon.stop(1, { waitMs: 60_000 })).toBe(true);
+      await waitFor(() => Promise.resolve(seen.includes('gone')), { timeoutMs: 30_000, what: 'the watch' });
+    } finally {
+      stopWatch();
+    }
+
+    const refused = async (call: () => Promise<unknown>): Promise<number | null> => {
+      try {
+        await call();
+        return null;
+      } catch (err) {
+        return err instanceof ApiException ? err.code : -1;
+      }
+    };
+    const core = kc.makeApiClient(CoreV1Api);
+    const batch = kc.makeApiClient(BatchV1Api);
+    expect(await refused(() => core.listNamespacedSecret({ namespace: NAMESPACE }))).toBe(403);
+    expect(await refused(() => core.listNode())).toBe(403);
+    expect(await refused(() => batch.listNamespacedJob({ namespace: 'default' }))).toBe(403);
+    expect(
+      await refused(() =>
+        batch.createNamespacedJob({
+          namespace: 'default',
+          body: { metadata: { name: 'elsewhere' }, spec: { template: { spec: { containers: [] } } } },
+        }),
+      ),
+    ).toBe(403);
   });
 
   it('refuses a second loop with the same id, leaving the first untouched', async () => {
