@@ -7,6 +7,7 @@
 # Each binary has a stamp file (.<name>.version) written after it was built and moved into place; a
 # binary without a matching stamp, or one whose --version does not run, is rebuilt. Exits non-zero, with
 # go's own error, when a build fails. Needs Go 1.26 or newer (kwok v0.8.0 and etcd v3.6.16 declare go 1.26).
+# The real node (containerd, runc, the pause image) is installed by scripts/install-k8s-node.sh.
 set -euo pipefail
 
 K8S_VERSION="v1.34.4"

@@ -2,10 +2,20 @@
 // Runs the loopback Kubernetes test cluster by hand.
 //
 //   node scripts/k8s-testcluster.mjs start [--dir D] [--nodes N] [--keep]   start it, run until Ctrl-C
+//          [--real-node [--image FILE]...]                               with a real node (root)
 //   node scripts/k8s-testcluster.mjs check                                 tell whether the binaries are built
-import { INSTALL_HINT, defaultBinDir, findK8sBinaries, startTestCluster } from './k8s-testcluster-lib.mjs';
+//   node scripts/k8s-testcluster.mjs pause-image [--binary B] [--out F]    write the real node's sandbox image
+import { join } from 'node:path';
+import {
+  INSTALL_HINT,
+  defaultBinDir,
+  findK8sBinaries,
+  findNodeTools,
+  startTestCluster,
+  writePauseImage,
+} from './k8s-testcluster-lib.mjs';
 
-const USAGE = `usage: node scripts/k8s-testcluster.mjs <start|check> [options]
+const USAGE = `usage: node scripts/k8s-testcluster.mjs <start|check|pause-image> [options]
 
   start   start etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on 127.0.0.1 with
           fake nodes, print the admin kubeconfig path, and keep running until Ctrl-C (SIGINT) or SIGTERM;
@@ -14,12 +24,20 @@ const USAGE = `usage: node scripts/k8s-testcluster.mjs <start|check> [options]
             --nodes N      fake nodes to create (default 2)
             --keep         keep the temporary directory after stopping
             --timeout S    bound on the start-up in seconds (default 120)
-  check   print where the binaries are, or how to build them (exit status 1)`;
+            --real-node    also start containerd and a kubelet: a real node (127.0.0.1, label
+                           ralph.test/real=true, taint ralph.test/real=true:NoSchedule) running
+                           hostNetwork pods; needs root and scripts/install-k8s-node.sh
+            --image FILE   with --real-node: import this OCI image archive into its containerd (repeatable)
+  check   print where the binaries are, or how to build them (exit status 1); the real node's tools too
+  pause-image [--binary B] [--out F]
+          write the OCI archive of the real node's sandbox image from the static pause program
+          (default: pause and pause.oci.tar in the binaries folder)`;
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  /** @type {{ dir?: string, nodes?: number, keep?: boolean, timeoutMs?: number }} */
-  const opts = {};
+  /** @type {{ dir?: string, nodes?: number, keep?: boolean, timeoutMs?: number, realNode?: boolean,
+   *   images: string[], binary?: string, out?: string }} */
+  const opts = { images: [] };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -37,6 +55,10 @@ function parseArgs(argv) {
     else if (arg === '--nodes') opts.nodes = count(value());
     else if (arg === '--timeout') opts.timeoutMs = count(value()) * 1000;
     else if (arg === '--keep') opts.keep = true;
+    else if (arg === '--real-node') opts.realNode = true;
+    else if (arg === '--image') opts.images.push(value());
+    else if (arg === '--binary') opts.binary = value();
+    else if (arg === '--out') opts.out = value();
     else throw new Error(`unknown option ${arg}`);
   }
   return opts;
@@ -52,6 +74,17 @@ function check() {
   }
   for (const [name, path] of Object.entries(bins))
     process.stdout.write(`${name}: ${path ?? '(not built)'}\n`);
+  const node = findNodeTools();
+  process.stdout.write(`real node: ${node.tools ? 'ready' : node.reason}\n`);
+  return 0;
+}
+
+/** @param {ReturnType<typeof parseArgs>} opts */
+function pauseImage(opts) {
+  const binary = opts.binary ?? join(defaultBinDir(), 'pause');
+  const out = opts.out ?? join(defaultBinDir(), 'pause.oci.tar');
+  const image = writePauseImage(binary, out);
+  process.stdout.write(`${out}: ${image.name} ${image.digest}\n`);
   return 0;
 }
 
@@ -66,14 +99,35 @@ async function start(opts) {
   };
   const signals = /** @type {NodeJS.Signals[]} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
   for (const signal of signals) process.on(signal, early);
-  const cluster = await startTestCluster(opts);
+  if (opts.images.length > 0 && !opts.realNode) throw new Error('--image needs --real-node');
+  const cluster = await startTestCluster({
+    dir: opts.dir,
+    nodes: opts.nodes,
+    keep: opts.keep,
+    timeoutMs: opts.timeoutMs,
+    realNode: opts.realNode,
+  });
+  try {
+    for (const image of opts.images) {
+      process.stderr.write(`imported ${image}: ${await cluster.importImage(image)}\n`);
+    }
+  } catch (err) {
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
   for (const signal of signals) process.removeListener(signal, early);
   process.stdout.write(`${cluster.kubeconfig}\n`);
   process.stderr.write(
     [
       '',
       `ready in ${(cluster.startupMs / 1000).toFixed(1)}s: API server ${cluster.server}`,
-      `fake nodes: ${cluster.nodeNames.join(', ')}`,
+      `fake nodes: ${cluster.nodeNames.join(', ') || '(none)'}`,
+      ...(cluster.realNode
+        ? [
+            `real node: ${cluster.realNode.name} (ready in ${(cluster.realNode.readyMs / 1000).toFixed(1)}s, snapshotter ${cluster.realNode.snapshotter})`,
+            `containerd: ctr --address ${cluster.realNode.containerdSocket} --namespace k8s.io ...`,
+          ]
+        : []),
       `logs: ${cluster.logsDir}`,
       `export KUBECONFIG=${cluster.kubeconfig}`,
       'press Ctrl-C to stop',
@@ -106,6 +160,7 @@ const [command, ...rest] = process.argv.slice(2);
 try {
   if (command === 'check') process.exit(check());
   else if (command === 'start') await start(parseArgs(rest));
+  else if (command === 'pause-image') process.exit(pauseImage(parseArgs(rest)));
   else {
     process.stderr.write(`${USAGE}\n`);
     process.exit(command === '--help' || command === '-h' ? 0 : 2);

@@ -4,7 +4,10 @@
  * `node scripts/k8s-testcluster.mjs start` runs the same cluster by hand.
  *
  * Tests skip with a notice when the binaries are not built (`bash scripts/install-k8s.sh`), unless
- * $RALPH_REQUIRE_K8S=1: then they run and fail with K8S_NOT_FOUND. Use as
+ * $RALPH_REQUIRE_K8S=1: then they run and fail with K8S_NOT_FOUND. Tests of the real node (startTestCluster({
+ * realNode: true })) use k8sNodeSuite() instead: it skips as well when the node cannot run here (not root, or
+ * containerd, runc or the pause image missing: `bash scripts/install-k8s-node.sh`), unless
+ * $RALPH_REQUIRE_K8S_NODE=1. Use as
  *
  *   describe.skipIf(!k8sSuite().available)('...', () => {
  *     let cluster: TestCluster;
@@ -12,7 +15,12 @@
  *     afterAll(async () => { await cluster?.stop(); });
  *   });
  */
-import { INSTALL_HINT, defaultBinDir, findK8sBinaries } from '../../scripts/k8s-testcluster-lib.mjs';
+import {
+  INSTALL_HINT,
+  defaultBinDir,
+  findK8sBinaries,
+  findNodeTools,
+} from '../../scripts/k8s-testcluster-lib.mjs';
 
 export {
   ClusterError,
@@ -20,17 +28,28 @@ export {
   FAKE_NODE_LABEL,
   INSTALL_HINT,
   MESSAGE_ANNOTATION,
+  NODE_INSTALL_HINT,
   OUTCOME_ANNOTATION,
   OUTCOME_DELAY_ANNOTATION,
+  PAUSE_IMAGE,
+  REAL_NODE_LABEL,
+  REAL_NODE_NAME,
+  REAL_NODE_TAINT,
   findK8sBinaries,
+  findNodeTools,
   startTestCluster,
   waitFor,
+  writeOciImage,
 } from '../../scripts/k8s-testcluster-lib.mjs';
 export type {
   ApiResponse,
   ClusterProcess,
+  ImageFile,
   K8sBinaries,
+  OciImageOptions,
   Outcome,
+  RealNode,
+  RealNodeOptions,
   StartOptions,
   TestCluster,
 } from '../../scripts/k8s-testcluster-lib.mjs';
@@ -67,6 +86,44 @@ export function k8sSuite(env: NodeJS.ProcessEnv = process.env): K8sSuite {
     console.warn(
       `[k8s] SKIPPING the Kubernetes cluster tests: ${suite.reason}. ` +
         `Set ${REQUIRE_K8S_ENV}=1 to make their absence a failure.`,
+    );
+  }
+  return suite;
+}
+
+/** Set to 1 to make the real-node tests fail, instead of being skipped, when the node cannot run here. */
+export const REQUIRE_K8S_NODE_ENV = 'RALPH_REQUIRE_K8S_NODE';
+
+/**
+ * Whether the real-node tests should run: the control plane binaries and the node's tools are there and this
+ * runs as root, or $RALPH_REQUIRE_K8S_NODE=1.
+ */
+export function k8sNodeAvailability(env: NodeJS.ProcessEnv = process.env): K8sSuite {
+  const plane = k8sAvailability({ ...env, [REQUIRE_K8S_ENV]: '' });
+  const node = findNodeTools(env);
+  if (plane.available && node.tools) return { available: true, reason: `${plane.reason}; ${node.reason}` };
+  const reason = [plane.available ? '' : plane.reason, node.tools ? '' : node.reason]
+    .filter(Boolean)
+    .join('; ');
+  if (env[REQUIRE_K8S_NODE_ENV] === '1') {
+    return { available: true, reason: `${reason} (${REQUIRE_K8S_NODE_ENV}=1)` };
+  }
+  return { available: false, reason };
+}
+
+let nodeWarned = false;
+
+/**
+ * Same as k8sNodeAvailability(), and prints a notice once per process when the tests are skipped. Use as
+ * `describe.skipIf(!k8sNodeSuite().available)(...)`.
+ */
+export function k8sNodeSuite(env: NodeJS.ProcessEnv = process.env): K8sSuite {
+  const suite = k8sNodeAvailability(env);
+  if (!suite.available && !nodeWarned) {
+    nodeWarned = true;
+    console.warn(
+      `[k8s] SKIPPING the real-node Kubernetes tests: ${suite.reason}. ` +
+        `Set ${REQUIRE_K8S_NODE_ENV}=1 to make their absence a failure.`,
     );
   }
   return suite;
