@@ -17,6 +17,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExecError, dialPodSocket, execStream } from '../../src/daemon/kubernetes/exec-stream.js';
 import { KubernetesLoops, loadKubeConfig, type ClusterLoop } from '../../src/daemon/kubernetes/jobs.js';
 import { DEADLINE_GRACE_SECONDS, type KubernetesExecutorConfig } from '../../src/daemon/kubernetes/spec.js';
 import {
@@ -46,6 +47,8 @@ const config: KubernetesExecutorConfig = {
   ttlSecondsAfterFinished: 3600,
   nodeSelector: { [FAKE_NODE_LABEL]: 'true' },
   runAsUser: 65532,
+  tolerations: [],
+  hostNetwork: false,
   deadlineGraceSeconds: DEADLINE_GRACE_SECONDS,
 };
 
@@ -323,6 +326,35 @@ describe.skipIf(!k8sSuite().available)('Kubernetes loops on a real control plane
         }),
       ),
     ).toBe(403);
+  });
+
+  it("turns a failed exec into one error with the API server's words", async () => {
+    const kc = loadKubeConfig(cluster.kubeconfig);
+    const missing = execStream(kc, {
+      namespace: NAMESPACE,
+      pod: 'no-such-pod',
+      container: 'runner',
+      command: ['cat'],
+    });
+    await expect(missing).rejects.toThrow(ExecError);
+    await expect(missing).rejects.toThrow(
+      /exec in pod loops\/no-such-pod: HTTP 404: pods "no-such-pod" not found/,
+    );
+    // A fake node has no kubelet to run it: the API server says it cannot reach one.
+    const started = await start('no-kubelet');
+    await stateOf(started.loopId, (l) => l.state.status === 'running', 'the loop to run');
+    const pod = await podOf(started.loopId);
+    const unreachable = dialPodSocket(
+      kc,
+      { namespace: NAMESPACE, pod: pod.metadata!.name!, container: 'runner', node: '/usr/local/bin/node' },
+      '/var/lib/ralph/runner.sock',
+    );
+    await expect(unreachable).rejects.toThrow(ExecError);
+
+    // The API server dials the fake node's address (127.0.0.1, nothing listening) and says so, briefly.
+    const error = (await unreachable.catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(new RegExp(`^exec in pod loops/${pod.metadata!.name!}: .*127\\.0\\.0\\.1`));
+    expect(error.message).not.toMatch(/command=/);
   });
 
   it('refuses a second loop with the same id, leaving the first untouched', async () => {

@@ -22,6 +22,8 @@ const config: KubernetesExecutorConfig = {
   ttlSecondsAfterFinished: 600,
   nodeSelector: { pool: 'loops' },
   runAsUser: 65532,
+  tolerations: [],
+  hostNetwork: false,
   deadlineGraceSeconds: DEADLINE_GRACE_SECONDS,
 };
 
@@ -81,9 +83,21 @@ describe('the Kubernetes objects of a loop', () => {
       { daemon: 'box1', loopId: 1, task: 't', launch: '{}' },
     );
     expect(job.spec?.activeDeadlineSeconds).toBeUndefined();
+    expect(job.spec?.template.spec?.tolerations).toBeUndefined();
+    expect(job.spec?.template.spec?.hostNetwork).toBeUndefined();
     expect(job.spec?.template.spec?.containers[0]?.envFrom).toBeUndefined();
     expect(job.spec?.template.spec?.nodeSelector).toBeUndefined();
     expect(claim.spec?.storageClassName).toBeUndefined();
+  });
+
+  it('tolerate the taints named and run on the node network only when asked', () => {
+    const toleration = { key: 'pool', operator: 'Equal', value: 'loops', effect: 'NoSchedule' };
+    const { job } = loopObjects(
+      { ...config, tolerations: [toleration], hostNetwork: true },
+      { daemon: 'box1', loopId: 2, task: 't', launch: '{}' },
+    );
+    expect(job.spec?.template.spec?.tolerations).toEqual([toleration]);
+    expect(job.spec?.template.spec?.hostNetwork).toBe(true);
   });
 
   it('name objects from the daemon and loop id only, keeping any task name in an annotation', () => {

@@ -7,7 +7,7 @@
  * Object names come from the daemon's name and the loop's registry id, never from the task name, which is
  * carried in a label when it is a valid label value and always in an annotation.
  */
-import type { V1ConfigMap, V1Job, V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1PersistentVolumeClaim, V1Toleration } from '@kubernetes/client-node';
 
 /** Labels and annotations the executor reads back; the prefix is ours. */
 export const LABELS = {
@@ -50,6 +50,13 @@ export interface KubernetesExecutorConfig {
   ttlSecondsAfterFinished: number;
   /** Pods go to nodes with these labels. */
   nodeSelector: Record<string, string>;
+  /** Taints of those nodes the pods tolerate. */
+  tolerations: V1Toleration[];
+  /**
+   * Run pods in the node's network namespace, for nodes with no pod network. The runner listens on a Unix socket
+   * only, so this opens nothing; the agent's own connections leave from the node's address.
+   */
+  hostNetwork: boolean;
   /** The uid the runner runs as (never root). */
   runAsUser: number;
   /** How long past the loop's own duration budget the Job's deadline falls: the runner's end comes first. */
@@ -175,6 +182,8 @@ export function loopObjects(config: KubernetesExecutorConfig, input: LoopObjects
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           ...(Object.keys(config.nodeSelector).length > 0 ? { nodeSelector: config.nodeSelector } : {}),
+          ...(config.tolerations.length > 0 ? { tolerations: config.tolerations } : {}),
+          ...(config.hostNetwork ? { hostNetwork: true } : {}),
           securityContext: {
             runAsNonRoot: true,
             runAsUser: config.runAsUser,
