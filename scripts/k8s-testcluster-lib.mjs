@@ -9,12 +9,11 @@
 // server. Its tools come from scripts/install-k8s-node.sh.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, webcrypto } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync } from 'node:fs';
 import { readFileSync, readSync, readdirSync, readlinkSync, renameSync, rmSync, rmdirSync } from 'node:fs';
 import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,6 +26,7 @@ import {
   SubjectAlternativeNameExtension,
   X509CertificateGenerator,
 } from '@peculiar/x509';
+import { freePort, isExecutable } from './ziti-testnet/proc.mjs';
 
 export const INSTALL_HINT = 'bash scripts/install-k8s.sh';
 export const K8S_VERSION = 'v1.34.4';
@@ -64,16 +64,6 @@ export class ClusterError extends Error {
 /** @param {NodeJS.ProcessEnv} env */
 export function defaultBinDir(env = process.env) {
   return env.RALPH_K8S_BIN || join(env.HOME || homedir(), '.cache', 'ralph', `k8s-${K8S_VERSION}`, 'bin');
-}
-
-/** @param {string} file */
-function isExecutable(file) {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -564,20 +554,7 @@ spec:
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-/** Asks the kernel for a free TCP port on 127.0.0.1 and releases it. */
-export function freePort() {
-  return /** @type {Promise<number>} */ (
-    new Promise((resolvePort, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        const port = typeof address === 'object' && address ? address.port : 0;
-        server.close(() => resolvePort(port));
-      });
-    })
-  );
-}
+export { freePort };
 
 /** @param {number} count */
 async function freePorts(count) {

@@ -26,7 +26,7 @@ export const INSTALL_HINT =
   'install it with `bash scripts/install-ziti.sh` (runs `go install github.com/openziti/ziti/ziti@v1.5.17`, or builds v1.7.2 from the Go module proxy)';
 
 /** @param {string} file */
-function isExecutable(file) {
+export function isExecutable(file) {
   try {
     accessSync(file, constants.X_OK);
     return true;

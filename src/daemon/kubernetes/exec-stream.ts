@@ -176,9 +176,8 @@ class ExecDuplex extends Duplex {
       );
       return;
     }
+    // What was read stays readable; a write from now on fails (see _write).
     this.endReadable();
-    // Nothing more can be written to a closed stream.
-    if (!this.writableFinished) this.destroy();
   }
 
   override _read(): void {

@@ -13,9 +13,11 @@ import {
   Watch,
   setHeaderOptions,
   type V1Job,
+  type V1JobList,
   type V1ObjectMeta,
   type V1OwnerReference,
   type V1Pod,
+  type V1PodList,
 } from '@kubernetes/client-node';
 import { errorMessage } from '../../errors.js';
 import {
@@ -291,7 +293,8 @@ export class KubernetesLoops {
       return forLoop;
     };
     let stopped = false;
-    const aborts: AbortController[] = [];
+    // The current watch of each kind: a watch that ends is followed by a new one, which replaces it.
+    const aborts = new Map<'jobs' | 'pods', AbortController>();
     const emit = (id: number): void => {
       if (stopped) return;
       const job = jobs.get(id);
@@ -306,11 +309,7 @@ export class KubernetesLoops {
 
     const follow = async (kind: 'jobs' | 'pods'): Promise<void> => {
       const url = kind === 'jobs' ? `/apis/batch/v1/namespaces/${ns}/jobs` : `/api/v1/namespaces/${ns}/pods`;
-      const query = { namespace: this.namespace, labelSelector: this.selector };
-      const list =
-        kind === 'jobs'
-          ? await this.batch.listNamespacedJob(query)
-          : await this.core.listNamespacedPod(query);
+      const list = kind === 'jobs' ? await this.jobList() : await this.podList();
       if (stopped) return;
       // A fresh list replaces what an earlier watch knew: anything deleted meanwhile goes.
       const before = new Set(kind === 'jobs' ? jobs.keys() : pods.keys());
@@ -348,36 +347,42 @@ export class KubernetesLoops {
         },
       );
       if (stopped) abort.abort();
-      else aborts.push(abort);
+      else aborts.set(kind, abort);
     };
     const retry = (kind: 'jobs' | 'pods', err: unknown): void => {
       if (stopped) return;
-      onError(apiError(err, `cannot list ${kind}`));
+      onError(err instanceof KubernetesError ? err : apiError(err, `cannot list ${kind}`));
       setTimeout(() => void follow(kind).catch((e: unknown) => retry(kind, e)), 2000);
     };
     await Promise.all([follow('jobs'), follow('pods')]);
     return () => {
       stopped = true;
-      for (const a of aborts) a.abort();
+      for (const a of aborts.values()) a.abort();
     };
   }
 
   private async listJobs(): Promise<V1Job[]> {
+    return (await this.jobList()).items;
+  }
+
+  private async listPods(extra?: string): Promise<V1Pod[]> {
+    return (await this.podList(extra)).items;
+  }
+
+  /** This daemon's Jobs, with the list's resource version (a watch starts from it). */
+  private async jobList(): Promise<V1JobList> {
     try {
-      const list = await this.batch.listNamespacedJob({
-        namespace: this.namespace,
-        labelSelector: this.selector,
-      });
-      return list.items;
+      return await this.batch.listNamespacedJob({ namespace: this.namespace, labelSelector: this.selector });
     } catch (err) {
       throw apiError(err, `cannot list Jobs in namespace ${this.namespace}`);
     }
   }
 
-  private async listPods(extra?: string): Promise<V1Pod[]> {
+  /** This daemon's pods (those matching `extra` too, when given), with the list's resource version. */
+  private async podList(extra?: string): Promise<V1PodList> {
     const labelSelector = extra === undefined ? this.selector : `${this.selector},${extra}`;
     try {
-      return (await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector })).items;
+      return await this.core.listNamespacedPod({ namespace: this.namespace, labelSelector });
     } catch (err) {
       throw apiError(err, `cannot list pods in namespace ${this.namespace}`);
     }
