@@ -19,6 +19,7 @@ const BENCHES = [
   'ziti-sdk.mjs',
   'remote-attach.mjs',
   'web.mjs',
+  'kubernetes.mjs',
 ];
 
 function runBench(script, dir) {
@@ -112,6 +113,27 @@ function rowsFor({ script, failed, summary }) {
         '',
       ],
     ];
+  }
+  if (s.bench === 'kubernetes') {
+    const mb = (b) => `${(b / 1048576).toFixed(1)} MB`;
+    const rows = [];
+    if (s.first !== null) {
+      rows.push([
+        'start_loop -> first agent byte, real pod (median)',
+        ms(s.first.kubernetes.p50, 0),
+        `process executor ${ms(s.first.process.p50, 0)}`,
+        '',
+        '',
+      ]);
+    } else rows.push(['start_loop -> first agent byte, real pod', 'SKIPPED', 'no real node here', '', '']);
+    rows.push([
+      `kubernetes daemon RSS, ${s.fleet.loops} kwok loops`,
+      mb(s.fleet.steadyRss),
+      `no loops ${mb(s.fleet.idleRss)}, node ${mb(s.fleet.floorRss)}`,
+      '',
+      '',
+    ]);
+    return rows;
   }
   return [[script, 'unknown summary', '', '', '']];
 }

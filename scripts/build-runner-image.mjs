@@ -3,13 +3,18 @@
 // the built dist/, the few packages the runner loads from node_modules), written as one layer, and packed as an
 // OCI image layout in a tar file that `ctr images import` loads. See docs/runner-image.md.
 //
-//   node scripts/build-runner-image.mjs [--out FILE] [--tag NAME:TAG] [--node PATH] [--extra DIR:DEST ...]
+//   node scripts/build-runner-image.mjs [--out FILE] [--tag NAME:TAG] [--node PATH] [--git PATH | --no-git]
+//                                       [--daemon] [--extra DIR:DEST ...]
 //
+// - --daemon builds the daemon's image instead (docs/kubernetes.md, deploy/kubernetes/daemon.yaml): the same
+//   files plus the packages the daemon loads (the Kubernetes client, ws), entry `ralph daemon`.
 // - Run `npm run build` first: the image carries dist/ as it is.
 // - The tar files are written here, not by the system tar: every entry's owner comes from a rule (root, and the
 //   ralph user for its home folder), so no root is needed to build, and the output is the same on every machine
 //   for the same inputs (sorted entries, time 0, numeric owners, no user names).
 // - Shared libraries come from `ldd`, so --node must be a binary this machine can run.
+// - git (this machine's, or --git PATH; --no-git leaves it out) goes in as /usr/bin/git: agents commit with it,
+//   and the daemon takes a loop's commits home as a git bundle made in the pod.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -27,6 +32,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -42,14 +48,22 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 const USAGE =
-  'usage: node scripts/build-runner-image.mjs [--out FILE] [--tag NAME:TAG] [--node PATH] [--extra DIR:DEST ...]';
+  'usage: node scripts/build-runner-image.mjs [--out FILE] [--tag NAME:TAG] [--node PATH] [--git PATH | --no-git] ' +
+  '[--daemon] [--extra DIR:DEST ...]';
 
 /** The user the runner runs as: the uid distroless images use for "nonroot". */
 const RALPH_ID = 65532;
 const RALPH_HOME = '/var/lib/ralph';
 const NODE_PATH = '/usr/local/bin/node';
+const GIT_PATH = '/usr/bin/git';
+const GIT_EXEC_PATH = '/usr/lib/git-core';
+const GIT_TEMPLATES = '/usr/share/git-core/templates';
+/** The names git answers to (git looks at the name it was run by). */
+const GIT_NAMES = ['git', 'git-upload-pack', 'git-receive-pack', 'git-upload-archive'];
 /** The bundled runner (scripts/bundle.mjs); its one argument is the launch file (src/loop/runner-entry.ts). */
 const RUNNER = '/app/dist/cli/runner.js';
+/** The bundled CLI: the daemon's image runs `ralph daemon`. */
+const MAIN = '/app/dist/cli/main.js';
 
 /** Modes and owners that differ from the defaults (folders 0755, files 0644 or 0755, owner root). */
 const SPECIAL = new Map([
@@ -93,6 +107,9 @@ function parseOptions() {
         out: { type: 'string' },
         tag: { type: 'string' },
         node: { type: 'string' },
+        git: { type: 'string' },
+        'no-git': { type: 'boolean' },
+        daemon: { type: 'boolean' },
         extra: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
@@ -104,7 +121,8 @@ function parseOptions() {
     console.log(USAGE);
     process.exit(0);
   }
-  const tag = parsed.tag ?? `ralph-runner:${PACKAGE.version}`;
+  const daemon = parsed.daemon === true;
+  const tag = parsed.tag ?? `${daemon ? 'ralph-daemon' : 'ralph-runner'}:${PACKAGE.version}`;
   const extras = (parsed.extra ?? []).map((spec) => {
     const colon = spec.lastIndexOf(':');
     const dir = colon > 0 ? spec.slice(0, colon) : '';
@@ -116,13 +134,37 @@ function parseOptions() {
       fail(`--extra ${spec}: ${dir} is not a folder`);
     return { dir: resolve(dir), dest: posix.normalize(dest) };
   });
+  if (parsed.git !== undefined && parsed['no-git']) fail(`--git and --no-git together\n${USAGE}`);
+  let git = null;
+  if (parsed.git !== undefined) {
+    if (!statSync(parsed.git, { throwIfNoEntry: false })?.isFile()) fail(`--git ${parsed.git}: not a file`);
+    git = resolve(parsed.git);
+  } else if (!parsed['no-git']) {
+    git = onPath('git');
+    if (git === null) fail('no git on PATH: give --git PATH, or --no-git for an image without it');
+  }
   return {
-    out: resolve(parsed.out ?? join(ROOT, 'images', 'ralph-runner.oci.tar')),
+    out: resolve(
+      parsed.out ?? join(ROOT, 'images', daemon ? 'ralph-daemon.oci.tar' : 'ralph-runner.oci.tar'),
+    ),
+    daemon,
+    git,
     tag,
     imageName: fullImageName(tag),
     node: resolve(parsed.node ?? process.execPath),
     extras,
   };
+}
+
+/** The first executable `name` on PATH, or null. */
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir === '') continue;
+    const file = join(dir, name);
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st?.isFile() && (st.mode & 0o111) !== 0) return file;
+  }
+  return null;
 }
 
 /**
@@ -205,6 +247,52 @@ function runtimePackages(target, musl) {
     },
     { name: sqlite, files: ['package.json', 'LICENSE', 'lib'], addons: [sqliteAddon] },
   ];
+}
+
+/** The packages the daemon loads from node_modules besides the runner's: the bundle's externals it uses, and
+ * libsodium (src/ziti/crypto/sodium.ts loads it with require, for the OpenZiti service's end-to-end encryption). */
+const DAEMON_ROOTS = ['@kubernetes/client-node', 'ws', 'libsodium-wrappers'];
+
+/**
+ * Every package `roots` need, by their dependencies (optional ones when installed), as npm laid them out: a
+ * package's dependency is looked for in its own node_modules first, then up the tree.
+ */
+function packageClosure(roots) {
+  const found = new Map();
+  const locate = (name, fromDir) => {
+    for (let dir = fromDir; ; dir = dirname(dir)) {
+      const candidate = join(dir, 'node_modules', ...name.split('/'));
+      if (existsSync(join(candidate, 'package.json'))) return candidate;
+      if (dir === ROOT || dir === dirname(dir)) return null;
+    }
+  };
+  const visit = (name, fromDir, optional) => {
+    const dir = locate(name, fromDir);
+    if (dir === null) {
+      if (optional) return;
+      fail(`node_modules has no ${name}: run npm ci`);
+    }
+    if (found.has(dir)) return;
+    found.set(dir, name);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    for (const dep of Object.keys(pkg.dependencies ?? {})) visit(dep, dir, false);
+    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) visit(dep, dir, true);
+  };
+  for (const root of roots) visit(root, ROOT, false);
+  return [...found.keys()].sort();
+}
+
+/** Copies whole packages (their installed folders, without dev files) to the same places under <stage>/app. */
+function stageClosure(stage, dirs) {
+  for (const dir of dirs) {
+    const rel = relative(ROOT, dir);
+    copyInto(
+      dir,
+      join(stage, 'app', rel),
+      (src) => !DEV_FILE.test(src) && !src.startsWith(join(dir, 'node_modules')),
+    );
+  }
+  log(`daemon packages: ${dirs.length} (${DAEMON_ROOTS.join(', ')} and what they need)`);
 }
 
 /** Source maps, tests and type declarations: nothing the runner reads. */
@@ -501,10 +589,24 @@ async function main() {
     const nodeLibraries = sharedLibraries(options.node);
     const musl = nodeLibraries.some((lib) => /\/ld-musl-/.test(lib));
     const addons = stagePackages(stage, runtimePackages(target, musl));
-    const libraries = [...new Set([options.node, ...addons].flatMap(sharedLibraries))].sort();
+    const binaries = [options.node, ...addons];
+    if (options.git !== null) {
+      copyInto(options.git, join(stage, GIT_PATH));
+      chmodSync(join(stage, GIT_PATH), 0o755);
+      mkdirSync(join(stage, GIT_EXEC_PATH), { recursive: true });
+      // git runs its helpers from its exec path, and a clone runs git-upload-pack by that name: all are git.
+      for (const name of GIT_NAMES) symlinkSync(GIT_PATH, join(stage, GIT_EXEC_PATH, name));
+      for (const name of GIT_NAMES.slice(1)) symlinkSync('git', join(stage, dirname(GIT_PATH), name));
+      // Where `git init` looks for templates: empty, so that it copies none and does not warn.
+      mkdirSync(join(stage, GIT_TEMPLATES), { recursive: true });
+      binaries.push(options.git);
+      log(`git ${options.git} as ${GIT_PATH}`);
+    }
+    const libraries = [...new Set(binaries.flatMap(sharedLibraries))].sort();
     for (const lib of libraries) copyInto(lib, join(stage, lib));
     log(`shared libraries: ${libraries.join(' ')}`);
 
+    if (options.daemon) stageClosure(stage, packageClosure(DAEMON_ROOTS));
     await stageDist(stage, options.out);
     log(`app: ${RUNNER} and the rest of dist/, package.json`);
     stageSystemFiles(stage);
@@ -529,10 +631,10 @@ async function main() {
       config: {
         User: `${RALPH_ID}:${RALPH_ID}`,
         Env: ['PATH=/usr/local/bin:/usr/bin:/bin'],
-        Entrypoint: [NODE_PATH, RUNNER],
+        Entrypoint: options.daemon ? [NODE_PATH, MAIN, 'daemon'] : [NODE_PATH, RUNNER],
         WorkingDir: RALPH_HOME,
         Labels: {
-          'org.opencontainers.image.title': 'ralph-runner',
+          'org.opencontainers.image.title': options.daemon ? 'ralph-daemon' : 'ralph-runner',
           'org.opencontainers.image.version': PACKAGE.version,
         },
       },

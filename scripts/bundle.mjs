@@ -38,9 +38,10 @@ const CHUNK_PREFIX = 'chunk-';
  * Packages with compiled code, or loaded only in development, that Node must load from node_modules (the
  * SQLite packages' JavaScript is bundled: src/registry/sqlite.ts loads their addon itself); and ws
  * (only `ralph web` loads it), whose classes extend Node's EventEmitter, which the built-in shim below cannot
- * hand out as a class.
+ * hand out as a class; and @kubernetes/client-node (only a daemon with the Kubernetes executor loads it), whose
+ * HTTP agents extend Node's http.Agent, the same way.
  */
-const EXTERNAL = ['node-pty', 'react-devtools-core', 'ws'];
+const EXTERNAL = ['node-pty', 'react-devtools-core', 'ws', '@kubernetes/client-node'];
 
 /** Packages ralph depends on directly: the ones import.meta.resolve finds from dist/cli in every install. */
 const DIRECT = new Set(

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { println } from '../output.js';
 import { daemonAuditCommand } from './daemon-audit.js';
+import { daemonOrphansCommand } from './daemon-orphans.js';
 
 interface DaemonArgs {
   config?: string;
@@ -75,6 +76,7 @@ export const daemonCommand: CommandModule<object, DaemonArgs> = {
     y
       .command(initCommand as unknown as CommandModule)
       .command(daemonAuditCommand as unknown as CommandModule)
+      .command(daemonOrphansCommand as unknown as CommandModule)
       .option('config', {
         type: 'string',
         describe: 'The daemon configuration file (see: ralph daemon init)',

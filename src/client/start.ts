@@ -12,7 +12,7 @@ import {
 import { ensurePrivateDir } from '../config/paths.js';
 import { readStartFailure } from '../loop/start-failure.js';
 import { RalphError, ExitCode, errorMessage } from '../errors.js';
-import { resolveAgent } from '../loop/agents/index.js';
+import { getAgent, resolveAgent } from '../loop/agents/index.js';
 import { checkTimeout } from '../loop/limits.js';
 import { checkOutputOptions } from '../loop/output-options.js';
 import { loadPrd } from '../loop/prd.js';
@@ -56,6 +56,11 @@ export interface StartOptions extends GuardSettings {
   worktree?: string | undefined;
   /** How long to wait for a detached runner to answer. */
   readyTimeoutMs?: number | undefined;
+  /**
+   * Look the agent up here first (default true). False when the loop runs elsewhere (a pod), whose image
+   * carries its agents: the agent's name is still checked.
+   */
+  checkAgent?: boolean | undefined;
 }
 
 export interface PreparedLoop {
@@ -73,10 +78,12 @@ export async function prepareLoop(
   const task = options.name ? validateTaskName(options.name) : taskNameFromDir(files.taskDir);
   const prd = loadPrd(files.prdFile);
   // The agent is looked up as the runner will run it: with the loop's own environment over this one.
-  await resolveAgent(options.agent, {
-    ...(options.agentCommand ? { template: options.agentCommand } : {}),
-    ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
-  });
+  if (options.checkAgent === false) getAgent(options.agent);
+  else
+    await resolveAgent(options.agent, {
+      ...(options.agentCommand ? { template: options.agentCommand } : {}),
+      ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }),
+    });
   const socketPath = assertValidSocketPath(loopSocketPath(paths, task));
   const config: LoopConfig = {
     task,

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ralphPaths, type RalphPaths } from '../config/paths.js';
 import { ExitCode, RalphError, errorMessage } from '../errors.js';
 import { summarizeIssues } from '../protocol/validate.js';
+import { DEADLINE_GRACE_SECONDS, type KubernetesExecutorConfig } from './kubernetes/spec.js';
 import { rolesSchema, type Role } from './roles.js';
 
 export interface DaemonConfig {
@@ -32,11 +33,82 @@ export interface DaemonConfig {
    * same service; null for none (the usual case: one daemon per service).
    */
   terminator: string | null;
+  /** Where loops run: detached runner processes on this box (the default), or Jobs on a Kubernetes cluster. */
+  executor?: ExecutorConfig | undefined;
 }
+
+export type ExecutorConfig =
+  | { kind: 'process' }
+  | (KubernetesExecutorConfig & {
+      /** The executor's record of its loops (SQLite). */
+      store: string;
+    });
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** A Kubernetes name: DNS-1123 label (namespaces, Secrets) or subdomain (storage classes). */
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label (lower case, digits, -)');
+const dnsSubdomain = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a DNS-1123 subdomain (lower case, digits, - and .)');
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/, 'must be a quantity such as 500m, 2, 512Mi or 4Gi');
+const resourceList = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
+
+const kubernetesSchema = z.strictObject({
+  kind: z.literal('kubernetes'),
+  namespace: dnsLabel,
+  image: nonEmpty.max(1024),
+  imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  kubeconfig: nonEmpty.nullable().default(null),
+  resources: z
+    .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+    .default({ requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } }),
+  storageClass: dnsSubdomain.nullable().default(null),
+  storageSize: quantity.default('5Gi'),
+  secret: dnsSubdomain.nullable().default(null),
+  ttlSecondsAfterFinished: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86400)
+    .default(86400),
+  nodeSelector: z.record(z.string().max(317), z.string().max(63)).default({}),
+  tolerations: z
+    .array(
+      z.strictObject({
+        key: z.string().max(317).optional(),
+        operator: z.enum(['Exists', 'Equal']).optional(),
+        value: z.string().max(63).optional(),
+        effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+        tolerationSeconds: z.number().int().optional(),
+      }),
+    )
+    .max(32)
+    .default([]),
+  hostNetwork: z.boolean().default(false),
+  runAsUser: z.number().int().min(1).max(2147483647).default(65532),
+  deadlineGraceSeconds: z.number().int().min(0).max(86400).default(DEADLINE_GRACE_SECONDS),
+  nodePath: nonEmpty.max(4096).default('/usr/local/bin/node'),
+  maxTaskBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 ** 3)
+    .default(512 * 1024 ** 2),
+  awaitFilesMs: z.number().int().min(1000).nullable().default(null),
+  store: nonEmpty.nullable().default(null),
+});
+
+const executorSchema = z
+  .discriminatedUnion('kind', [z.strictObject({ kind: z.literal('process') }), kubernetesSchema])
+  .default({ kind: 'process' });
 
 const schema = z.strictObject({
   identity: nonEmpty,
@@ -48,6 +120,7 @@ const schema = z.strictObject({
   audit: nonEmpty.nullable().default(null),
   journal: nonEmpty.nullable().default(null),
   terminator: nonEmpty.max(255).nullable().default(null),
+  executor: executorSchema,
 });
 
 function configError(file: string, message: string, hint?: string): RalphError {
@@ -175,6 +248,14 @@ export function parseDaemonConfig(
     audit: c.audit === null ? join(daemonData, 'audit.ndjson') : abs(c.audit),
     journal: c.journal === null ? join(daemonData, 'journal.ndjson') : abs(c.journal),
     terminator: c.terminator,
+    executor:
+      c.executor.kind === 'process'
+        ? { kind: 'process' }
+        : {
+            ...c.executor,
+            kubeconfig: c.executor.kubeconfig === null ? null : abs(c.executor.kubeconfig),
+            store: c.executor.store === null ? join(daemonData, 'kubernetes.sqlite') : abs(c.executor.store),
+          },
   };
 }
 
@@ -214,7 +295,11 @@ export function daemonConfigTemplate(options: TemplateOptions = {}): string {
     '  // The audit log (one line per request); null: <data dir>/ralph/daemon/audit.ndjson.',
     '  "audit": null,',
     '  // The event journal; null: <data dir>/ralph/daemon/journal.ndjson.',
-    '  "journal": null',
+    '  "journal": null,',
+    '  // Where loops run: detached runner processes on this box, or one Job per loop on a Kubernetes cluster',
+    '  // (docs/kubernetes.md), for example:',
+    '  //   { "kind": "kubernetes", "namespace": "loops", "image": "ralph-runner:0.1.0", "secret": "agent-keys" }',
+    '  "executor": { "kind": "process" }',
     '}',
     '',
   ].join('\n');

@@ -3,35 +3,28 @@
  * connection per (daemon connection, task), opened on first use, closed with the daemon connection. Events
  * from the runner come back as they were, with `params.task` added.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createJSONRPCNotification } from 'json-rpc-2.0';
 import { errorMessage } from '../errors.js';
 import { RpcClient, RpcError, type RpcConnection } from '../protocol/index.js';
 import { EVENT_METHOD } from '../protocol/events.js';
-import { dialUnix } from '../transport/unix.js';
 import type { Role } from './roles.js';
-import type { LoopManager } from './loops.js';
+import type { LoopExecutor } from './executor.js';
 
 /**
  * Sends `restrict_connection {role}` on a fresh runner socket before anything else, and resolves once the
  * runner has agreed; its answer is read off the socket so nothing else of it is consumed.
  */
-export type RestrictRunner = (socket: Socket, role: Role) => Promise<void>;
+export type RestrictRunner = (socket: Duplex, role: Role) => Promise<void>;
 
 /** Opens a runner connection for a caller with `role`: restricted first unless the role is `control`. */
 export async function dialRunner(
-  loops: LoopManager,
+  loops: LoopExecutor,
   task: string,
   role: Role | null,
   restrict: RestrictRunner,
-): Promise<{ socket: Socket; loopId: number; status: string }> {
-  const session = loops.liveSession(task);
-  let socket: Socket;
-  try {
-    socket = await dialUnix(session.address, { timeoutMs: 3000 });
-  } catch (err) {
-    throw RpcError.of('LOOP_NOT_FOUND', `loop ${task} does not answer: ${errorMessage(err)}`, { task });
-  }
+): Promise<{ socket: Duplex; loopId: number; status: string }> {
+  const { stream: socket, loopId, status } = await loops.dial(task);
   if (role !== 'control') {
     try {
       await restrict(socket, role ?? 'observe');
@@ -43,7 +36,7 @@ export async function dialRunner(
       );
     }
   }
-  return { socket, loopId: session.id, status: session.status };
+  return { socket, loopId, status };
 }
 
 export class Forwarder {
@@ -52,7 +45,7 @@ export class Forwarder {
 
   constructor(
     private readonly conn: RpcConnection,
-    private readonly open: (task: string) => Promise<Socket>,
+    private readonly open: (task: string) => Promise<Duplex>,
   ) {
     conn.once('close', () => this.close());
   }

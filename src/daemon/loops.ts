@@ -20,6 +20,9 @@ import {
   Registry,
   type SessionRecord,
 } from '../registry/index.js';
+import { errorMessage } from '../errors.js';
+import { dialUnix } from '../transport/unix.js';
+import type { LoopExecutor, RunnerStream } from './executor.js';
 import { markLost } from './lost.js';
 import type { DaemonParamsOf, LoopSummary } from './methods.js';
 import { runnerSpawner } from './systemd.js';
@@ -45,7 +48,8 @@ export interface AdoptReport {
   lost: SessionRecord[];
 }
 
-export class LoopManager {
+export class LoopManager implements LoopExecutor {
+  readonly kind = 'process';
   readonly workspace: string;
   readonly maxLoops: number;
   readonly paths: RalphPaths;
@@ -191,14 +195,7 @@ export class LoopManager {
   }
 
   private checkRoom(): void {
-    const active = this.activeCount();
-    if (active >= this.maxLoops) {
-      throw RpcError.of(
-        'MAX_LOOPS_EXCEEDED',
-        `${active} loops are running, the most this daemon allows (maxLoops ${this.maxLoops})`,
-        { max_loops: this.maxLoops, active },
-      );
-    }
+    checkRoom(this.activeCount(), this.maxLoops);
   }
 
   private checkBranchFree(branch: string): void {
@@ -252,6 +249,17 @@ export class LoopManager {
     }
   }
 
+  /** The runner socket of the live loop of `task`. */
+  async dial(task: string): Promise<RunnerStream> {
+    const session = this.liveSession(task);
+    try {
+      const stream = await dialUnix(session.address, { timeoutMs: 3000 });
+      return { stream, loopId: session.id, status: session.status };
+    } catch (err) {
+      throw RpcError.of('LOOP_NOT_FOUND', `loop ${task} does not answer: ${errorMessage(err)}`, { task });
+    }
+  }
+
   /** Asks the loop of `task` to stop and waits (up to 15 s) until it has ended. */
   async stop(task: string, force: boolean): Promise<SessionRecord> {
     const session = this.withRegistry((r) => r.latest(task));
@@ -271,11 +279,22 @@ export class LoopManager {
   }
 }
 
+/** MAX_LOOPS_EXCEEDED when `active` loops leave no room under `maxLoops`. */
+export function checkRoom(active: number, maxLoops: number): void {
+  if (active >= maxLoops) {
+    throw RpcError.of(
+      'MAX_LOOPS_EXCEEDED',
+      `${active} loops are running, the most this daemon allows (maxLoops ${maxLoops})`,
+      { max_loops: maxLoops, active },
+    );
+  }
+}
+
 /**
  * True when `start_loop` names a pushed branch (`project`, `branch`, `task_path`), false for a `task_dir`;
  * anything in between is INVALID_PARAMS.
  */
-function checkStartSource(params: DaemonParamsOf<'start_loop'>): boolean {
+export function checkStartSource(params: DaemonParamsOf<'start_loop'>): boolean {
   const git = [params.project, params.branch, params.task_path];
   const given = git.filter((v) => v !== undefined).length;
   const refuse = (why: string): RpcError =>
@@ -291,7 +310,7 @@ function checkStartSource(params: DaemonParamsOf<'start_loop'>): boolean {
 }
 
 /** The task name of a loop on a pushed branch: its task folder's name (the project's for the top). */
-function taskNameOf(taskPath: string, project: string): string {
+export function taskNameOf(taskPath: string, project: string): string {
   const parts = checkTaskPath(taskPath).split('/');
   const last = parts[parts.length - 1]!;
   return last === '.' ? project : last;
@@ -332,7 +351,7 @@ function inside(root: string, path: string): boolean {
 }
 
 /** A failed start as the JSON-RPC error a client can act on. */
-function startError(err: unknown): unknown {
+export function startError(err: unknown): unknown {
   if (err instanceof RpcError) return err;
   if (isDiskFull(err)) return RpcError.of('DISK_FULL', (err as Error).message);
   if (!(err instanceof RalphError)) return err;

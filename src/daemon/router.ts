@@ -4,7 +4,6 @@
  * of a whole connection to one runner (`open_loop`) or to git (`git_connect`). Every request passes the caller's gate (authenticated,
  * role allows it) and is audited. It plugs into `serveWith` as a `Dispatch` and a `HandOver`.
  */
-import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import {
@@ -27,13 +26,11 @@ import {
   type TableHandlers,
 } from '../protocol/index.js';
 import { checkEnvelope } from '../protocol/validate.js';
-import type { SessionRecord } from '../registry/index.js';
 import type { Peer } from '../transport/stream.js';
 import { callerFor, type Caller } from './caller.js';
 import { acceptGitConnect, isGitConnectRequest, takeGitConnection } from './git-route.js';
 import { dialRunner, Forwarder, type RestrictRunner } from './forward.js';
-import type { LoopManager } from './loops.js';
-import { toSummary } from './loops.js';
+import type { LoopExecutor, StartedLoop } from './executor.js';
 import type { BoxAgents } from './box-agents.js';
 import {
   AGENT_INSTALL_METHOD,
@@ -49,12 +46,12 @@ import { subscribeEvents } from './subscribe-events.js';
 export interface RouterOptions {
   service: string;
   roles: RolesConfig;
-  loops: LoopManager;
+  loops: LoopExecutor;
   /** The agent CLIs on the box, and installing a missing one. */
   agents: BoxAgents;
   journal: EventJournal;
   /** Told of every loop the daemon starts, to journal and watch it. */
-  onStarted?: (session: SessionRecord) => void;
+  onStarted?: (loop: StartedLoop) => void;
   audit: AuditSink;
   verifyProof: ProofVerifier;
   /** The CA bundle of the daemon's own identity: client certificates must chain to it. */
@@ -101,7 +98,7 @@ export class DaemonRouter {
     const caller = callerFor(peer, this.options.roles);
     this.callers.set(conn, caller);
     conn.once('close', () => {
-      const socket = conn.data.get(HANDOVER) as Socket | undefined;
+      const socket = conn.data.get(HANDOVER) as Duplex | undefined;
       socket?.destroy();
     });
     conn.send(
@@ -258,7 +255,7 @@ export class DaemonRouter {
    */
   private take(stream: Duplex, pending: Buffer[], conn: RpcConnection): void {
     if (takeGitConnection(stream, pending, conn, this.log)) return;
-    const socket = conn.data.get(HANDOVER) as Socket | undefined;
+    const socket = conn.data.get(HANDOVER) as Duplex | undefined;
     conn.data.delete(HANDOVER);
     if (socket === undefined || socket.destroyed) {
       stream.destroy();
@@ -329,10 +326,13 @@ export class DaemonRouter {
         const agent = params.agent ?? 'claude';
         // Refusals come before an agent install, which can take minutes.
         await o.loops.check(params);
-        await o.agents.ensure(agent, {
-          noInstall: params.no_install ?? false,
-          onLine: (line) => conn.send(createJSONRPCNotification(AGENT_INSTALL_METHOD, { agent, line })),
-        });
+        // A loop on Kubernetes runs the agents of its image; only the box's own runners need them here.
+        if (o.loops.kind === 'process') {
+          await o.agents.ensure(agent, {
+            noInstall: params.no_install ?? false,
+            onLine: (line) => conn.send(createJSONRPCNotification(AGENT_INSTALL_METHOD, { agent, line })),
+          });
+        }
         const session = await o.loops.start(params);
         o.onStarted?.(session);
         return {
@@ -345,8 +345,8 @@ export class DaemonRouter {
         };
       },
       stop_loop: async ({ task, force }) => {
-        const session = await o.loops.stop(task, force ?? false);
-        return { task: session.task, status: toSummary(session).status };
+        const stopped = await o.loops.stop(task, force ?? false);
+        return { task: stopped.task, status: stopped.status };
       },
       subscribe_events: ({ since_seq }, conn) => subscribeEvents(o.journal, conn, since_seq ?? 0),
       git_connect: (params, conn) =>

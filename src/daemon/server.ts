@@ -16,7 +16,8 @@ import type { BindOptions } from '../ziti/context.js';
 import { ZitiContext } from '../ziti/context.js';
 import type { DaemonConfig } from './config.js';
 import { restrictRunnerConnection, type RestrictRunner } from './forward.js';
-import { LoopManager, type AdoptReport } from './loops.js';
+import type { LoopExecutor, StartedLoop } from './executor.js';
+import { LoopManager } from './loops.js';
 import { DaemonRouter } from './router.js';
 import { LoopWatcher } from './watch.js';
 import { AuditLog } from './audit.js';
@@ -45,9 +46,18 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** What the daemon found of its loops when it started, by task name. */
+export interface AdoptSummary {
+  alive: string[];
+  ended: string[];
+  lost: string[];
+  /** Kubernetes only: labelled Jobs of this daemon it has no record of. */
+  orphans: string[];
+}
+
 export interface Daemon {
   readonly socketPath: string;
-  readonly adopted: AdoptReport;
+  readonly adopted: AdoptSummary;
   readonly router: DaemonRouter;
   /** Whether the Ziti service is bound now. */
   readonly bound: boolean;
@@ -62,19 +72,76 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     prefix: join((options.paths ?? ralphPaths()).dataDir, 'agents'),
     env: options.env ?? process.env,
   });
-  const loops = new LoopManager({
-    workspace: config.workspace,
-    maxLoops: config.maxLoops,
-    ...(options.paths === undefined ? {} : { paths: options.paths }),
-    ...(options.env === undefined ? {} : { env: options.env }),
-    agentPath: agents.env.PATH,
-  });
-  const adopted = await loops.adopt();
-  log('adopted loops', {
-    alive: adopted.alive.map((s) => s.task),
-    ended: adopted.ended.map((s) => s.task),
-    lost: adopted.lost.map((s) => s.task),
-  });
+  const ownJournal = options.journal === undefined ? Journal.open(config.journal) : null;
+  const journal: EventJournal = options.journal ?? ownJournal!;
+  const ownAudit =
+    options.audit === undefined ? AuditLog.open(config.audit, { onWarning: (msg) => log(msg) }) : null;
+  const audit: AuditSink = options.audit ?? ownAudit!;
+  const closeTrust = async (): Promise<void> => {
+    ownJournal?.close();
+    await ownAudit?.close();
+  };
+  let loops: LoopExecutor;
+  let adopted: AdoptSummary;
+  let closeLoops: () => Promise<void>;
+  let onStarted: ((loop: StartedLoop) => void) | undefined;
+  try {
+    const executor = config.executor ?? { kind: 'process' };
+    if (executor.kind === 'kubernetes') {
+      const { KubernetesExecutor } = await import('./kubernetes/executor.js');
+      const { loadKubeConfig } = await import('./kubernetes/jobs.js');
+      const k8s = new KubernetesExecutor({
+        workspace: config.workspace,
+        maxLoops: config.maxLoops,
+        daemon: config.service,
+        config: executor,
+        kubeConfig: loadKubeConfig(executor.kubeconfig),
+        storeFile: executor.store,
+        journal,
+        logger: log,
+      });
+      try {
+        const report = await k8s.adopt();
+        adopted = { alive: report.adopted, ended: report.ended, lost: report.lost, orphans: report.orphans };
+      } catch (err) {
+        await k8s.close();
+        throw err;
+      }
+      loops = k8s;
+      closeLoops = () => k8s.close();
+    } else {
+      const processLoops = new LoopManager({
+        workspace: config.workspace,
+        maxLoops: config.maxLoops,
+        ...(options.paths === undefined ? {} : { paths: options.paths }),
+        ...(options.env === undefined ? {} : { env: options.env }),
+        agentPath: agents.env.PATH,
+      });
+      const report = await processLoops.adopt();
+      adopted = {
+        alive: report.alive.map((s) => s.task),
+        ended: report.ended.map((s) => s.task),
+        lost: report.lost.map((s) => s.task),
+        orphans: [],
+      };
+      const watcher = new LoopWatcher(processLoops, journal, log);
+      for (const session of report.lost) watcher.lost(session);
+      await watcher.start();
+      loops = processLoops;
+      onStarted = (loop) => {
+        const session = processLoops.session(loop.id);
+        if (session !== undefined) watcher.track(session);
+      };
+      closeLoops = () => {
+        watcher.close();
+        return Promise.resolve();
+      };
+    }
+  } catch (err) {
+    await closeTrust();
+    throw err;
+  }
+  log('adopted loops', { ...adopted });
   const useZiti = options.ziti ?? true;
   let ctx: ZitiContext | null = null;
   let ownContext = false;
@@ -86,25 +153,13 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     }
   }
   let bound = false;
-  const ownJournal = options.journal === undefined ? Journal.open(config.journal) : null;
-  const journal: EventJournal = options.journal ?? ownJournal!;
-  const ownAudit =
-    options.audit === undefined ? AuditLog.open(config.audit, { onWarning: (msg) => log(msg) }) : null;
-  const audit: AuditSink = options.audit ?? ownAudit!;
-  const closeTrust = async (): Promise<void> => {
-    ownJournal?.close();
-    await ownAudit?.close();
-  };
-  const watcher = new LoopWatcher(loops, journal, log);
-  for (const session of adopted.lost) watcher.lost(session);
-  await watcher.start();
   const router = new DaemonRouter({
     service: config.service,
     roles: config.roles,
     loops,
     agents,
     journal,
-    onStarted: (session) => watcher.track(session),
+    ...(onStarted === undefined ? {} : { onStarted }),
     audit,
     verifyProof: options.verifyProof ?? verifyProofRequest,
     ca: ctx?.identity.ca ?? [],
@@ -136,7 +191,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     ensurePrivateDir(dirname(config.socket));
     unix = await listenUnix(config.socket, onConnection, { logger: log });
   } catch (err) {
-    watcher.close();
+    await closeLoops();
     await closeTrust();
     if (ownContext) await ctx?.close();
     throw err;
@@ -159,7 +214,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
       });
       bound = true;
     } catch (err) {
-      watcher.close();
+      await closeLoops();
       await unix.close();
       await closeTrust();
       if (ownContext) await ctx.close();
@@ -177,7 +232,7 @@ export async function startDaemon(config: DaemonConfig, options: DaemonOptions =
     close: () => {
       closing ??= (async () => {
         bound = false;
-        watcher.close();
+        await closeLoops();
         await Promise.allSettled([unix.close(), ziti?.close()]);
         for (const conn of conns) conn.close('daemon shutting down');
         await closeTrust();

@@ -164,11 +164,11 @@ function inside(root: string, path: string): boolean {
 }
 
 /** Runs git on the bare repository `repo`, without the daemon's GIT_* variables. */
-function gitIn(git: string, repo: string, args: string[]): ReturnType<typeof spawnSync> {
+export function gitIn(git: string, repo: string, args: string[]): ReturnType<typeof spawnSync> {
   return spawnSync(git, ['--git-dir', repo, ...args], { env: gitEnv(), encoding: 'utf8', timeout: 120_000 });
 }
 
-function gitEnv(): NodeJS.ProcessEnv {
+export function gitEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('GIT_')) env[key] = value;
   return env;

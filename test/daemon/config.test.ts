@@ -159,3 +159,74 @@ describe('ralph daemon init and missing --config', () => {
     expect(result.stderr).toMatch(/bad\.jsonc: identity: expected string/);
   });
 });
+
+describe('the executor setting', () => {
+  it('is the process executor unless the file says otherwise', () => {
+    expect(parse(minimal()).executor).toEqual({ kind: 'process' });
+    expect(parse(minimal(', "executor": {"kind": "process"}')).executor).toEqual({ kind: 'process' });
+  });
+
+  it('fills in the Kubernetes executor with its defaults, paths relative to the file', () => {
+    const config = parse(
+      minimal(
+        ', "executor": {"kind": "kubernetes", "namespace": "loops", "image": "ralph-runner:1", ' +
+          '"kubeconfig": "kube/config", "secret": "agent-keys"}',
+      ),
+    );
+    expect(config.executor).toEqual({
+      kind: 'kubernetes',
+      namespace: 'loops',
+      image: 'ralph-runner:1',
+      imagePullPolicy: 'IfNotPresent',
+      kubeconfig: join(root, 'kube', 'config'),
+      resources: { requests: { cpu: '500m', memory: '1Gi' }, limits: { memory: '2Gi' } },
+      storageClass: null,
+      storageSize: '5Gi',
+      secret: 'agent-keys',
+      ttlSecondsAfterFinished: 86400,
+      nodeSelector: {},
+      tolerations: [],
+      hostNetwork: false,
+      runAsUser: 65532,
+      deadlineGraceSeconds: 60,
+      nodePath: '/usr/local/bin/node',
+      maxTaskBytes: 512 * 1024 * 1024,
+      awaitFilesMs: null,
+      store: join(paths.dataDir, 'daemon', 'kubernetes.sqlite'),
+    });
+  });
+
+  it.each([
+    ['an unknown kind', '{"kind": "nomad"}', /executor\.kind: /],
+    ['no namespace', '{"kind": "kubernetes", "image": "i"}', /executor\.namespace: /],
+    [
+      'a namespace that is not a DNS label',
+      '{"kind": "kubernetes", "namespace": "Loops_1", "image": "i"}',
+      /executor\.namespace: must be a DNS-1123 label/,
+    ],
+    [
+      'root',
+      '{"kind": "kubernetes", "namespace": "loops", "image": "i", "runAsUser": 0}',
+      /executor\.runAsUser: /,
+    ],
+    [
+      'a bad quantity',
+      '{"kind": "kubernetes", "namespace": "loops", "image": "i", "storageSize": "lots"}',
+      /executor\.storageSize: must be a quantity/,
+    ],
+    [
+      'an unknown field',
+      '{"kind": "kubernetes", "namespace": "loops", "image": "i", "replicas": 2}',
+      /executor\.replicas: unknown field/,
+    ],
+    [
+      'a field of the other kind',
+      '{"kind": "process", "namespace": "loops"}',
+      /executor\.namespace: unknown field/,
+    ],
+  ])('refuses %s in one line naming the field', (_what, executor, message) => {
+    const why = failure(minimal(`, "executor": ${executor}`));
+    expect(why).toMatch(message);
+    expect(why.split('\n')).toHaveLength(1);
+  });
+});

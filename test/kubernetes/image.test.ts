@@ -261,8 +261,11 @@ describe('the runner image', () => {
       expect(entry.mtime, entry.path).toBe(0);
       const home = entry.path === 'var/lib/ralph/';
       expect([entry.uid, entry.gid], entry.path).toEqual(home ? [RALPH_ID, RALPH_ID] : [0, 0]);
-      // Files and folders; the one link is the extra folder's, kept as it was written.
-      const link = entry.path === `${AGENT_DIR.slice(1)}/${AGENT_LINK.path}`;
+      // Files and folders; the links are the extra folder's, kept as it was written, and git's exec path.
+      const link =
+        entry.path === `${AGENT_DIR.slice(1)}/${AGENT_LINK.path}` ||
+        /^usr\/bin\/git-(upload-pack|receive-pack|upload-archive)$/.test(entry.path) ||
+        /^usr\/lib\/git-core\/git(-upload-pack|-receive-pack|-upload-archive)?$/.test(entry.path);
       expect(entry.type, entry.path).toMatch(link ? /^2$/ : /^[05]$/);
     }
     const top = new Set(paths.map((p) => p.split('/')[0]));
@@ -279,6 +282,10 @@ describe('the runner image', () => {
     expect(entry('var/lib/ralph/').mode).toBe(0o755);
     expect(entry('etc/ralph/').type).toBe('5');
     expect(entry('usr/local/bin/node').mode).toBe(0o755);
+    // git, for the agents' commits and the bundle that takes them home, and its exec path for its helpers.
+    expect(entry('usr/bin/git').mode).toBe(0o755);
+    expect(entry('usr/lib/git-core/git').linkname).toBe('/usr/bin/git');
+    expect(entry('usr/bin/git-upload-pack').linkname).toBe('git');
     expect(entry('etc/passwd').data.toString()).toContain(
       `ralph:x:${RALPH_ID}:${RALPH_ID}:ralph:${DATA_MOUNT}:`,
     );
@@ -301,12 +308,13 @@ describe('the runner image', () => {
     const loader = elfInterpreter(entry('usr/local/bin/node').data);
     expect(entry(loader.slice(1)).mode).toBe(0o755);
 
-    // Outside /app, only the system files, the fake agent and shared libraries.
+    // Outside /app, only the system files, git, the fake agent and shared libraries.
     const files = layer.filter((e) => e.type === '0' && !e.path.startsWith('app/')).map((e) => e.path);
     const known = new Set([
       'etc/group',
       'etc/passwd',
       'usr/local/bin/node',
+      'usr/bin/git',
       `${AGENT_DIR.slice(1)}/fake-agent.mjs`,
       `${AGENT_DIR.slice(1)}/${LONG_PATH}`,
     ]);
@@ -418,6 +426,25 @@ describe.skipIf(chrootReason !== null)('the runner image, run from its own files
     // The mount points a container runtime creates.
     mkdirSync(join(rootfs, 'dev'));
     mkdirSync(join(rootfs, 'proc'));
+  });
+
+  it('runs git as the ralph user: a commit, and a bundle of it (which runs git pack-objects from its exec path)', async () => {
+    const script = [
+      "const { execFileSync } = require('node:child_process');",
+      "const git = (...args) => execFileSync('/usr/bin/git', args, { cwd: '/tmp/repo', encoding: 'utf8' });",
+      "require('node:fs').mkdirSync('/tmp/repo');",
+      "git('init', '-q', '-b', 'main');",
+      "require('node:fs').writeFileSync('/tmp/repo/a.txt', 'a\\n');",
+      "git('add', '-A');",
+      "git('-c', 'user.name=Pod', '-c', 'user.email=pod@example.invalid', 'commit', '-q', '-m', 'one');",
+      "git('bundle', 'create', '--quiet', '/tmp/one.bundle', 'main');",
+      "console.log(JSON.stringify({ version: git('--version').trim(), verified: git('bundle', 'verify', '--quiet', '/tmp/one.bundle') }));",
+    ].join('\n');
+    const run = await inImage(['/usr/local/bin/node', '-e', script], { HOME: '/tmp' });
+    // git bundle verify says "okay" on stderr; nothing else may be there (no missing templates, no errors).
+    expect(run.stderr.trim()).toBe('/tmp/one.bundle is okay');
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ version: expect.stringMatching(/^git version \d/) });
   });
 
   it('starts Node and loads SQLite and node-pty from /app/node_modules, as the ralph user', async () => {

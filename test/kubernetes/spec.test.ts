@@ -25,6 +25,9 @@ const config: KubernetesExecutorConfig = {
   tolerations: [],
   hostNetwork: false,
   deadlineGraceSeconds: DEADLINE_GRACE_SECONDS,
+  nodePath: '/usr/local/bin/node',
+  maxTaskBytes: 64 * 1024 * 1024,
+  awaitFilesMs: null,
 };
 
 describe('the Kubernetes objects of a loop', () => {

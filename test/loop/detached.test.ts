@@ -2,7 +2,8 @@
  * Detached runner processes: a full run watched through the client library, a runner killed outright, and a
  * hostile client that pipelines requests without reading (the runner's memory stays bounded).
  */
-import { readFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -30,9 +31,15 @@ type StartModule = typeof StartSources;
 let sb: Sandbox;
 /** From dist/: the sources' start.ts would look for runner-entry.js beside itself, where only .ts exists. */
 let startLoop: StartModule['startLoop'];
+let prepareLoop: StartModule['prepareLoop'];
+let runnerEntry: string;
 beforeAll(async () => {
   await ensureRunnerBuilt();
-  ({ startLoop } = (await import(builtModule('src/client/start.js'))) as StartModule);
+  ({
+    startLoop,
+    prepareLoop,
+    RUNNER_ENTRY: runnerEntry,
+  } = (await import(builtModule('src/client/start.js'))) as StartModule);
 });
 beforeEach(() => {
   sb = new Sandbox();
@@ -121,6 +128,77 @@ describe('a detached runner', () => {
     }
     reap(session.pid!);
     await waitFor(() => !isAlive(session.pid!), 'the runner to exit');
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
+      status: 'completed',
+      exitReason: 'all stories pass',
+      iteration: 1,
+    });
+  });
+
+  /** A runner spawned by hand on a prepared loop, as a pod starts it, with `env` over this one's. */
+  async function spawnRunner(
+    script: unknown[],
+    env: Record<string, string>,
+  ): Promise<{ child: ChildProcess; exit: Promise<number | null>; sessionId: number; task: string }> {
+    const task = await makeTask(sb, { stories: 1, script });
+    const prepared = await prepareLoop(
+      {
+        taskDir: task.dir,
+        agent: 'custom',
+        agentCommand: task.agentCommand,
+        iterationTimeoutMs: 0,
+        idleTimeoutMs: 0,
+      },
+      sb.paths,
+    );
+    const child = spawn(process.execPath, [runnerEntry, prepared.launchFile], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
+    reap(child.pid!);
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    return { child, exit, sessionId: prepared.session.id, task: task.name };
+  }
+
+  it("ends failed, in its termination message, when its loop's files never arrive (RALPH_AWAIT_FILE)", async () => {
+    const file = join(sb.root, 'termination-log');
+    const { exit } = await spawnRunner([{ print: 'never runs' }], {
+      RALPH_AWAIT_FILE: join(sb.root, 'never-written'),
+      RALPH_AWAIT_TIMEOUT_MS: '1500',
+      RALPH_TERMINATION_LOG: file,
+    });
+    expect(await within(exit, 'the runner to give up', 15_000)).toBe(0);
+    const report = JSON.parse(readFileSync(file, 'utf8')) as { status: string; exitReason: string };
+    expect(report).toMatchObject({ status: 'failed', iteration: 0 });
+    expect(report.exitReason).toMatch(/files did not arrive within 2 s/);
+  });
+
+  it('waits for its files before it starts, and after its end holds until it is let go (RALPH_HOLD_FILE)', async () => {
+    const file = join(sb.root, 'termination-log');
+    const arrived = join(sb.root, 'delivered');
+    const collected = join(sb.root, 'collected');
+    const runner = await spawnRunner([{ print: 'one' }, { passStory: 'current' }], {
+      RALPH_AWAIT_FILE: arrived,
+      RALPH_HOLD_FILE: collected,
+      RALPH_TERMINATION_LOG: file,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Waiting for its files: no loop yet.
+    expect((await loopStatus({ task: runner.task }, sb.paths)).sessions[0]).toMatchObject({
+      status: 'starting',
+    });
+    writeFileSync(arrived, '');
+    await waitFor(
+      async () => (await loopStatus({ task: runner.task }, sb.paths)).sessions[0]?.status === 'completed',
+      'the loop to end',
+      20_000,
+    );
+    // Ended, and holding: alive, its end not reported to the cluster yet.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(runner.child.exitCode).toBeNull();
+    expect(existsSync(file)).toBe(false);
+    writeFileSync(collected, '');
+    expect(await within(runner.exit, 'the runner to exit once let go', 15_000)).toBe(0);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({
       status: 'completed',
       exitReason: 'all stories pass',

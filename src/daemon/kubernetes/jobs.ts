@@ -26,6 +26,7 @@ import {
   daemonSelector,
   loopObjectName,
   loopObjects,
+  RUNNER_CONTAINER,
   type KubernetesExecutorConfig,
   type LoopObjectsInput,
 } from './spec.js';
@@ -40,6 +41,24 @@ export interface ClusterLoop {
   /** The Job is being deleted (a stop, its TTL or a user's delete). */
   deleting: boolean;
   state: ClusterLoopState;
+  /** Its newest pod: the name, and whether the runner container runs in it (null: no pod). */
+  pod: PodSummary | null;
+}
+
+export interface PodSummary {
+  name: string;
+  running: boolean;
+}
+
+function podSummary(pod: V1Pod | undefined): PodSummary | null {
+  const name = pod?.metadata?.name;
+  if (pod === undefined || name === undefined) return null;
+  const runner = pod.status?.containerStatuses?.find((c) => c.name === RUNNER_CONTAINER);
+  const running =
+    pod.metadata?.deletionTimestamp == null &&
+    pod.status?.phase === 'Running' &&
+    runner?.state?.running !== undefined;
+  return { name, running };
 }
 
 export interface AdoptReport {
@@ -121,6 +140,7 @@ function describe(job: V1Job, pod: V1Pod | undefined, loopId: number): ClusterLo
     createdAt: created instanceof Date ? created.toISOString() : typeof created === 'string' ? created : null,
     deleting: meta.deletionTimestamp !== undefined && meta.deletionTimestamp !== null,
     state: clusterLoopState(job, pod),
+    pod: podSummary(pod),
   };
 }
 
@@ -230,6 +250,11 @@ export class KubernetesLoops {
     return describe(job, newestPod(pods), loopId);
   }
 
+  /** The newest pod of a loop: its name, and whether its runner container runs. */
+  async podOf(loopId: number): Promise<PodSummary | undefined> {
+    return podSummary(newestPod(await this.listPods(`${LABELS.loop}=${loopId}`))) ?? undefined;
+  }
+
   /** Sorts this daemon's Jobs into the loops it knows (by registry id) and orphans; lists known loops gone. */
   async adopt(known: ReadonlySet<number>): Promise<AdoptReport> {
     const loops = await this.list();
@@ -295,11 +320,12 @@ export class KubernetesLoops {
     let stopped = false;
     // The current watch of each kind: a watch that ends is followed by a new one, which replaces it.
     const aborts = new Map<'jobs' | 'pods', AbortController>();
-    const emit = (id: number): void => {
+    const emit = (id: number, kind: 'jobs' | 'pods'): void => {
       if (stopped) return;
       const job = jobs.get(id);
       if (job === undefined) {
-        onChange(id, undefined);
+        // Only the Jobs' own stream says a Job is gone: a pod's event may come before its Job's.
+        if (kind === 'jobs') onChange(id, undefined);
         return;
       }
       onChange(id, describe(job, newestPod([...(pods.get(id)?.values() ?? [])]), id));
@@ -321,7 +347,7 @@ export class KubernetesLoops {
         if (kind === 'jobs') jobs.set(id, item as V1Job);
         else podsOf(id).set(item.metadata!.name!, item as V1Pod);
       }
-      for (const id of new Set([...before, ...(kind === 'jobs' ? jobs.keys() : pods.keys())])) emit(id);
+      for (const id of new Set([...before, ...(kind === 'jobs' ? jobs.keys() : pods.keys())])) emit(id, kind);
       const abort = await watcher.watch(
         url,
         {
@@ -338,7 +364,7 @@ export class KubernetesLoops {
             else jobs.set(id, obj as V1Job);
           } else if (type === 'DELETED') pods.get(id)?.delete(obj.metadata!.name!);
           else podsOf(id).set(obj.metadata!.name!, obj as V1Pod);
-          emit(id);
+          emit(id, kind);
         },
         (err: unknown) => {
           if (stopped) return;

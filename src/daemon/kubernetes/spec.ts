@@ -61,7 +61,25 @@ export interface KubernetesExecutorConfig {
   runAsUser: number;
   /** How long past the loop's own duration budget the Job's deadline falls: the runner's end comes first. */
   deadlineGraceSeconds: number;
+  /** The node binary in the image: the daemon runs it through exec to send files and reach the socket. */
+  nodePath: string;
+  /** The most bytes a loop's files (its task folder) may hold: they are sent into the pod at its start. */
+  maxTaskBytes: number;
+  /**
+   * How long the runner in a pod waits for its files before it gives up and ends `failed`; null: the runner's
+   * default (10 minutes).
+   */
+  awaitFilesMs: number | null;
 }
+
+/** Where the daemon writes, last, the marker that says a loop's files have all arrived in its pod. */
+export const DELIVERED_MARKER = `${DATA_MOUNT}/.delivered`;
+/** Where the daemon writes, once it has taken a loop's results home, the marker that lets the runner exit. */
+export const HOLD_MARKER = `${DATA_MOUNT}/.collected`;
+/** Where a runner whose loop ended writes how (its termination message, before it holds). */
+export const END_FILE = `${DATA_MOUNT}/.ended`;
+/** How long a runner whose loop ended waits for the daemon to take its results (then exits regardless). */
+export const HOLD_TIMEOUT_MS = 10 * 60_000;
 
 export interface LoopObjectsInput {
   /** The daemon's name: one cluster namespace may hold the loops of several daemons. */
@@ -200,6 +218,15 @@ export function loopObjects(config: KubernetesExecutorConfig, input: LoopObjects
               env: [
                 { name: 'RALPH_HOME', value: `${DATA_MOUNT}/home` },
                 { name: 'RALPH_TERMINATION_LOG', value: TERMINATION_LOG },
+                { name: 'RALPH_AWAIT_FILE', value: DELIVERED_MARKER },
+                { name: 'RALPH_HOLD_FILE', value: HOLD_MARKER },
+                { name: 'RALPH_END_FILE', value: END_FILE },
+                { name: 'RALPH_HOLD_TIMEOUT_MS', value: String(HOLD_TIMEOUT_MS) },
+                // git and the agents keep their own settings under HOME: the data volume, as the root is read-only.
+                { name: 'HOME', value: DATA_MOUNT },
+                ...(config.awaitFilesMs === null
+                  ? []
+                  : [{ name: 'RALPH_AWAIT_TIMEOUT_MS', value: String(config.awaitFilesMs) }]),
               ],
               ...(config.secret === null ? {} : { envFrom: [{ secretRef: { name: config.secret } }] }),
               resources: resourcesOf(config),
