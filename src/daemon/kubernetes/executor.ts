@@ -173,8 +173,12 @@ export class KubernetesExecutor implements LoopExecutor {
     return out;
   }
 
-  /** Records what the cluster says of a loop (undefined: its Job is gone) and journals the change. */
-  private apply(id: number, loop: ClusterLoop | undefined): ClusterLoopRow | undefined {
+  /**
+   * Records what the cluster (or, with `fromRunner`, the runner itself) says of a loop (undefined: its Job is
+   * gone) and journals the change. While the pod runs, the runner's word on its status (interactive, paused,
+   * waiting...) stands over the cluster's plain `running`.
+   */
+  private apply(id: number, loop: ClusterLoop | undefined, fromRunner = false): ClusterLoopRow | undefined {
     if (loop === undefined) this.seen.delete(id);
     else this.seen.set(id, loop);
     const row = this.store.get(id);
@@ -188,6 +192,7 @@ export class KubernetesExecutor implements LoopExecutor {
       return lost;
     }
     const { status, reason } = loop.state;
+    if (!fromRunner && status === 'running' && row.status !== 'starting') return row;
     if (status === row.status && reason === row.reason) return row;
     const next = this.store.update(id, { status, reason, job: loop.name });
     if (next === undefined) return undefined;
@@ -532,11 +537,8 @@ export class KubernetesExecutor implements LoopExecutor {
               reason: typeof data.exit_reason === 'string' ? data.exit_reason : null,
               iteration: typeof data.iteration === 'number' ? data.iteration : null,
             });
-          } else if (typeof data.status === 'string' && data.status !== row.status) {
-            this.apply(row.id, {
-              ...this.placeholder(row),
-              state: { status: data.status as SessionStatus, reason: null },
-            });
+          } else if (typeof data.status === 'string') {
+            this.applyRunnerStatus(row, data.status as SessionStatus);
           }
         });
         client.on('close', () => resolve(null));
@@ -551,6 +553,7 @@ export class KubernetesExecutor implements LoopExecutor {
         };
       }
       this.store.update(row.id, { iteration: now.iteration });
+      this.applyRunnerStatus(row, now.status);
       return await ended;
     } finally {
       this.closing.signal.removeEventListener('abort', onAbort);
@@ -563,6 +566,11 @@ export class KubernetesExecutor implements LoopExecutor {
     const report = parseTerminationReport(await this.execNode(pod, READ_END, [END_FILE]));
     if (report === null) return null;
     return { status: report.status, reason: report.exitReason, iteration: report.iteration ?? null };
+  }
+
+  /** A live status the runner reports of itself. */
+  private applyRunnerStatus(row: ClusterLoopRow, status: SessionStatus): void {
+    this.apply(row.id, { ...this.placeholder(row), state: { status, reason: null } }, true);
   }
 
   /** A ClusterLoop standing for what a runner said of itself (apply takes its state). */
@@ -597,7 +605,7 @@ export class KubernetesExecutor implements LoopExecutor {
       }
     }
     if (end.iteration !== null) this.store.update(id, { iteration: end.iteration });
-    this.apply(id, { ...this.placeholder(row), state: { status: end.status, reason } });
+    this.apply(id, { ...this.placeholder(row), state: { status: end.status, reason } }, true);
     await this.execNode(pod, RELEASE, [HOLD_MARKER]).catch((err: unknown) =>
       this.log('cannot let the runner go', { task: row.task, error: errorMessage(err) }),
     );
