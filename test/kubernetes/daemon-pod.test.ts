@@ -5,7 +5,7 @@
  * pod's service account for the API server; a laptop's `ralph start --remote` reaches it over a real OpenZiti
  * test network, the loop runs as a Job started by the daemon in its pod, and `ralph pull` brings its commit home.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
@@ -17,9 +17,15 @@ import { loadIdentity } from '../../src/ziti/identity.js';
 import { ensureCliBuilt } from '../cli/built.js';
 import { useCliSandbox, waitFor } from '../cli/harness.js';
 import { createDaemonService } from '../daemon/harness.js';
-import { gitOk, gitRunner, helperBinDir, type GitRun } from '../git/harness.js';
-import { prdJson } from '../support/prd.js';
-import { addHostVolume, buildTestImage, commitAgentCommand, realNodeExecutor } from '../support/k8s-pods.js';
+import { gitOk, type GitRun } from '../git/harness.js';
+import {
+  LAPTOP_GIT_ID,
+  addHostVolume,
+  buildTestImage,
+  commitAgentCommand,
+  laptopTaskRepo,
+  realNodeExecutor,
+} from '../support/k8s-pods.js';
 import {
   REAL_NODE_LABEL,
   REAL_NODE_TAINT,
@@ -32,12 +38,6 @@ import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NAMESPACE = 'loops';
-const GIT_ID = {
-  GIT_AUTHOR_NAME: 'Laptop',
-  GIT_AUTHOR_EMAIL: 'laptop@example.invalid',
-  GIT_COMMITTER_NAME: 'Laptop',
-  GIT_COMMITTER_EMAIL: 'laptop@example.invalid',
-};
 const COLLECTION: Record<string, string> = {
   ServiceAccount: 'serviceaccounts',
   Role: 'roles',
@@ -131,25 +131,10 @@ describe.skipIf(!enabled)('the daemon deployed in the cluster from deploy/kubern
       await cluster.api('POST', `${group}/namespaces/${NAMESPACE}/${COLLECTION[o.kind!]}`, o);
     }
 
-    const root = join(laptop().root, 'work');
-    mkdirSync(root, { recursive: true });
-    git = gitRunner(root, helperBinDir(root), { RALPH_HOME: laptop().home });
-    repo = join(root, 'proj');
-    await gitOk(git, root, ['init', '-q', '-b', 'main', repo]);
-    writeFileSync(join(repo, 'README.md'), 'a project\n');
-    const task = join(repo, 'tasks', 'feat');
-    mkdirSync(task, { recursive: true });
-    writeFileSync(join(task, 'prd.json'), JSON.stringify(prdJson(1, 'ralph/pod'), null, 2) + '\n');
-    writeFileSync(join(task, 'prompt.md'), '# Fixture prompt\n');
-    writeFileSync(
-      join(task, 'script.json'),
-      JSON.stringify([
-        { writeFile: { path: 'pod.txt', content: 'made by a loop the daemon pod started\n' } },
-        { passAll: true },
-      ]),
-    );
-    await gitOk(git, repo, ['add', '-A']);
-    await gitOk(git, repo, ['commit', '-q', '-m', 'task feat']);
+    ({ git, repo } = await laptopTaskRepo(join(laptop().root, 'work'), laptop().home, 'ralph/pod', [
+      { writeFile: { path: 'pod.txt', content: 'made by a loop the daemon pod started\n' } },
+      { passAll: true },
+    ]));
   }, 400_000);
 
   afterAll(async () => {
@@ -179,7 +164,8 @@ describe.skipIf(!enabled)('the daemon deployed in the cluster from deploy/kubern
     return lines.join('\n') || 'no daemon pod';
   }
 
-  const ralph = (args: string[]) => laptop().ralph(args, { cwd: repo, env: GIT_ID, timeoutMs: 120_000 });
+  const ralph = (args: string[]) =>
+    laptop().ralph(args, { cwd: repo, env: LAPTOP_GIT_ID, timeoutMs: 120_000 });
 
   it('serves a laptop over OpenZiti and runs its loop as a Job, commits brought home', async () => {
     await laptop().ralph([

@@ -7,7 +7,7 @@
  * before the runner exits; `ralph status` sees it completed, `ralph pull` brings the branch with the pod's
  * commit; the Job goes after its TTL.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +23,15 @@ import {
   type DaemonProcess,
   type DaemonSetup,
 } from '../daemon/harness.js';
-import { gitOk, gitRunner, helperBinDir, type GitRun } from '../git/harness.js';
-import { prdJson } from '../support/prd.js';
-import { addHostVolume, buildTestImage, commitAgentCommand, realNodeExecutor } from '../support/k8s-pods.js';
+import { gitOk, type GitRun } from '../git/harness.js';
+import {
+  LAPTOP_GIT_ID,
+  addHostVolume,
+  buildTestImage,
+  commitAgentCommand,
+  laptopTaskRepo,
+  realNodeExecutor,
+} from '../support/k8s-pods.js';
 import { k8sNodeSuite, startTestCluster, type TestCluster } from '../support/k8s-cluster.js';
 import { uniqueName } from '../ziti/e2e/helpers.js';
 import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/network.js';
@@ -33,12 +39,6 @@ import { acquireTestNetwork, zitiTestsEnabled, type TestNetwork } from '../ziti/
 const NAMESPACE = 'loops';
 const TAG = 'ralph-runner:start-remote';
 const STORAGE_CLASS = 'ralph-real';
-const GIT_ID = {
-  GIT_AUTHOR_NAME: 'Laptop',
-  GIT_AUTHOR_EMAIL: 'laptop@example.invalid',
-  GIT_COMMITTER_NAME: 'Laptop',
-  GIT_COMMITTER_EMAIL: 'laptop@example.invalid',
-};
 
 const enabled = zitiTestsEnabled() && k8sNodeSuite().available;
 
@@ -76,25 +76,12 @@ describe.skipIf(!enabled)('ralph start --remote to a daemon running loops on Kub
     });
     daemon = await startDaemonProcess(box, setup, []);
 
-    const root = join(laptop().root, 'work');
-    mkdirSync(root, { recursive: true });
-    git = gitRunner(root, helperBinDir(root), { RALPH_HOME: laptop().home });
-    repo = join(root, 'proj');
-    await gitOk(git, root, ['init', '-q', '-b', 'main', repo]);
-    writeFileSync(join(repo, 'README.md'), 'a project\n');
-    const task = join(repo, 'tasks', 'feat');
-    mkdirSync(task, { recursive: true });
-    writeFileSync(join(task, 'prd.json'), JSON.stringify(prdJson(1, 'ralph/feat'), null, 2) + '\n');
-    writeFileSync(join(task, 'prompt.md'), '# Fixture prompt\n');
-    const script = [
+    ({ git, repo } = await laptopTaskRepo(join(laptop().root, 'work'), laptop().home, 'ralph/feat', [
       { print: 'hello from a pod' },
       { echo: { until: 'go\r', timeoutMs: 120_000 } },
       { writeFile: { path: 'work.txt', content: 'done in a pod\n' } },
       { passAll: true },
-    ];
-    writeFileSync(join(task, 'script.json'), JSON.stringify(script));
-    await gitOk(git, repo, ['add', '-A']);
-    await gitOk(git, repo, ['commit', '-q', '-m', 'task feat']);
+    ]));
   }, 400_000);
 
   afterAll(async () => {
@@ -110,7 +97,7 @@ describe.skipIf(!enabled)('ralph start --remote to a daemon running loops on Kub
   }, 120_000);
 
   const ralph = (args: string[], timeoutMs = 120_000) =>
-    laptop().ralph(args, { cwd: repo, env: GIT_ID, timeoutMs });
+    laptop().ralph(args, { cwd: repo, env: LAPTOP_GIT_ID, timeoutMs });
 
   async function ok(args: string[]): Promise<string> {
     const r = await ralph(args);

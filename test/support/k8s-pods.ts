@@ -6,7 +6,9 @@
 import { chownSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { gitOk, gitRunner, helperBinDir, type GitRun } from '../git/harness.js';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT, type TestCluster } from './k8s-cluster.js';
+import { prdJson } from './prd.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -104,4 +106,38 @@ export function realNodeExecutor(image: string, storageClass: string): Record<st
     hostNetwork: true,
     runAsUser: RALPH_ID,
   };
+}
+
+/** Who commits on the laptop in these tests. */
+export const LAPTOP_GIT_ID = {
+  GIT_AUTHOR_NAME: 'Laptop',
+  GIT_AUTHOR_EMAIL: 'laptop@example.invalid',
+  GIT_COMMITTER_NAME: 'Laptop',
+  GIT_COMMITTER_EMAIL: 'laptop@example.invalid',
+};
+
+/**
+ * The laptop's repository for `ralph start --remote`: `<root>/proj` on `main`, with one committed task folder
+ * `tasks/feat` (a one-story prd.json on `branch`, and the fake agent's `script`). Returns the git runner and the
+ * repository.
+ */
+export async function laptopTaskRepo(
+  root: string,
+  ralphHome: string,
+  branch: string,
+  script: unknown[],
+): Promise<{ git: GitRun; repo: string }> {
+  mkdirSync(root, { recursive: true });
+  const git = gitRunner(root, helperBinDir(root), { RALPH_HOME: ralphHome });
+  const repo = join(root, 'proj');
+  await gitOk(git, root, ['init', '-q', '-b', 'main', repo]);
+  writeFileSync(join(repo, 'README.md'), 'a project\n');
+  const task = join(repo, 'tasks', 'feat');
+  mkdirSync(task, { recursive: true });
+  writeFileSync(join(task, 'prd.json'), JSON.stringify(prdJson(1, branch), null, 2) + '\n');
+  writeFileSync(join(task, 'prompt.md'), '# Fixture prompt\n');
+  writeFileSync(join(task, 'script.json'), JSON.stringify(script));
+  await gitOk(git, repo, ['add', '-A']);
+  await gitOk(git, repo, ['commit', '-q', '-m', 'task feat']);
+  return { git, repo };
 }

@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { basename, join } from 'node:path';
@@ -28,6 +29,7 @@ import {
   startError,
   taskNameOf,
 } from '../loops.js';
+import { REPOS_DIR } from '../git.js';
 import { checkBranchName, checkLoopWorktree, gitEnv, gitIn } from '../worktrees.js';
 import type { DaemonParamsOf, LoopSummary } from '../methods.js';
 import type { EventJournal } from '../trust-hooks.js';
@@ -67,7 +69,6 @@ interface PushedBranch {
   taskPath: string;
   /** The branch's commit when the loop started: the bundle brought home holds what came after it. */
   commit: string;
-  bare: string;
 }
 
 /** Prints the file named by its argument, or nothing when it is not there. */
@@ -433,7 +434,6 @@ export class KubernetesExecutor implements LoopExecutor {
       branch: checked.branch,
       taskPath: checked.taskPath,
       commit,
-      bare: checked.repo,
     };
   }
 
@@ -512,16 +512,7 @@ export class KubernetesExecutor implements LoopExecutor {
 
   /** The loop's end as its runner tells it; null when the connection closed first. */
   private async awaitEnd(row: ClusterLoopRow, pod: string): Promise<LoopEnd | null> {
-    const stream = await dialPodSocket(
-      this.options.kubeConfig,
-      {
-        namespace: this.options.config.namespace,
-        pod,
-        container: RUNNER_CONTAINER,
-        node: this.options.config.nodePath,
-      },
-      row.socket,
-    );
+    const stream = await dialPodSocket(this.options.kubeConfig, this.podTarget(pod), row.socket);
     const client = new RpcClient(stream);
     const onAbort = (): void => client.close();
     this.closing.signal.addEventListener('abort', onAbort);
@@ -613,7 +604,7 @@ export class KubernetesExecutor implements LoopExecutor {
 
   /** Fetches the loop's branch from its pod (a git bundle through exec) into the project's bare repository. */
   private async collect(row: ClusterLoopRow, pod: string): Promise<{ commit: string; bytes: number }> {
-    const bare = join(this.workspace, 'repos', `${row.project}.git`);
+    const bare = join(this.workspace, REPOS_DIR, `${row.project}.git`);
     const dir = mkdtempSync(join(tmpdir(), 'ralph-collect-'));
     try {
       const file = join(dir, 'loop.bundle');
@@ -638,65 +629,57 @@ export class KubernetesExecutor implements LoopExecutor {
     }
   }
 
-  /** Runs `node -e script args` in the runner's container; resolves with its stdout. */
-  private async execNode(pod: string, script: string, args: string[]): Promise<string> {
-    const stream = await execStream(this.options.kubeConfig, {
+  /** Runs `node -e script args` in the runner's container; the stream of its stdin and stdout. */
+  private nodeInPod(pod: string, script: string, args: string[]): Promise<Duplex> {
+    return execStream(this.options.kubeConfig, {
       namespace: this.options.config.namespace,
       pod,
       container: RUNNER_CONTAINER,
       command: [this.options.config.nodePath, '-e', script, ...args],
     });
-    return new Promise<string>((resolve, reject) => {
-      let out = '';
-      stream.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-      stream.once('error', reject);
-      stream.once('end', () => resolve(out));
-      stream.end();
-    });
+  }
+
+  /** Runs `node -e script args` in the runner's container with no input; resolves with its stdout. */
+  private async execNode(pod: string, script: string, args: string[]): Promise<string> {
+    const stream = await this.nodeInPod(pod, script, args);
+    stream.end();
+    return readAll(stream);
   }
 
   /** Runs `node -e script args` in the runner's container with its stdout written to `file`; the bytes. */
   private async execNodeTo(pod: string, script: string, args: string[], file: string): Promise<number> {
-    const stream = await execStream(this.options.kubeConfig, {
-      namespace: this.options.config.namespace,
-      pod,
-      container: RUNNER_CONTAINER,
-      command: [this.options.config.nodePath, '-e', script, ...args],
-    });
+    const stream = await this.nodeInPod(pod, script, args);
     stream.end();
-    const out = createWriteStream(file);
     let bytes = 0;
     stream.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    await pipeline(stream, out);
+    await pipeline(stream, createWriteStream(file));
     return bytes;
   }
 
   private async unpack(pod: string, entries: PackEntry[]): Promise<string> {
-    const stream = await execStream(this.options.kubeConfig, {
+    const stream = await this.nodeInPod(pod, UNPACKER, [DATA_MOUNT, DELIVERED_MARKER]);
+    const answer = readAll(stream);
+    try {
+      await writePack(entries, stream);
+      stream.end();
+    } catch (err) {
+      stream.destroy();
+      answer.catch(() => undefined);
+      throw err;
+    }
+    const line = (await answer).trim();
+    if (!line.startsWith('ok')) throw new Error(`the unpacker said: ${line || 'nothing'}`);
+    return line;
+  }
+
+  /** Where a runner's socket is reached: its container in `pod`, through the image's node. */
+  private podTarget(pod: string): { namespace: string; pod: string; container: string; node: string } {
+    return {
       namespace: this.options.config.namespace,
       pod,
       container: RUNNER_CONTAINER,
-      command: [this.options.config.nodePath, '-e', UNPACKER, DATA_MOUNT, DELIVERED_MARKER],
-    });
-    return new Promise<string>((resolve, reject) => {
-      let out = '';
-      stream.on('data', (chunk: Buffer) => {
-        out += chunk.toString('utf8');
-      });
-      stream.once('error', reject);
-      stream.once('end', () => {
-        const line = out.trim();
-        if (line.startsWith('ok')) resolve(line);
-        else reject(new Error(`the unpacker said: ${line || 'nothing'}`));
-      });
-      writePack(entries, stream).then(
-        () => stream.end(),
-        (err: unknown) => {
-          stream.destroy();
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+      node: this.options.config.nodePath,
+    };
   }
 
   private liveRow(task: string): ClusterLoopRow {
@@ -723,16 +706,7 @@ export class KubernetesExecutor implements LoopExecutor {
       else if (pod === undefined || !pod.running) why = `it has no running pod (${row.reason ?? row.status})`;
       else {
         try {
-          const stream = await dialPodSocket(
-            this.options.kubeConfig,
-            {
-              namespace: this.options.config.namespace,
-              pod: pod.name,
-              container: RUNNER_CONTAINER,
-              node: this.options.config.nodePath,
-            },
-            row.socket,
-          );
+          const stream = await dialPodSocket(this.options.kubeConfig, this.podTarget(pod.name), row.socket);
           return { stream, loopId: row.id, status: row.status };
         } catch (err) {
           why = `it does not answer: ${errorMessage(err)}`;
@@ -855,4 +829,14 @@ function endData(r: ClusterLoopRow): Record<string, unknown> {
     exit_reason: r.reason,
     iteration: r.iteration,
   };
+}
+
+/** Everything a stream gives until it ends, as text. */
+function readAll(stream: Duplex): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    stream.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    stream.once('error', reject);
+    stream.once('end', () => resolve(out));
+  });
 }
