@@ -6,7 +6,10 @@
  * (each status dials itself), and three remotes of which one's controller never answers. Each build given with
  * --dist is timed round-robin against the others in the same run, and one run is broken down step by step.
  *
- *   node bench/status-remotes.mjs [--runs 7] [--timeout 3000] [--dist dist] [--dist other-dist ...]
+ *   node bench/status-remotes.mjs [--runs 7] [--timeout 3000] [--loops 0] [--dist dist] [--dist other-dist ...]
+ *
+ * With --loops N the box runs N idle loops (the echo program) first, so every reachable remote lists N rows and
+ * each status with two remotes takes 2 × N rows into the laptop's registry (bench/remote-attach.mjs runs 50).
  *
  * Targets (printed, never asserted): reachable <= local + 50 ms; one unreachable: max <= local + timeout.
  */
@@ -17,7 +20,9 @@ import { blackHole, startDaemon } from './lib/remote-daemon.mjs';
 import { provisionDaemon } from '../scripts/ziti-testnet/daemon-box.mjs';
 import { findZitiBinary, INSTALL_HINT, startTestNetwork } from '../scripts/ziti-testnet-lib.mjs';
 import {
+  FIXTURE,
   machineLine,
+  makeTaskDir,
   ms,
   nowMs,
   numberOption,
@@ -31,6 +36,7 @@ import {
 
 const RUNS = numberOption('runs', 7, { min: 1, max: 100 });
 const TIMEOUT_MS = numberOption('timeout', 3000, { min: 100, max: 60_000 });
+const LOOPS = numberOption('loops', 0, { min: 0, max: 500 });
 const dists = [];
 for (let i = 0; i < process.argv.length; i++) {
   if (process.argv[i] === '--dist' && process.argv[i + 1]) dists.push(resolve(process.argv[i + 1]));
@@ -67,9 +73,10 @@ async function main() {
   const workspace = join(root, 'work');
   mkdirSync(workspace, { recursive: true });
   const configFile = join(root, 'daemon.jsonc');
-  await provisionDaemon(net, { service, workspace, configFile, maxLoops: 10 });
+  await provisionDaemon(net, { service, workspace, configFile, maxLoops: Math.max(10, LOOPS + 5) });
   // The box runs the first build (or BENCH_DIST); the builds compared are the laptop's.
-  const box = await startDaemon({ ns: null }, join(root, 'box'), configFile);
+  const boxHome = join(root, 'box');
+  const box = await startDaemon({ ns: null }, boxHome, configFile);
   cleanups.push(() => box.child.kill('SIGTERM'));
   const hole = await blackHole();
   cleanups.push(() => hole.close());
@@ -109,6 +116,28 @@ async function main() {
   while (ralph(dists[0], homes.get('0 two reachable remotes'), ['remote', 'test', 'box']).code !== 0) {
     if (nowMs() > deadline) throw new Error(`the daemon did not answer: ${box.log().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (LOOPS > 0) {
+    process.stderr.write(`starting ${LOOPS} loops on the box ...\n`);
+    const setup = homes.get('0 two reachable remotes');
+    const agent = [process.execPath, FIXTURE, 'echo'].map((a) => JSON.stringify(a)).join(' ');
+    for (let i = 0; i < LOOPS; i++) {
+      const task = `idle-${i}`;
+      makeTaskDir(workspace, task);
+      // The box's own CLI ends them (its registry has the daemon's loops); the daemon alone would not.
+      cleanups.push(() => ralph(dists[0], boxHome, ['stop', task, '--force']));
+      const r = ralph(dists[0], setup, [
+        'remote',
+        'start-loop',
+        'box',
+        task,
+        '--agent',
+        'custom',
+        '--agent-command',
+        agent,
+      ]);
+      if (r.code !== 0) throw new Error(`start-loop ${task}: ${r.stderr}`);
+    }
   }
 
   const runs = new Map([...homes.keys()].map((k) => [k, []]));

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { createJSONRPCNotification } from 'json-rpc-2.0';
 import { errorMessage } from '../errors.js';
 import { RpcClient, RpcError, type RpcConnection } from '../protocol/index.js';
-import { EVENT_METHOD } from '../protocol/events.js';
+import { EVENT_METHOD } from '../protocol/event-method.js';
 import type { Role } from './roles.js';
 import type { LoopExecutor } from './executor.js';
 

@@ -58,6 +58,12 @@ export class LoopManager implements LoopExecutor {
   private readonly agentPath: string | undefined;
   /** Starts run one at a time, so two at once cannot both pass the `maxLoops` check. */
   private starting: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether the daemon holds an open connection to the runner socket at `address` (its event journal's watch,
+   * see watch.ts). Such a runner answers, so reconciling does not dial it again: without this, every
+   * `list_loops` connected to every live runner, waking each one.
+   */
+  holdsConnection: (address: string) => boolean = () => false;
 
   constructor(options: LoopManagerOptions) {
     this.workspace = options.workspace;
@@ -109,7 +115,11 @@ export class LoopManager implements LoopExecutor {
   async list(): Promise<LoopSummary[]> {
     const registry = Registry.open(this.paths.registryFile);
     try {
-      await reconcile(registry);
+      // The pid and start-time checks still run for every row; only the socket probe is spared.
+      await reconcile(registry, {
+        probeSocket: (address, timeoutMs) =>
+          this.holdsConnection(address) ? Promise.resolve(true) : probeUnixSocket(address, timeoutMs),
+      });
       return registry
         .list()
         .filter((s) => s.location === 'local')

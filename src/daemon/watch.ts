@@ -21,6 +21,8 @@ interface Watched {
 
 export class LoopWatcher {
   private readonly watched = new Map<number, Watched>();
+  /** Runner sockets this watcher holds a subscribed connection to, with how many. */
+  private readonly connected = new Map<string, number>();
   /** Loop ids the journal has a start for, and those it has an end for. */
   private readonly started = new Set<string>();
   private readonly ended = new Set<string>();
@@ -33,6 +35,7 @@ export class LoopWatcher {
     private readonly journal: EventJournal,
     private readonly log: Logger,
   ) {
+    loops.holdsConnection = (address) => this.connected.has(address);
     for (const entry of journal.since(0)) {
       const id = (entry.data as { loop_id?: unknown } | null)?.loop_id;
       if (typeof id !== 'string') continue;
@@ -147,12 +150,26 @@ export class LoopWatcher {
         });
         entry.status = status;
       });
-      client.on('close', () => this.settle(entry));
+      let counted = false;
+      client.on('close', () => {
+        if (counted) this.uncount(session.address);
+        this.settle(entry);
+      });
       await client.request('subscribe', { events: ['state_change'] });
+      if (!client.closed) {
+        counted = true;
+        this.connected.set(session.address, (this.connected.get(session.address) ?? 0) + 1);
+      }
     } catch (err) {
       this.log('cannot watch loop', { task: session.task, error: errorMessage(err) });
       this.settle(entry);
     }
+  }
+
+  private uncount(address: string): void {
+    const left = (this.connected.get(address) ?? 1) - 1;
+    if (left > 0) this.connected.set(address, left);
+    else this.connected.delete(address);
   }
 
   /** A watch ended: the loop's row says how it ended (reconciled, so a runner gone without a word counts). */
@@ -182,6 +199,8 @@ export class LoopWatcher {
     if (this.timer !== null) clearInterval(this.timer);
     for (const entry of this.watched.values()) entry.client?.close();
     this.watched.clear();
+    this.connected.clear();
+    this.loops.holdsConnection = () => false;
   }
 }
 

@@ -15,7 +15,7 @@ import {
 import type { JSONRPCResponse } from 'json-rpc-2.0';
 import { errorMessage } from '../errors.js';
 import { RpcError, errorCodes } from './errors.js';
-import { EVENT_METHOD } from './events.js';
+import { EVENT_METHOD } from './event-method.js';
 import type { WireEvent } from './events.js';
 import { DEFAULT_MAX_LINE_BYTES, LineDecoder, encodeLine } from './framing.js';
 import { attachFramingSwitch } from './framing-switch.js';

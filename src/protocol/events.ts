@@ -3,9 +3,10 @@
  * `{type, timestamp, data}`, as in ralph-uv's protocol.
  */
 import { z } from 'zod';
+import { EVENT_METHOD } from './event-method.js';
 import { byteOffset, iterationRecord, statusChange } from './schemas.js';
 
-export const EVENT_METHOD = 'event';
+export { EVENT_METHOD };
 
 export interface EventSpec<D extends z.ZodType = z.ZodType> {
   summary: string;

@@ -17,6 +17,7 @@ export const SQL = {
     ORDER BY id DESC LIMIT 1`,
   latest: `SELECT ${SELECT_COLUMNS} FROM sessions
     WHERE task = @task AND ${REMOTE_KEY} = @remote ORDER BY id DESC LIMIT 1`,
+  markSeen: `UPDATE sessions SET last_seen = @at, updated_at = @now WHERE id = @id AND status NOT IN ${TERMINAL_SQL}`,
   pruneWhere: `status IN (SELECT value FROM json_each(@statuses)) AND status IN ${TERMINAL_SQL}
     AND (@cutoff IS NULL OR COALESCE(ended_at, updated_at) < @cutoff)`,
 } as const;

@@ -39,7 +39,17 @@ export async function reconcileRemote(
         report.errors.push({ remoteName, message: errorMessage(err) });
         return;
       }
-      for (const session of group) applyAnswer(registry, session, remoteName, answer, now, report);
+      // One commit for the remote's whole answer: each row is still checked on its own (a savepoint each),
+      // but a daemon listing 100 loops costs one write, not 100.
+      registry.transaction(() => {
+        const seen: { session: SessionRecord; at: string }[] = [];
+        for (const session of group) {
+          const at = onlySeen(session, answer);
+          if (at === undefined) applyAnswer(registry, session, remoteName, answer, now, report);
+          else seen.push({ session, at });
+        }
+        markSeen(registry, seen, report);
+      });
     }),
   );
 }
@@ -68,6 +78,47 @@ function applyAnswer(
   if (updated.status === 'lost') report.lost.push(updated);
   else if (updated.status === 'unreachable') report.unreachable.push(updated);
   else if (!isTerminal(updated.status)) report.alive.push(updated);
+}
+
+/**
+ * When the remote's answer for `session` changes none of its fields but `lastSeen`, that time; else undefined
+ * (the row takes the whole patch, or is marked lost or unreachable).
+ */
+function onlySeen(
+  session: SessionRecord,
+  answer: Map<number, Partial<SessionRecord>> | 'unreachable',
+): string | undefined {
+  if (answer === 'unreachable') return undefined;
+  const known = answer.get(session.id);
+  if (known === undefined || known.lastSeen === undefined || known.lastSeen === null) return undefined;
+  const patch = withoutIdentity(known) as Record<string, unknown>;
+  const current = session as unknown as Record<string, unknown>;
+  for (const [field, value] of Object.entries(patch)) {
+    if (field !== 'lastSeen' && value !== undefined && current[field] !== value) return undefined;
+  }
+  return known.lastSeen;
+}
+
+/** Rows the remote reports unchanged: `lastSeen` stamped on each still open, in one statement each. */
+function markSeen(
+  registry: Registry,
+  seen: { session: SessionRecord; at: string }[],
+  report: ReconcileReport,
+): void {
+  const byTime = new Map<string, SessionRecord[]>();
+  for (const { session, at } of seen) byTime.set(at, [...(byTime.get(at) ?? []), session]);
+  for (const [at, sessions] of byTime) {
+    const stamped = new Set(
+      registry.markSeen(
+        sessions.map((s) => s.id),
+        at,
+      ),
+    );
+    for (const session of sessions) {
+      report.checked += 1;
+      if (stamped.has(session.id)) report.alive.push({ ...session, lastSeen: at });
+    }
+  }
 }
 
 function withoutIdentity(patch: Partial<SessionRecord>): SessionPatch {

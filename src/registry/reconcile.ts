@@ -94,8 +94,9 @@ function record(
   report.checked += 1;
   switch (verdict.kind) {
     case 'alive': {
-      const updated = applyIfOpen(registry, session, { lastSeen: now().toISOString() }, false);
-      if (updated !== undefined) report.alive.push(updated);
+      // One statement: only `lastSeen` changes, and only while the row is open.
+      const at = now().toISOString();
+      if (registry.markSeen([session.id], at).length > 0) report.alive.push({ ...session, lastSeen: at });
       return;
     }
     case 'crashed': {

@@ -121,6 +121,19 @@ export class Registry {
     });
   }
 
+  /**
+   * Stamps `lastSeen = at` (and `updatedAt`) on the rows of `ids` that are still open, in one transaction: what a
+   * remote's answer does to the rows it reports unchanged, without reading and rewriting each whole row.
+   * Returns the ids stamped.
+   */
+  markSeen(ids: readonly number[], at: string): number[] {
+    if (ids.length === 0) return [];
+    return this.transaction(() => {
+      const now = this.now();
+      return ids.filter((id) => this.stmt(SQL.markSeen).run({ id, at, now }).changes > 0);
+    });
+  }
+
   get(id: number): SessionRecord | undefined {
     const row = this.guard(() => this.stmt(SQL.get).get(id) as SessionRow | undefined);
     return row === undefined ? undefined : rowToRecord(row);

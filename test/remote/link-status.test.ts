@@ -9,12 +9,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentity } from '../../src/ziti/identity.js';
 import { linkLogFile, linkSocketPath } from '../../src/client/remote/link/paths.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
-import { ensureCliBuilt } from '../cli/built.js';
+import { ensureCliBuilt, ROOT } from '../cli/built.js';
 import { CliSandbox, waitFor } from '../cli/harness.js';
 import {
   createDaemonService,
@@ -244,6 +245,39 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
       remoteName: 'box',
       agent: 'codex',
     });
+  });
+
+  it('through the link, status loads neither a schema library nor the overlay code', async () => {
+    const sb = await laptop();
+    expect((await sb.ralph(['link', 'start'], { env: WITH_LINK })).exitCode).toBe(0);
+    const record = join(sb.root, 'modules.txt');
+    const hook = join(ROOT, 'test', 'fixtures', 'record-modules.mjs');
+    const out = await status(sb, [], {
+      ...WITH_LINK,
+      NODE_OPTIONS: `--import=${hook}`,
+      RECORD_MODULES: record,
+    });
+    expect(out.remotes.find((r) => r.name === 'box')?.reachable).toBe(true);
+    // The link answered: the box's answer did not come from a connection of the status process itself.
+    expect((await linkState(sb)).remotes?.find((r) => r.name === 'box')).toMatchObject({ calls: 1 });
+    const sources = readFileSync(record, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith('file:'))
+      .flatMap((url) => [
+        ...readFileSync(fileURLToPath(url), 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm),
+      ])
+      .map((m) => m[1]!);
+    expect(sources).toContain('src/client/remote/link/client.ts');
+    for (const heavy of [
+      'node_modules/zod/',
+      'node_modules/libsodium',
+      'src/ziti/context.ts',
+      'src/ziti/edge/',
+    ])
+      expect(
+        sources.filter((s) => s.startsWith(heavy)),
+        heavy,
+      ).toEqual([]);
   });
 
   it('a status that finds no link starts one for next time; link stop ends it', async () => {

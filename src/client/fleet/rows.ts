@@ -2,6 +2,7 @@
 import type { Usage } from '../../loop/usage.js';
 import type { SessionRecord } from '../../registry/index.js';
 import type { FleetRow, LinkHealth, LiveInfo } from './types.js';
+import { compareStrings } from '../../util/compare.js';
 
 export function rowKey(session: Pick<SessionRecord, 'task' | 'remoteName'>): string {
   return `${session.remoteName ?? 'local'}/${session.task}`;
@@ -55,6 +56,6 @@ export function sortRows(rows: FleetRow[]): FleetRow[] {
   const when = (r: FleetRow): string => (ended(r) ? (r.endedAt ?? r.session.updatedAt) : r.session.createdAt);
   return rows.sort((a, b) => {
     if (ended(a) !== ended(b)) return ended(a) ? 1 : -1;
-    return when(b).localeCompare(when(a)) || a.key.localeCompare(b.key);
+    return compareStrings(when(b), when(a)) || compareStrings(a.key, b.key);
   });
 }

@@ -169,6 +169,12 @@ export function addUnknownLoops(
   now = new Date(),
 ): SessionRecord[] {
   const added: SessionRecord[] = [];
+  // One commit for every row added (see reconcileRemote).
+  registry.transaction(() => addUnknown(registry, answers, now, added));
+  return added;
+}
+
+function addUnknown(registry: Registry, answers: RemoteAnswer[], now: Date, added: SessionRecord[]): void {
   for (const { remote, loops } of answers) {
     if (loops === null) continue;
     for (const loop of loops) {
@@ -193,7 +199,6 @@ export function addUnknownLoops(
       );
     }
   }
-  return added;
 }
 
 /**

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { ensurePrivateDir, ralphPaths, type RalphPaths } from '../../config/paths.js';
 import { ExitCode, RalphError, errorMessage } from '../../errors.js';
 import { loadIdentity, writeFileAtomic } from '../../ziti/identity.js';
+import { compareStrings } from '../../util/compare.js';
 
 export interface Remote {
   name: string;
@@ -79,7 +80,7 @@ export function loadRemotes(paths: RalphPaths = ralphPaths()): Remote[] {
   }
   return Object.entries(remotes)
     .map(([name, r]) => ({ name, identity: r.identity, service: r.service }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareStrings(a.name, b.name));
 }
 
 /** The remote called `name`, or REMOTE_NOT_FOUND listing those there are. */
@@ -159,7 +160,7 @@ export function validateRemoteName(name: string): string {
 async function saveRemotes(remotes: Remote[], paths: RalphPaths): Promise<void> {
   ensurePrivateDir(paths.configDir);
   const body: Record<string, { identity: string; service: string }> = {};
-  for (const r of [...remotes].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const r of [...remotes].sort((a, b) => compareStrings(a.name, b.name))) {
     body[r.name] = { identity: r.identity, service: r.service };
   }
   await writeFileAtomic(remotesFile(paths), `${JSON.stringify({ remotes: body }, null, 2)}\n`, 0o600);
