@@ -146,7 +146,9 @@ async function main() {
   const paths = ralphPaths();
   const node = NODE;
   const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const ralph = [node, fromBuild('cli/main.js')];
+  // The installed `ralph` (package.json's bin): the entry that turns the compile cache on, where the build has it.
+  const bin = existsSync(fromBuild('cli/ralph.js')) ? 'cli/ralph.js' : 'cli/main.js';
+  const ralph = [node, fromBuild(bin)];
   await fillRegistry(paths);
   const pristine = join(home, 'pristine.sqlite3');
   copyFileSync(paths.registryFile, pristine);

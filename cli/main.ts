@@ -61,7 +61,29 @@ function usageMessage(msg: string, argv: string[]): string {
 }
 
 // A reader that went away (`ralph start … | head -1`) ends the output, not the command with a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
+// Installed as each stream is first made, not here: making them loads Node's stream code, which a command
+// that prints through `writeStdout` (output.ts) never needs.
+for (const name of ['stdout', 'stderr'] as const) {
+  const made = Object.getOwnPropertyDescriptor(process, name);
+  const make = made?.configurable === true ? made.get?.bind(process) : undefined;
+  if (make === undefined) {
+    guardPipe(process[name]);
+    continue;
+  }
+  const enumerable = made?.enumerable ?? true;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable,
+    get() {
+      const stream = make() as NodeJS.WriteStream;
+      guardPipe(stream);
+      Object.defineProperty(process, name, { configurable: true, enumerable, get: () => stream });
+      return stream;
+    },
+  });
+}
+
+function guardPipe(stream: NodeJS.WriteStream): void {
   stream.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
     stream.destroy();

@@ -1,9 +1,57 @@
 /** Small rendering helpers shared by the commands: colour that honours NO_COLOR, tables, durations. */
+import { fstatSync, writeSync } from 'node:fs';
 import { RalphError, ExitCode } from '../src/errors.js';
 import { Uncolored } from '../src/loop/marks.js';
 
-/** Colour only on a terminal and without NO_COLOR (any non-empty value). */
-export const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
+/**
+ * Colour only on a terminal and without NO_COLOR (any non-empty value). Asked of the descriptor, not of
+ * `process.stdout` or `tty.isatty` (both load Node's whole stream code, a few ms a short command need not pay):
+ * a terminal is a character device. So is /dev/null, where colour harms no one.
+ */
+export const useColor = (): boolean => !process.env.NO_COLOR && stdoutIsTerminal();
+
+let terminal: boolean | undefined;
+function stdoutIsTerminal(): boolean {
+  if (terminal === undefined) {
+    try {
+      terminal = fstatSync(1).isCharacterDevice();
+    } catch {
+      terminal = false;
+    }
+  }
+  return terminal;
+}
+
+/** Set once a write to fd 1 would block (then `process.stdout` queues it) or once the reader has gone. */
+let stdoutMode: 'direct' | 'stream' | 'gone' = 'direct';
+
+/**
+ * Writes to standard output. Straight to fd 1 while that works, so that a command printing a table or JSON
+ * never builds `process.stdout`; from the first write that would block (a non-blocking pipe whose reader is
+ * slow) through the stream, which waits for the reader, in order. A reader that went away (`| head -1`) ends
+ * the output, not the command.
+ */
+export function writeStdout(text: string): void {
+  if (stdoutMode === 'gone') return;
+  if (stdoutMode === 'stream') {
+    process.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  let offset = 0;
+  try {
+    while (offset < bytes.length) offset += writeSync(1, bytes, offset);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE') {
+      stdoutMode = 'gone';
+      return;
+    }
+    if (code !== 'EAGAIN') throw err;
+    stdoutMode = 'stream';
+    process.stdout.write(bytes.subarray(offset));
+  }
+}
 
 /**
  * A loop's terminal bytes to stdout. With colour off, ralph's own banners and `[ralph]` lines lose theirs; the
@@ -33,11 +81,11 @@ export const paint = {
 };
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  writeStdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 export function println(line = ''): void {
-  process.stdout.write(`${line}\n`);
+  writeStdout(`${line}\n`);
 }
 
 /** Renders rows as aligned columns; colour codes do not count toward widths. */

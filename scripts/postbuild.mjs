@@ -4,7 +4,7 @@ import { chmodSync, existsSync } from 'node:fs';
 import { bundleCli } from './bundle.mjs';
 import { bundleWeb } from './bundle-web.mjs';
 
-const entries = ['main.js', 'git-remote-ralph.js'].map(
+const entries = ['ralph.js', 'main.js', 'git-remote-ralph.js'].map(
   (name) => new URL(`../dist/cli/${name}`, import.meta.url),
 );
 await bundleCli();
