@@ -3,12 +3,12 @@
  * file must still be found: yargs' locale files (through the file in node_modules, not the chunk), the
  * runner and the screen worker (through the files tsc wrote; covered by every test that starts a loop).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { transformSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { CLI_MAIN, ROOT } from './built.js';
+import { CLI_MAIN } from './built.js';
+import { recordModules } from '../support/loaded-modules.js';
 import { useCliSandbox } from './harness.js';
 
 const sb = useCliSandbox();
@@ -55,25 +55,16 @@ describe('the bundled CLI entry', () => {
   });
 
   it('ralph status, run, loads no heavy package either (its own imports included)', async () => {
-    const record = join(sb().root, 'modules.txt');
-    const hook = join(ROOT, 'test', 'fixtures', 'record-modules.mjs');
-    const result = await sb().ralph(['status'], {
-      env: { NODE_OPTIONS: `--import=${hook}`, RECORD_MODULES: record },
-    });
+    const record = recordModules(join(sb().root, 'modules.txt'));
+    const result = await sb().ralph(['status'], { env: record.env });
     expect(result.exitCode).toBe(0);
-    expect(existsSync(record)).toBe(true);
-    const loaded = readFileSync(record, 'utf8')
-      .split('\n')
-      .filter((url) => url.startsWith('file:'))
-      .map((url) => fileURLToPath(url));
     // The dynamic imports of the status command itself are in the list, not only the entry's static graph.
-    expect(loaded.filter((file) => file.startsWith(dirname(CLI_MAIN))).length).toBeGreaterThan(3);
+    expect(record.files().filter((file) => file.startsWith(dirname(CLI_MAIN))).length).toBeGreaterThan(3);
     const packages = new Set(
-      loaded.flatMap((file) =>
-        [...readFileSync(file, 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)/gm)].map(
-          (m) => m[1]!,
-        ),
-      ),
+      record
+        .sources()
+        .filter((s) => s.startsWith('node_modules/'))
+        .map((s) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(s)![1]!),
     );
     for (const heavy of ['zod', 'ink', 'react', 'yargs', '@xterm/headless', 'libsodium-wrappers-sumo']) {
       expect([...packages], heavy).not.toContain(heavy);

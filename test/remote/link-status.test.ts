@@ -9,13 +9,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentity } from '../../src/ziti/identity.js';
 import { linkLogFile, linkSocketPath } from '../../src/client/remote/link/paths.js';
 import { Registry, type SessionRecord } from '../../src/registry/index.js';
 import { isAlive } from '../../src/util/proc.js';
-import { ensureCliBuilt, ROOT } from '../cli/built.js';
+import { ensureCliBuilt } from '../cli/built.js';
+import { recordModules } from '../support/loaded-modules.js';
 import { CliSandbox, waitFor } from '../cli/harness.js';
 import {
   createDaemonService,
@@ -250,23 +250,12 @@ describe.skipIf(!zitiTestsEnabled())('ralph status through the link', () => {
   it('through the link, status loads neither a schema library nor the overlay code', async () => {
     const sb = await laptop();
     expect((await sb.ralph(['link', 'start'], { env: WITH_LINK })).exitCode).toBe(0);
-    const record = join(sb.root, 'modules.txt');
-    const hook = join(ROOT, 'test', 'fixtures', 'record-modules.mjs');
-    const out = await status(sb, [], {
-      ...WITH_LINK,
-      NODE_OPTIONS: `--import=${hook}`,
-      RECORD_MODULES: record,
-    });
+    const record = recordModules(join(sb.root, 'modules.txt'));
+    const out = await status(sb, [], { ...WITH_LINK, ...record.env });
     expect(out.remotes.find((r) => r.name === 'box')?.reachable).toBe(true);
     // The link answered: the box's answer did not come from a connection of the status process itself.
     expect((await linkState(sb)).remotes?.find((r) => r.name === 'box')).toMatchObject({ calls: 1 });
-    const sources = readFileSync(record, 'utf8')
-      .split('\n')
-      .filter((url) => url.startsWith('file:'))
-      .flatMap((url) => [
-        ...readFileSync(fileURLToPath(url), 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm),
-      ])
-      .map((m) => m[1]!);
+    const sources = record.sources();
     expect(sources).toContain('src/client/remote/link/client.ts');
     for (const heavy of [
       'node_modules/zod/',

@@ -1,0 +1,35 @@
+/**
+ * Which modules a ralph process loaded: run it with `recordModules(file).env` in its environment
+ * (test/fixtures/record-modules.mjs writes the URL of every ES module it loads), then read the files back and the
+ * sources the bundle placed in each (its `// node_modules/...` and `// src/...` markers).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HOOK = join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs');
+
+export interface ModuleRecord {
+  /** The environment that makes a Node process record what it loads into the file. */
+  env: { NODE_OPTIONS: string; RECORD_MODULES: string };
+  /** The module files loaded. */
+  files(): string[];
+  /** The source files bundled into them, as the bundle names them (`src/...`, `node_modules/<pkg>/...`). */
+  sources(): string[];
+}
+
+export function recordModules(file: string): ModuleRecord {
+  const files = (): string[] =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith('file:'))
+      .map((url) => fileURLToPath(url));
+  return {
+    env: { NODE_OPTIONS: `--import=${HOOK}`, RECORD_MODULES: file },
+    files,
+    sources: () =>
+      files().flatMap((f) =>
+        [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm)].map((m) => m[1]!),
+      ),
+  };
+}
