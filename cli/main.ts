@@ -8,7 +8,7 @@ import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
 import { runWithoutYargs } from './fast-path.js';
 import { withHelpLayout } from './help-layout.js';
-import { paint } from './output.js';
+import { paint, writeStdoutDirectly } from './output.js';
 import { ralphVersion } from '../src/version.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -59,6 +59,9 @@ function usageMessage(msg: string, argv: string[]): string {
   if (msg === `Unknown argument: ${first}`) return `unknown command ${first}`;
   return msg;
 }
+
+// Listings go to fd 1 without building process.stdout (cli/output.ts).
+writeStdoutDirectly();
 
 // A reader that went away (`ralph start … | head -1`) ends the output, not the command with a stack trace.
 // Installed as each stream is first made, not here: making them loads Node's stream code, which a command

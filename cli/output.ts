@@ -22,14 +22,23 @@ function stdoutIsTerminal(): boolean {
   return terminal;
 }
 
-/** Set once a write to fd 1 would block (then `process.stdout` queues it) or once the reader has gone. */
-let stdoutMode: 'direct' | 'stream' | 'gone' = 'direct';
+/**
+ * How `writeStdout` writes: through `process.stdout` (the default, for code that runs the commands in its own
+ * process and may have replaced `process.stdout.write`), or straight to fd 1 (the `ralph` command line, see
+ * `writeStdoutDirectly`); `gone` once the reader has gone.
+ */
+let stdoutMode: 'direct' | 'stream' | 'gone' = 'stream';
+
+/** The command line's choice: from now on `writeStdout` writes to fd 1 itself (see there). */
+export function writeStdoutDirectly(): void {
+  if (stdoutMode === 'stream') stdoutMode = 'direct';
+}
 
 /**
- * Writes to standard output. Straight to fd 1 while that works, so that a command printing a table or JSON
- * never builds `process.stdout`; from the first write that would block (a non-blocking pipe whose reader is
- * slow) through the stream, which waits for the reader, in order. A reader that went away (`| head -1`) ends
- * the output, not the command.
+ * Writes to standard output. In the command line, straight to fd 1 while that works, so that a command printing
+ * a table or JSON never builds `process.stdout`; from the first write that would block (a non-blocking pipe
+ * whose reader is slow) through the stream, which waits for the reader, in order. A reader that went away
+ * (`| head -1`) ends the output, not the command.
  */
 export function writeStdout(text: string): void {
   if (stdoutMode === 'gone') return;
