@@ -105,19 +105,10 @@ function markSeen(
   seen: { session: SessionRecord; at: string }[],
   report: ReconcileReport,
 ): void {
-  const byTime = new Map<string, SessionRecord[]>();
-  for (const { session, at } of seen) byTime.set(at, [...(byTime.get(at) ?? []), session]);
-  for (const [at, sessions] of byTime) {
-    const stamped = new Set(
-      registry.markSeen(
-        sessions.map((s) => s.id),
-        at,
-      ),
-    );
-    for (const session of sessions) {
-      report.checked += 1;
-      if (stamped.has(session.id)) report.alive.push({ ...session, lastSeen: at });
-    }
+  const stamped = registry.markSeen(seen.map(({ session, at }) => ({ id: session.id, at })));
+  for (const { session, at } of seen) {
+    report.checked += 1;
+    if (stamped.has(session.id)) report.alive.push({ ...session, lastSeen: at });
   }
 }
 

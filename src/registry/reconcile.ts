@@ -96,7 +96,8 @@ function record(
     case 'alive': {
       // One statement: only `lastSeen` changes, and only while the row is open.
       const at = now().toISOString();
-      if (registry.markSeen([session.id], at).length > 0) report.alive.push({ ...session, lastSeen: at });
+      if (registry.markSeen([{ id: session.id, at }]).size > 0)
+        report.alive.push({ ...session, lastSeen: at });
       return;
     }
     case 'crashed': {

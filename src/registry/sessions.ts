@@ -122,15 +122,17 @@ export class Registry {
   }
 
   /**
-   * Stamps `lastSeen = at` (and `updatedAt`) on the rows of `ids` that are still open, in one transaction: what a
-   * remote's answer does to the rows it reports unchanged, without reading and rewriting each whole row.
-   * Returns the ids stamped.
+   * Stamps each row's `lastSeen` (and `updatedAt`) if it is still open, in one transaction: what reconciling does
+   * to rows it finds unchanged, without reading and rewriting each whole row. Returns the ids stamped.
    */
-  markSeen(ids: readonly number[], at: string): number[] {
-    if (ids.length === 0) return [];
+  markSeen(rows: readonly { id: number; at: string }[]): Set<number> {
+    if (rows.length === 0) return new Set();
     return this.transaction(() => {
       const now = this.now();
-      return ids.filter((id) => this.stmt(SQL.markSeen).run({ id, at, now }).changes > 0);
+      const statement = this.stmt(SQL.markSeen);
+      return new Set(
+        rows.filter(({ id, at }) => statement.run({ id, at, now }).changes > 0).map((r) => r.id),
+      );
     });
   }
 
