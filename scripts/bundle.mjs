@@ -113,6 +113,38 @@ const fileUrlPlugin = {
   },
 };
 
+/**
+ * zod's own error messages come in some fifty languages, one module each, and its main module imports them
+ * all; ralph sets none but the English one zod starts with, so every process that validates carried the
+ * other languages' code for nothing (a third of a megabyte of source in each runner). The bundle keeps
+ * English only: `z.locales` has `en` and nothing else.
+ */
+const zodEnglishOnlyPlugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: "export { default as en } from './en.js';",
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/**
+ * V8 keeps each module's source for as long as the module lives (functions are compiled from it when first
+ * called), one byte per character if every character is Latin-1 and two bytes otherwise: one em dash in a
+ * comment doubled the runner's 1.4 MB of source in every runner. esbuild writes strings, templates, regular
+ * expressions and names in ASCII (its default charset) but copies comments as they are; this escapes what
+ * is left, which is in comments.
+ */
+const asciiOnlyPlugin = {
+  name: 'ascii-only',
+  renderChunk: (code) => ({
+    code: code.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`),
+    map: null,
+  }),
+};
+
 const packageName = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name;
 
 const posix = (path) => {
@@ -151,7 +183,7 @@ export async function bundleCli() {
     // React (in the TUI's chunk) picks its production build by this; its development build checks every
     // element and keeps a debug record per fiber, several times the CPU and memory per frame.
     define: { 'process.env.NODE_ENV': '"production"' },
-    plugins: [builtinPlugin, fileUrlPlugin],
+    plugins: [zodEnglishOnlyPlugin, builtinPlugin, fileUrlPlugin],
     legalComments: 'none',
     logLevel: 'warning',
     // Keep the shebang of cli/main.ts; nothing else is added.
@@ -171,6 +203,7 @@ async function rechunk(name) {
     external: (id) => !id.startsWith('.') && !isAbsolute(id),
     // The code is already bundled: keep every statement and every module's side effects, in order.
     treeshake: false,
+    plugins: [asciiOnlyPlugin],
     logLevel: 'warn',
     onwarn: (warning) => {
       // esbuild's chunks import each other in cycles (its runtime helpers), which ES modules allow.

@@ -123,6 +123,27 @@ describe('the bundled CLI entry', () => {
     }
   });
 
+  it('is ASCII throughout, so V8 keeps each module one byte per character (comments included)', () => {
+    const dir = dirname(CLI_MAIN);
+    const bundled = readdirSync(dir).filter(
+      (name) =>
+        /^chunk-[a-z0-9]+\.js$/.test(name) || ['main.js', 'runner.js', 'git-remote-ralph.js'].includes(name),
+    );
+    expect(bundled).toContain('runner.js');
+    for (const name of bundled) {
+      const nonAscii = [...readFileSync(join(dir, name), 'utf8')].filter((c) => c.codePointAt(0)! > 0x7f);
+      expect(nonAscii, name).toEqual([]);
+    }
+    // The runner's sources have comments with typographic characters; they are there, escaped.
+    expect(readFileSync(join(dir, 'runner.js'), 'utf8')).toMatch(/\\u\{2014\}/);
+  });
+
+  it("carries zod's English messages only, not its other languages", () => {
+    const runner = readFileSync(join(dirname(CLI_MAIN), 'runner.js'), 'utf8');
+    const locales = [...runner.matchAll(/^\/\/ node_modules\/zod\/v4\/locales\/(\S+)/gm)].map((m) => m[1]);
+    expect(locales.sort()).toEqual(['en.js', 'index.js']);
+  });
+
   it("yargs still finds its locale files: ralph --help in German names the commands 'Kommandos'", async () => {
     const result = await sb().ralph(['--help'], { env: { LC_ALL: 'de_DE.UTF-8', LANG: 'de_DE.UTF-8' } });
     expect(result.exitCode).toBe(0);
