@@ -3,17 +3,17 @@
  * the task folder is in a git repository, its HEAD and `git status --porcelain` — taken after every iteration.
  * `stallAfter` iterations in a row that leave it as it was end the loop `stalled`.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { changeDigest } from '../util/digest.js';
 
 export interface TaskFingerprint {
   prd: string;
   progress: string;
   /** HEAD commit, or null when the task folder is not in a git repository. */
   head: string | null;
-  /** Hash of `git status --porcelain`, or null outside git. */
+  /** Digest of `git status --porcelain`, or null outside git. */
   worktree: string | null;
 }
 
@@ -21,7 +21,7 @@ const GIT_TIMEOUT_MS = 30_000;
 
 function hashFile(file: string): string {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex');
+    return changeDigest(readFileSync(file));
   } catch {
     return 'missing';
   }
@@ -50,7 +50,7 @@ export async function fingerprint(taskDir: string, cwd = taskDir): Promise<TaskF
     prd: hashFile(join(taskDir, 'prd.json')),
     progress: hashFile(join(taskDir, 'progress.txt')),
     head: heads.length === 0 ? null : heads.join(' '),
-    worktree: heads.length === 0 ? null : createHash('sha256').update(statuses.join('\0')).digest('hex'),
+    worktree: heads.length === 0 ? null : changeDigest(statuses.join('\0')),
   };
 }
 

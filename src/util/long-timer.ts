@@ -2,9 +2,9 @@
  * A one-shot timer for delays of any length. Node's `setTimeout` takes at most 2^31-1 ms (about 24.8 days) and
  * fires a longer delay after 1 ms; this timer waits in chunks no longer than that, on the monotonic clock.
  * `restart()` is cheap enough to call on every chunk of output: it only moves the deadline, and the pending
- * chunk re-checks the deadline when it fires.
+ * chunk re-checks the deadline when it fires. The clock is the global `performance`: importing
+ * `node:perf_hooks` for it would load that module's histograms and observers too, in every runner.
  */
-import { performance } from 'node:perf_hooks';
 
 /** The longest delay one `setTimeout` honours. */
 export const MAX_TIMEOUT_CHUNK_MS = 2 ** 31 - 1;

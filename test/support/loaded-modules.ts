@@ -16,6 +16,8 @@ export interface ModuleRecord {
   files(): string[];
   /** The source files bundled into them, as the bundle names them (`src/...`, `node_modules/<pkg>/...`). */
   sources(): string[];
+  /** The Node built-in modules process `pid` had loaded when it exited (`net`, `crypto`, ...). */
+  builtins(pid: number): string[];
 }
 
 export function recordModules(file: string): ModuleRecord {
@@ -27,6 +29,12 @@ export function recordModules(file: string): ModuleRecord {
   return {
     env: { NODE_OPTIONS: `--import=${HOOK}`, RECORD_MODULES: file },
     files,
+    builtins: (pid) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line) => line.split(' '))
+        .filter(([kind, of]) => kind === 'builtin' && Number(of) === pid)
+        .map((fields) => fields[2]!),
     sources: () =>
       files().flatMap((f) =>
         [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm)].map((m) => m[1]!),
