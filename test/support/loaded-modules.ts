@@ -16,8 +16,12 @@ export interface ModuleRecord {
   files(): string[];
   /** The source files bundled into them, as the bundle names them (`src/...`, `node_modules/<pkg>/...`). */
   sources(): string[];
-  /** The Node built-in modules process `pid` had loaded when it exited (`net`, `crypto`, ...). */
-  builtins(pid: number): string[];
+  /**
+   * The Node built-in modules process `pid` (default: every process recorded) had loaded when it exited. A
+   * process whose stdout or stderr is a pipe loads `net` for the recorder itself (its hooks thread's output
+   * goes to the main thread's streams, sockets on a pipe): send both to files to see whether the process does.
+   */
+  builtins(pid?: number): string[];
 }
 
 export function recordModules(file: string): ModuleRecord {
@@ -33,7 +37,7 @@ export function recordModules(file: string): ModuleRecord {
       readFileSync(file, 'utf8')
         .split('\n')
         .map((line) => line.split(' '))
-        .filter(([kind, of]) => kind === 'builtin' && Number(of) === pid)
+        .filter(([kind, of]) => kind === 'builtin' && (pid === undefined || Number(of) === pid))
         .map((fields) => fields[2]!),
     sources: () =>
       files().flatMap((f) =>
