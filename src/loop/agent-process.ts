@@ -7,6 +7,7 @@ import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { constants } from 'node:os';
 import pty from 'node-pty';
+import { OutputBatch } from './output-batch.js';
 
 export interface AgentSpawn {
   file: string;
@@ -40,6 +41,7 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
   private readonly term: pty.IPty;
   private exited = false;
   private lastDataAt = 0;
+  private readonly batch = new OutputBatch((chunk) => this.emit('data', chunk));
 
   constructor(spec: AgentSpawn) {
     super();
@@ -52,17 +54,23 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
       encoding: null,
     });
     this.pid = this.term.pid;
-    drainBeforeClose(this.term, (chunk) => this.emit('data', chunk));
+    drainBeforeClose(this.term, (chunk) => {
+      this.batch.push(chunk);
+      this.batch.flush();
+    });
     this.term.onData((chunk) => {
       this.lastDataAt = Date.now();
-      this.emit('data', chunk as unknown as Buffer);
+      this.batch.push(chunk as unknown as Buffer);
     });
     this.term.onExit(({ exitCode, signal }) => {
       this.exited = true;
       const name = signal ? (SIGNAL_NAMES.get(signal) ?? String(signal)) : null;
       // The PTY can still hand over output after the exit is reported; wait for a short quiet spell so the
       // iteration's last bytes land in the log before it is judged.
-      this.afterQuiet(() => this.emit('exit', { exitCode: name ? null : exitCode, signal: name }));
+      this.afterQuiet(() => {
+        this.batch.flush();
+        this.emit('exit', { exitCode: name ? null : exitCode, signal: name });
+      });
     });
   }
 

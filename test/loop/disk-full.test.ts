@@ -50,6 +50,17 @@ function fill(dir: string, leaveBytes: number): string {
   return filler;
 }
 
+/** Fills what is left of the disk under `dir`, to the last byte it takes. */
+function fillUp(dir: string): string {
+  const filler = join(dir, 'filler-rest');
+  try {
+    writeFileSync(filler, Buffer.alloc(1024 * 1024));
+  } catch {
+    // ENOSPC once it is full: what was written stays.
+  }
+  return filler;
+}
+
 interface Run {
   final: LoopState;
   logs: string[];
@@ -63,6 +74,7 @@ async function runLoop(
   paths: RalphPaths,
   registryFile: string,
   beforeRun: (logs: string[]) => void = () => undefined,
+  onLog: (line: string) => void = () => undefined,
 ): Promise<Run> {
   const prepared = await prepareLoop(
     {
@@ -81,7 +93,10 @@ async function runLoop(
   const done = runLoopProcess(
     { ...prepared.launch, registryFile },
     {
-      log: (line) => logs.push(line),
+      log: (line) => {
+        logs.push(line);
+        onLog(line);
+      },
       onReady: (runner) =>
         runner.on('state', (changed) => {
           if (typeof changed.agentPid === 'number') agentPids.push(changed.agentPid);
@@ -136,22 +151,32 @@ describe('a full disk', () => {
     if (!mounted) return ctx.skip();
     const task = await makeTask(sb, { script: flood });
     const paths = ralphPaths({ RALPH_HOME: join(mnt, 'home') });
-    let filler = '';
+    const fillers: string[] = [];
     let freed = false;
-    const run = await runLoop(task, paths, paths.registryFile, (logs) => {
-      filler = fill(mnt, 256 * 1024);
-      // Free the space only once the runner has found the registry full and is retrying.
-      void waitFor(
-        () => logs.some((l) => l.startsWith('registry update failed, retrying')),
-        'a retry',
-        60_000,
-      )
-        .then(() => {
-          rmSync(filler);
-          freed = true;
-        })
-        .catch(() => undefined);
-    });
+    const run = await runLoop(
+      task,
+      paths,
+      paths.registryFile,
+      (logs) => {
+        fillers.push(fill(mnt, 256 * 1024));
+        // Free the space only once the runner has found the registry full and is retrying.
+        void waitFor(
+          () => logs.some((l) => l.startsWith('registry update failed, retrying')),
+          'a retry',
+          60_000,
+        )
+          .then(() => {
+            for (const filler of fillers) rmSync(filler, { force: true });
+            freed = true;
+          })
+          .catch(() => undefined);
+      },
+      (line) => {
+        // The output log cuts back the write that failed, which frees what that write had taken; fill that
+        // too, before the runner goes on to write its end to the registry (this runs inside its call).
+        if (line.startsWith('disk full: ') && fillers.length === 1) fillers.push(fillUp(mnt));
+      },
+    );
 
     expect(freed).toBe(true);
     expect(run.final.status).toBe('failed');
@@ -167,7 +192,7 @@ describe('a full disk', () => {
     }
     await waitFor(() => !isAlive(run.agentPids[0]!), 'the agent to end', 10_000);
     checkFiles(run.dir);
-    expect(existsSync(filler)).toBe(false);
+    for (const filler of fillers) expect(existsSync(filler)).toBe(false);
     console.log(
       `registry on the full disk: ${run.logs.filter((l) => l.includes('retrying')).length} retries`,
     );
