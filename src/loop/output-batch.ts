@@ -6,6 +6,7 @@
  * whatever is held before it: keystroke echoes typed back to back, a prompt, a progress line never wait.
  * Nothing is dropped or reordered; `flush()` hands on whatever is held.
  */
+import { monotonicMs } from '../util/clock.js';
 
 /** Output that follows the previous chunk this soon is part of a burst. */
 export const BURST_GAP_MS = 1;
@@ -24,7 +25,7 @@ export class OutputBatch {
 
   constructor(
     private readonly emit: (chunk: Buffer) => void,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   push(chunk: Buffer): void {

@@ -2,9 +2,9 @@
  * A one-shot timer for delays of any length. Node's `setTimeout` takes at most 2^31-1 ms (about 24.8 days) and
  * fires a longer delay after 1 ms; this timer waits in chunks no longer than that, on the monotonic clock.
  * `restart()` is cheap enough to call on every chunk of output: it only moves the deadline, and the pending
- * chunk re-checks the deadline when it fires. The clock is the global `performance`: importing
- * `node:perf_hooks` for it would load that module's histograms and observers too, in every runner.
+ * chunk re-checks the deadline when it fires.
  */
+import { monotonicMs } from './clock.js';
 
 /** The longest delay one `setTimeout` honours. */
 export const MAX_TIMEOUT_CHUNK_MS = 2 ** 31 - 1;
@@ -27,13 +27,13 @@ export class LongTimer {
   start(delayMs: number): void {
     this.clear();
     this.delayMs = Math.max(0, delayMs);
-    this.dueAt = performance.now() + this.delayMs;
+    this.dueAt = monotonicMs() + this.delayMs;
     this.schedule();
   }
 
   /** Moves a pending deadline to `delayMs` (as last started) from now; does nothing when not pending. */
   restart(): void {
-    if (this.handle !== undefined) this.dueAt = performance.now() + this.delayMs;
+    if (this.handle !== undefined) this.dueAt = monotonicMs() + this.delayMs;
   }
 
   clear(): void {
@@ -42,7 +42,7 @@ export class LongTimer {
   }
 
   private schedule(): void {
-    const left = this.dueAt - performance.now();
+    const left = this.dueAt - monotonicMs();
     if (left <= 0) {
       this.handle = undefined;
       this.fire();

@@ -21,12 +21,11 @@ afterAll(async () => {
 });
 
 describe('a runner, over a whole loop', () => {
-  it('loads no node:crypto or node:perf_hooks (the stall check digests without them)', async () => {
+  it('loads no node:crypto or node:perf_hooks (stall check, timers and output gathering do without them)', async () => {
     const task = sb.makeTask('quiet', { script: [{ print: 'looked around, changed nothing' }] });
     const record = recordModules(join(sb.root, 'modules.txt'));
-    const result = await sb.ralph(startArgs(task, ['--iteration-timeout', '0', '--idle-timeout', '0']), {
-      env: record.env,
-    });
+    // Default timeouts: the iteration and idle timers run too.
+    const result = await sb.ralph(startArgs(task), { env: record.env });
     expect(result.exitCode, result.stderr).toBe(0);
     const pid = Number(/runner pid (\d+)/.exec(result.stdout)![1]);
     const ended = await sb.waitForSession(
