@@ -1,6 +1,6 @@
 /**
  * The time now, for ages that count up: read afresh at every render, and a render forced only when nothing
- * else has redrawn for `ms`. A busy fleet already redraws several times a second; a clock of its own would
+ * else has redrawn for `ms`. A busy fleet already redraws twice a second; a clock of its own would
  * add a whole frame every second on top.
  */
 import { useEffect, useState } from 'react';

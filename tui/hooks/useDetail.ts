@@ -1,12 +1,13 @@
 /**
  * The selected loop's detail, read again every `intervalMs` while it stays selected and runs (and at once when
  * its row changes). An ended loop's detail does not change, so it is read once. A read never overlaps the
- * previous one, so a slow loop cannot pile requests up.
+ * previous one, so a slow loop cannot pile requests up. The first answer for a newly selected loop is shown at
+ * once; later ones only refresh it, and join the next paced frame rather than drawing one of their own.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { FleetRow, LoopDetail } from '../../src/client/fleet/index.js';
 import { errorMessage } from '../../src/errors.js';
-import { useFleet } from '../state/context.js';
+import { useFleet, useFramePacer } from '../state/context.js';
 
 export interface DetailState {
   detail: LoopDetail | null;
@@ -18,6 +19,7 @@ export const SCROLLBACK = 500;
 
 export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState {
   const fleet = useFleet();
+  const pacer = useFramePacer();
   const [state, setState] = useState<DetailState>({ detail: null, loading: false });
   const rowRef = useRef(row);
   rowRef.current = row;
@@ -36,6 +38,17 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
     let live = true;
     let busy = false;
     let again = false;
+    let shown = false;
+    const show = (update: () => void): void => {
+      if (!shown) {
+        shown = true;
+        update();
+        return;
+      }
+      pacer.schedule('detail', () => {
+        if (live) update();
+      });
+    };
     setState({ detail: null, loading: true });
     const read = async (): Promise<void> => {
       const current = rowRef.current;
@@ -47,13 +60,15 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
       busy = true;
       try {
         const detail = await fleet.detail(current, SCROLLBACK);
-        if (live) setState({ detail, loading: false });
+        if (live) show(() => setState({ detail, loading: false }));
       } catch (err) {
         if (live) {
-          setState((s) => ({
-            detail: s.detail && { ...s.detail, problems: [errorMessage(err)] },
-            loading: false,
-          }));
+          show(() =>
+            setState((s) => ({
+              detail: s.detail && { ...s.detail, problems: [errorMessage(err)] },
+              loading: false,
+            })),
+          );
         }
       } finally {
         busy = false;
@@ -70,7 +85,7 @@ export function useDetail(row: FleetRow | null, intervalMs = 1000): DetailState 
       live = false;
       if (timer) clearInterval(timer);
     };
-  }, [fleet, key, ended, intervalMs]);
+  }, [fleet, pacer, key, ended, intervalMs]);
 
   useEffect(() => {
     kick.current();

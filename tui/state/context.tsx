@@ -1,14 +1,16 @@
 /** The state and actions contexts, and the provider that owns the reducer. */
 import { useApp } from 'ink';
-import { createContext, useContext, useEffect, useMemo, useReducer, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useMemo, useReducer, useState, type ReactNode } from 'react';
 import type { Fleet } from '../../src/client/fleet/index.js';
 import { makeActions, type ActionDeps, type Handoff, type TuiActions } from './actions.js';
+import { FramePacer } from './frame-pacer.js';
 import { initialState, reducer, selectedRow } from './reducer.js';
 import type { Notice, TuiAction, TuiState, UiMemory } from './types.js';
 
 const StateContext = createContext<TuiState | null>(null);
 const ActionsContext = createContext<(TuiActions & { dispatch: (a: TuiAction) => void }) | null>(null);
 const FleetContext = createContext<Fleet | null>(null);
+const PacerContext = createContext<FramePacer | null>(null);
 
 export interface TuiProviderProps {
   fleet: Fleet;
@@ -34,6 +36,8 @@ export function TuiProvider(props: TuiProviderProps): ReactNode {
     if (!props.state && props.fleet.started) start = { ...start, rows: props.fleet.rows(), ready: true };
     return props.notice ? { ...start, notice: props.notice } : start;
   });
+  const [pacer] = useState(() => new FramePacer());
+  useEffect(() => () => pacer.close(), [pacer]);
   const { onMemory } = props;
   const remembered = selectedRow(state)?.key ?? state.selectedKey;
   useEffect(() => {
@@ -58,9 +62,11 @@ export function TuiProvider(props: TuiProviderProps): ReactNode {
   );
   return (
     <FleetContext.Provider value={fleet}>
-      <ActionsContext.Provider value={actions}>
-        <StateContext.Provider value={state}>{props.children}</StateContext.Provider>
-      </ActionsContext.Provider>
+      <PacerContext.Provider value={pacer}>
+        <ActionsContext.Provider value={actions}>
+          <StateContext.Provider value={state}>{props.children}</StateContext.Provider>
+        </ActionsContext.Provider>
+      </PacerContext.Provider>
     </FleetContext.Provider>
   );
 }
@@ -86,4 +92,11 @@ export function useFleet(): Fleet {
   const fleet = useContext(FleetContext);
   if (!fleet) throw new Error('useFleet needs a TuiProvider above it');
   return fleet;
+}
+
+/** The pacer that live data from the loops goes through on its way to the state (see frame-pacer.ts). */
+export function useFramePacer(): FramePacer {
+  const pacer = useContext(PacerContext);
+  if (!pacer) throw new Error('useFramePacer needs a TuiProvider above it');
+  return pacer;
 }
