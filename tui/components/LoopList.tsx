@@ -103,7 +103,9 @@ function LoopLine({ row, columns, selected, lastWidth, now, color }: LoopLinePro
   const before = (selected ? '▸ ' : '  ') + cells(columns.slice(0, at)) + ' ';
   // An ended loop says why it ended; a running one shows what it printed last.
   const last = (isTerminal(row.status) ? (row.exitReason ?? row.lastLine) : row.lastLine)?.trim();
-  const after = ' ' + cells(columns.slice(at + 1)) + ' ' + fit(last ?? '', lastWidth);
+  // Only the selected line is padded to the full width, for its inverse bar: Ink trims the spaces at the end
+  // of every other line anyway, after taking each of them apart on every frame.
+  const after = ' ' + cells(columns.slice(at + 1)) + ' ' + (selected ? fit : clip)(last ?? '', lastWidth);
   return (
     <Text inverse={selected} wrap="truncate">
       {before}
