@@ -217,6 +217,19 @@ describe('DetailPane', () => {
     }
   });
 
+  it('keeps its right border with text of double-width characters', () => {
+    // Lines are cut to the width by their length; such a line is twice as wide as the pane.
+    const wide = '漢字テキスト'.repeat(30);
+    const detail = makeDetail({ screen: makeScreen([wide, `ab${wide}`]), problems: [wide] });
+    for (const width of [40, 41, 80]) {
+      const frame = show({ row: alpha, detail, width });
+      const inside = lines(frame).slice(1, -1);
+      expect(inside.length).toBeGreaterThan(3);
+      for (const line of inside) expect(line.trimEnd(), `at ${width}:\n${frame}`).toMatch(/│$/);
+      cleanup();
+    }
+  });
+
   it('tints problems and stories only when colour is on', () => {
     const detail = makeDetail({
       stories: [makeStory('S1', true), makeStory('S2', false)],

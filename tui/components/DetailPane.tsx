@@ -26,6 +26,8 @@ export function DetailPane(props: DetailPaneProps): ReactNode {
   return (
     <Box flexDirection="column" height={height} width={width} borderStyle="single" borderDimColor>
       <Title {...props} width={width - 2} />
+      {/* Clipped at the sides too, although that costs Ink a slice of every line each frame: a line cut to the
+          width by its length is still wider than the pane when it holds double-width characters. */}
       <Box flexDirection="column" height={inner - 1} overflow="hidden">
         {row === null ? (
           <Text dimColor>select a loop to see it here</Text>
