@@ -19,7 +19,7 @@ export interface TaskFingerprint {
 
 const GIT_TIMEOUT_MS = 30_000;
 
-function hashFile(file: string): string {
+function digestFile(file: string): string {
   try {
     return changeDigest(readFileSync(file));
   } catch {
@@ -47,8 +47,8 @@ export async function fingerprint(taskDir: string, cwd = taskDir): Promise<TaskF
     statuses.push(status);
   }
   return {
-    prd: hashFile(join(taskDir, 'prd.json')),
-    progress: hashFile(join(taskDir, 'progress.txt')),
+    prd: digestFile(join(taskDir, 'prd.json')),
+    progress: digestFile(join(taskDir, 'progress.txt')),
     head: heads.length === 0 ? null : heads.join(' '),
     worktree: heads.length === 0 ? null : changeDigest(statuses.join('\0')),
   };
