@@ -4,7 +4,7 @@ import type { LoopStatus } from '../protocol/index.js';
 import type { StreamFormat } from './stream/types.js';
 import type { Usage } from './usage.js';
 
-export { LOOP_STATUSES } from '../protocol/index.js';
+export { LOOP_STATUSES } from '../protocol/statuses.js';
 export type { LoopStatus };
 
 export const ENDED_STATUSES: ReadonlySet<LoopStatus> = new Set([

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { createJSONRPCNotification } from 'json-rpc-2.0';
-import { EVENT_METHOD, makeEvent } from './events.js';
+import { EVENT_METHOD, makeEvent } from './event-method.js';
 import type { LoopEvent, WireEvent } from './events.js';
 import { encodeLine } from './framing.js';
 import type { Framing } from './frames.js';

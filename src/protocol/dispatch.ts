@@ -6,7 +6,8 @@ import { JSONRPCServer, createJSONRPCErrorResponse } from 'json-rpc-2.0';
 import type { z } from 'zod';
 import type { JSONRPCID, JSONRPCRequest, JSONRPCResponse } from 'json-rpc-2.0';
 import { RpcError, errorCodes } from './errors.js';
-import { methods } from './methods.js';
+import { QUICK_PARAMS, type QuickParams } from './method-index.js';
+import { loadMethodTable } from './method-table.js';
 import type { MethodName, ParamsOf, ResultOf } from './methods.js';
 import { checkEnvelope, parseParams, summarizeIssues } from './validate.js';
 import type { RpcConnection } from './connection.js';
@@ -41,13 +42,58 @@ export type Dispatch = (
   conn: RpcConnection,
 ) => Promise<JSONRPCResponse | JSONRPCResponse[] | null>;
 
-/** A `Dispatch` that answers from `handlers` (batches of at most `maxBatch` members). */
+/**
+ * A `Dispatch` that answers from `handlers` (batches of at most `maxBatch` members). The method table is
+ * loaded with the first message that needs it; messages that arrive meanwhile wait for it and are answered
+ * in order. Until then, a call whose params a quick check accepts (see method-index.ts) is answered without it.
+ */
 export function handlerDispatch(
   handlers: HandlerTable,
   options: DispatcherOptions & { maxBatch?: number },
 ): Dispatch {
-  const server = createDispatcher(handlers, options);
-  return (message, conn) => answer(server, message, conn, options.maxBatch);
+  const loose = handlers as Record<string, LooseHandler | undefined>;
+  let server: JSONRPCServer<RpcConnection> | undefined;
+  let ready: Promise<JSONRPCServer<RpcConnection>> | undefined;
+  let quick: JSONRPCServer<RpcConnection> | undefined;
+  return (message, conn) => {
+    if (server !== undefined) return answer(server, message, conn, options.maxBatch);
+    if (ready === undefined && !options.validateResults && isQuickCall(message, loose)) {
+      quick ??= createTableDispatcher(Object.keys(QUICK_PARAMS), quickParams, undefined, loose, options);
+      return answer(quick, message, conn);
+    }
+    ready ??= loadMethodTable().then((table) => {
+      server = createTableDispatcher(
+        Object.keys(table),
+        (name, params) => parseParams(name, table[name as MethodName].params, params),
+        options.validateResults ? (name, result) => checkResult(table, name, result) : undefined,
+        loose,
+        options,
+      );
+      return server;
+    });
+    return ready.then((loaded) => answer(loaded, message, conn, options.maxBatch));
+  };
+}
+
+function quickCheck(method: unknown): QuickParams | undefined {
+  return typeof method === 'string' && Object.hasOwn(QUICK_PARAMS, method)
+    ? QUICK_PARAMS[method as MethodName]
+    : undefined;
+}
+
+/** A single request or notification, of a method with a handler, whose params the quick check accepts. */
+function isQuickCall(message: unknown, handlers: Record<string, LooseHandler | undefined>): boolean {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const { method, params } = message as { method?: unknown; params?: unknown };
+  const check = quickCheck(method);
+  return check !== undefined && handlers[method as string] !== undefined && check(params) !== undefined;
+}
+
+/** Only ever called for calls `isQuickCall` let through. */
+function quickParams(method: string, params: unknown): unknown {
+  const parsed = quickCheck(method)?.(params);
+  if (parsed === undefined) throw new Error(`${method}: params not checked`);
+  return parsed;
 }
 
 type LooseHandler = (params: unknown, conn: RpcConnection) => unknown;
@@ -66,7 +112,13 @@ export function tableDispatch<T extends Record<string, MethodSpec>>(
   handlers: TableHandlers<T>,
   options: DispatcherOptions & { maxBatch?: number },
 ): Dispatch {
-  const server = createTableDispatcher(table, handlers as Record<string, LooseHandler | undefined>, options);
+  const server = createTableDispatcher(
+    Object.keys(table),
+    (name, params) => parseParams(name, table[name]!.params, params),
+    options.validateResults ? (name, result) => checkResult(table, name, result) : undefined,
+    handlers as Record<string, LooseHandler | undefined>,
+    options,
+  );
   return (message, conn) => answer(server, message, conn, options.maxBatch);
 }
 
@@ -78,15 +130,14 @@ function checkResult(table: Record<string, MethodSpec>, method: string, value: u
   throw new Error(`result of ${method} does not match the protocol: ${where}`);
 }
 
-export function createDispatcher(
-  handlers: HandlerTable,
-  options: DispatcherOptions,
-): JSONRPCServer<RpcConnection> {
-  return createTableDispatcher(methods, handlers as Record<string, LooseHandler | undefined>, options);
-}
-
+/**
+ * A server for the methods `names` that have a handler: `parse` validates a call's params (throwing
+ * INVALID_PARAMS), `check`, when given, each result.
+ */
 function createTableDispatcher(
-  table: Record<string, MethodSpec>,
+  names: readonly string[],
+  parse: (method: string, params: unknown) => unknown,
+  check: ((method: string, result: unknown) => void) | undefined,
   handlers: Record<string, LooseHandler | undefined>,
   options: DispatcherOptions,
 ): JSONRPCServer<RpcConnection> {
@@ -112,14 +163,13 @@ function createTableDispatcher(
           ),
     );
   const direct = new Map<string, LooseHandler>();
-  for (const name of Object.keys(table)) {
+  for (const name of names) {
     const handler = handlers[name];
     if (handler === undefined) continue;
-    const schema = table[name]!.params;
-    direct.set(name, (params, conn) => handler(parseParams(name, schema, params), conn));
+    direct.set(name, (params, conn) => handler(parse(name, params), conn));
     server.addMethod(name, async (params: unknown, conn: RpcConnection) => {
-      const result = await handler(parseParams(name, schema, params), conn);
-      if (options.validateResults) checkResult(table, name, result);
+      const result = await handler(parse(name, params), conn);
+      check?.(name, result);
       return result;
     });
   }

@@ -3,10 +3,9 @@
  * `{type, timestamp, data}`, as in ralph-uv's protocol.
  */
 import { z } from 'zod';
-import { EVENT_METHOD } from './event-method.js';
 import { byteOffset, iterationRecord, statusChange } from './schemas.js';
 
-export { EVENT_METHOD };
+export { EVENT_METHOD, makeEvent, ptyEventLine } from './event-method.js';
 
 export interface EventSpec<D extends z.ZodType = z.ZodType> {
   summary: string;
@@ -94,30 +93,6 @@ export interface WireEvent {
   type: string;
   timestamp: string;
   data: unknown;
-}
-
-export function makeEvent<T extends EventType>(type: T, data: EventDataOf<T>): LoopEvent<T> {
-  return { type, timestamp: isoNow(), data };
-}
-
-let stampMs = 0;
-let stamp = '';
-/** The current time as an ISO string; events come in bursts, so the string is reused within a millisecond. */
-function isoNow(): string {
-  const now = Date.now();
-  if (now !== stampMs) {
-    stampMs = now;
-    stamp = new Date(now).toISOString();
-  }
-  return stamp;
-}
-
-/**
- * The NDJSON line of a `pty` event, built directly: it is sent for every chunk of terminal output, and base64
- * and a number need no JSON escaping. Equal to `encodeLine` of the notification `makeEvent` would give.
- */
-export function ptyEventLine(offset: number, base64: string): string {
-  return `{"jsonrpc":"2.0","method":"${EVENT_METHOD}","params":{"type":"pty","timestamp":"${isoNow()}","data":{"offset":${offset},"data":"${base64}"}}}\n`;
 }
 
 export const EVENT_TYPES = Object.keys(events) as EventType[];

@@ -20,6 +20,7 @@ export const isoTimestamp = z.iso.datetime({ offset: true });
 /** A byte offset into the loop's append-only output log. */
 export const byteOffset = z.number().int().min(0);
 
+import { SUBSCRIBABLE_EVENTS } from './method-index.js';
 import { LOOP_STATUSES } from './statuses.js';
 import { usageSchema } from './usage-schema.js';
 
@@ -27,8 +28,7 @@ export { LOOP_STATUSES };
 export const loopStatus = z.enum(LOOP_STATUSES);
 export type LoopStatus = z.infer<typeof loopStatus>;
 
-/** Event types a client can ask for with `subscribe` (`*` means all of them). */
-export const SUBSCRIBABLE_EVENTS = ['output', 'state_change', 'iteration', '*'] as const;
+export { SUBSCRIBABLE_EVENTS };
 export const subscribableEvent = z.enum(SUBSCRIBABLE_EVENTS);
 export type SubscribableEvent = z.infer<typeof subscribableEvent>;
 

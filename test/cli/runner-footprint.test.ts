@@ -21,11 +21,12 @@ afterAll(async () => {
 });
 
 describe('a runner, over a whole loop', () => {
-  it('loads no node:crypto or node:perf_hooks (stall check, timers and output gathering do without them)', async () => {
+  it('loads no node:crypto, node:perf_hooks or zod (stall check, timers, output gathering and prd.json checks do without them)', async () => {
     const task = sb.makeTask('quiet', { script: [{ print: 'looked around, changed nothing' }] });
     const record = recordModules(join(sb.root, 'modules.txt'));
-    // Default timeouts: the iteration and idle timers run too.
-    const result = await sb.ralph(startArgs(task), { env: record.env });
+    // Default timeouts: the iteration and idle timers run too. Results unchecked, as a user's runner runs
+    // (checking them needs the method table).
+    const result = await sb.ralph(startArgs(task), { env: { ...record.env, RALPH_CHECK_RESULTS: '0' } });
     expect(result.exitCode, result.stderr).toBe(0);
     const pid = Number(/runner pid (\d+)/.exec(result.stdout)![1]);
     const ended = await sb.waitForSession(
@@ -42,5 +43,11 @@ describe('a runner, over a whole loop', () => {
     expect(builtins).toContain('child_process');
     expect(builtins).not.toContain('crypto');
     expect(builtins).not.toContain('perf_hooks');
+    expect(builtins).not.toContain('v8');
+    // It read prd.json every iteration and served its socket; no client sent it a request, so it never
+    // loaded the protocol's method table, and nothing else loads zod.
+    const sources = record.sources(pid);
+    expect(sources).toContain('src/loop/prd/shape.ts');
+    expect(sources.filter((s) => s.startsWith('node_modules/zod/'))).toEqual([]);
   });
 });

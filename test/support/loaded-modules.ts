@@ -12,10 +12,13 @@ const HOOK = join(import.meta.dirname, '..', 'fixtures', 'record-modules.mjs');
 export interface ModuleRecord {
   /** The environment that makes a Node process record what it loads into the file. */
   env: { NODE_OPTIONS: string; RECORD_MODULES: string };
-  /** The module files loaded. */
-  files(): string[];
-  /** The source files bundled into them, as the bundle names them (`src/...`, `node_modules/<pkg>/...`). */
-  sources(): string[];
+  /** The module files loaded (by process `pid` only, when given). */
+  files(pid?: number): string[];
+  /**
+   * The source files bundled into them, as the bundle names them (`src/...`, `node_modules/<pkg>/...`), by
+   * process `pid` only when given.
+   */
+  sources(pid?: number): string[];
   /**
    * The Node built-in modules process `pid` (default: every process recorded) had loaded when it exited. A
    * process whose stdout or stderr is a pipe loads `net` for the recorder itself (its hooks thread's output
@@ -25,11 +28,14 @@ export interface ModuleRecord {
 }
 
 export function recordModules(file: string): ModuleRecord {
-  const files = (): string[] =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((url) => url.startsWith('file:'))
-      .map((url) => fileURLToPath(url));
+  const files = (pid?: number): string[] => {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const urls =
+      pid === undefined
+        ? lines.filter((url) => url.startsWith('file:'))
+        : lines.filter((line) => line.startsWith(`module ${pid} `)).map((line) => line.split(' ')[2]!);
+    return urls.map((url) => fileURLToPath(url));
+  };
   return {
     env: { NODE_OPTIONS: `--import=${HOOK}`, RECORD_MODULES: file },
     files,
@@ -39,8 +45,8 @@ export function recordModules(file: string): ModuleRecord {
         .map((line) => line.split(' '))
         .filter(([kind, of]) => kind === 'builtin' && (pid === undefined || Number(of) === pid))
         .map((fields) => fields[2]!),
-    sources: () =>
-      files().flatMap((f) =>
+    sources: (pid) =>
+      files(pid).flatMap((f) =>
         [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm)].map((m) => m[1]!),
       ),
   };

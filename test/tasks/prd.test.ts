@@ -270,6 +270,15 @@ describe('errors name the file, the JSON path and what was expected', () => {
     );
   });
 
+  it('reports a story id of the wrong type once, not also as too short', () => {
+    const e = parseError(original([story('A', { id: [] }), story('B')]));
+    expect(e.message).toBe(`${FILE}: userStories[0].id: expected a string, got an empty array`);
+    expect((e.data as { problems: unknown[] }).problems).toHaveLength(1);
+    expect(parseError(JSON.stringify({ project: 'P', userStories: '' })).message).toBe(
+      `${FILE}: userStories: expected an array, got string ""`,
+    );
+  });
+
   it('names dependencies on unknown stories, using the field of the schema', () => {
     const tui = JSON.stringify({
       name: 'N',

@@ -1,5 +1,5 @@
 /**
- * Maps each validated schema onto the one `Prd` model, then checks what zod cannot: unique story ids,
+ * Maps each validated schema onto the one `Prd` model, then checks what a shape cannot: unique story ids,
  * dependencies on ids that exist, and no dependency cycles.
  */
 import type { AcceptanceCriterion, Prd, PrdSchemaName, Story } from './model.js';

@@ -2,10 +2,12 @@
 import { RalphError, ExitCode } from '../../errors.js';
 import type { Prd } from './model.js';
 import type { PrdProblem } from './issues.js';
-import { describeValue, zodIssuesToProblems } from './issues.js';
+import { describeValue } from './issues.js';
 import { findJsonSyntaxError } from './json-syntax.js';
 import { detectSchema } from './detect.js';
 import { originalPrdSchema, tuiPrdSchema, uvPrdSchema } from './schemas.js';
+import type { OriginalPrdInput, TuiPrdInput, UvPrdInput } from './schemas.js';
+import { checkShape, type Shape } from './shape.js';
 import { checkStoryGraph, fromOriginal, fromTui, fromUv } from './normalize.js';
 
 function invalidPrd(file: string, problems: PrdProblem[]): RalphError {
@@ -34,6 +36,13 @@ function parseJson(text: string, file: string): unknown {
   }
 }
 
+/** `raw` as `shape`'s type, or INVALID_PRD naming every field at fault. */
+function checked<T>(shape: Shape<T>, raw: unknown, file: string): T {
+  const problems = checkShape(shape, raw);
+  if (problems.length > 0) throw invalidPrd(file, problems);
+  return raw as T;
+}
+
 export function parsePrd(text: string, file: string): Prd {
   const raw = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -44,22 +53,17 @@ export function parsePrd(text: string, file: string): Prd {
 
   let base;
   if (detected.schema === 'uv2') {
-    const result = uvPrdSchema.safeParse(raw);
-    if (!result.success) throw invalidPrd(file, zodIssuesToProblems(result.error.issues, raw));
-    base = fromUv(result.data);
+    base = fromUv(checked<UvPrdInput>(uvPrdSchema, raw, file));
   } else if (detected.schema === 'tui') {
-    const result = tuiPrdSchema.safeParse(raw);
-    if (!result.success) throw invalidPrd(file, zodIssuesToProblems(result.error.issues, raw));
-    if (result.data.name === undefined && result.data.project === undefined) {
+    const data = checked<TuiPrdInput>(tuiPrdSchema, raw, file);
+    if (data.name === undefined && data.project === undefined) {
       throw invalidPrd(file, [
         { path: 'name', message: 'missing (expected a string; "project" is accepted too)' },
       ]);
     }
-    base = fromTui(result.data);
+    base = fromTui(data);
   } else {
-    const result = originalPrdSchema.safeParse(raw);
-    if (!result.success) throw invalidPrd(file, zodIssuesToProblems(result.error.issues, raw));
-    base = fromOriginal(result.data);
+    base = fromOriginal(checked<OriginalPrdInput>(originalPrdSchema, raw, file));
   }
   const graphProblems = checkStoryGraph(base.schema, base.stories);
   if (graphProblems.length > 0) throw invalidPrd(file, graphProblems);

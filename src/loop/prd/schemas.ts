@@ -1,75 +1,84 @@
 /**
- * zod schemas for the three prd.json variants. Objects are not strict: real files carry extra fields
+ * The shapes of the three prd.json variants. Objects are not strict: real files carry extra fields
  * (taskDir, mergeTarget, phases, metadata, ...) and those are kept in `Prd.raw`, never rejected.
  */
-import { z } from 'zod';
+import {
+  array,
+  boolean,
+  extend,
+  nonEmptyString,
+  nullable,
+  number,
+  object,
+  optional,
+  string,
+  union,
+  type Infer,
+} from './shape.js';
 
-const nonEmpty = z.string().min(1, { error: 'expected a non-empty string' });
-const atLeastOneStory = { error: 'expected at least one story, got an empty array' };
+const nonEmpty = nonEmptyString('expected a non-empty string');
+const AT_LEAST_ONE_STORY = 'expected at least one story, got an empty array';
 
 /** snarktank/ralph: `{project, branchName, description, userStories: [...]}` with string criteria. */
-const originalStory = z.object({
+const originalStory = object({
   id: nonEmpty,
-  title: z.string(),
-  description: z.string().optional(),
-  acceptanceCriteria: z.array(z.string()).optional(),
-  priority: z.number(),
-  passes: z.boolean(),
-  notes: z.string().optional(),
+  title: string(),
+  description: optional(string()),
+  acceptanceCriteria: optional(array(string())),
+  priority: number(),
+  passes: boolean(),
+  notes: optional(string()),
 });
 
-export const originalPrdSchema = z.object({
-  project: z.string(),
-  branchName: z.string().nullable().optional(),
-  description: z.string().optional(),
-  userStories: z.array(originalStory).min(1, atLeastOneStory),
+export const originalPrdSchema = object({
+  project: string(),
+  branchName: optional(nullable(string())),
+  description: optional(string()),
+  userStories: array(originalStory, AT_LEAST_ONE_STORY),
 });
 
 /** ralph-uv 2.x: `schemaVersion` "2.x", criteria objects `{description, passes}`, per-story `agent`, `blockedBy`. */
-const uvCriterion = z.union([
-  z.string(),
-  z.object({ description: z.string(), passes: z.boolean().optional() }),
-]);
+const uvCriterion = union(string(), object({ description: string(), passes: optional(boolean()) }));
 
-const uvStory = originalStory.extend({
-  acceptanceCriteria: z.array(uvCriterion).optional(),
-  type: z.string().optional(),
-  agent: z.string().optional(),
-  blockedBy: z.array(z.string()).optional(),
+const uvStory = extend(originalStory, {
+  acceptanceCriteria: optional(array(uvCriterion)),
+  type: optional(string()),
+  agent: optional(string()),
+  blockedBy: optional(array(string())),
 });
 
-export const uvPrdSchema = z.object({
-  schemaVersion: z.string(),
-  project: z.string(),
-  branchName: z.string().nullable().optional(),
-  type: z.string().optional(),
-  agent: z.string().optional(),
-  description: z.string().optional(),
-  userStories: z.array(uvStory).min(1, atLeastOneStory),
+export const uvPrdSchema = object({
+  schemaVersion: string(),
+  project: string(),
+  branchName: optional(nullable(string())),
+  type: optional(string()),
+  agent: optional(string()),
+  description: optional(string()),
+  userStories: array(uvStory, AT_LEAST_ONE_STORY),
 });
 
 /** subsy/ralph-tui: `name` (or `project`), optional priority, `dependsOn`, `labels`, `completionNotes`. */
-const tuiStory = z.object({
+const tuiStory = object({
   id: nonEmpty,
-  title: z.string(),
-  description: z.string().optional(),
-  acceptanceCriteria: z.array(z.string()).optional(),
-  priority: z.number().optional(),
-  passes: z.boolean(),
-  notes: z.string().optional(),
-  completionNotes: z.string().optional(),
-  labels: z.array(z.string()).optional(),
-  dependsOn: z.array(z.string()).optional(),
+  title: string(),
+  description: optional(string()),
+  acceptanceCriteria: optional(array(string())),
+  priority: optional(number()),
+  passes: boolean(),
+  notes: optional(string()),
+  completionNotes: optional(string()),
+  labels: optional(array(string())),
+  dependsOn: optional(array(string())),
 });
 
-export const tuiPrdSchema = z.object({
-  name: z.string().optional(),
-  project: z.string().optional(),
-  branchName: z.string().nullable().optional(),
-  description: z.string().optional(),
-  userStories: z.array(tuiStory).min(1, atLeastOneStory),
+export const tuiPrdSchema = object({
+  name: optional(string()),
+  project: optional(string()),
+  branchName: optional(nullable(string())),
+  description: optional(string()),
+  userStories: array(tuiStory, AT_LEAST_ONE_STORY),
 });
 
-export type OriginalPrdInput = z.infer<typeof originalPrdSchema>;
-export type UvPrdInput = z.infer<typeof uvPrdSchema>;
-export type TuiPrdInput = z.infer<typeof tuiPrdSchema>;
+export type OriginalPrdInput = Infer<typeof originalPrdSchema>;
+export type UvPrdInput = Infer<typeof uvPrdSchema>;
+export type TuiPrdInput = Infer<typeof tuiPrdSchema>;

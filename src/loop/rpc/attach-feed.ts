@@ -4,7 +4,9 @@
  * attaches from offset N receives every byte from N on exactly once, however the replay and new output
  * interleave, and a slow reader only falls behind, it never makes the loop buffer.
  */
-import { FRAME_TERMINAL, encodeFrame, ptyEventLine, type RpcConnection } from '../../protocol/index.js';
+import type { RpcConnection } from '../../protocol/connection.js';
+import { ptyEventLine } from '../../protocol/event-method.js';
+import { FRAME_TERMINAL, encodeFrame } from '../../protocol/frames.js';
 import type { OutputLog } from '../output-log.js';
 
 /** Bytes read from the log per `pty` event. */

@@ -1,5 +1,7 @@
 /** attach, detach and peek: the raw terminal stream and the rendered screen. */
-import { RpcError, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import type { RpcConnection } from '../../protocol/connection.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import type { LoopServer } from './server.js';
 
 export function attachHandlers(server: LoopServer): HandlerTable {

@@ -1,5 +1,6 @@
 /** stop, checkpoint, inject_prompt, pause, resume, add_iterations, resize. */
-import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import { isRalphError } from '../../errors.js';
 import type { LoopServer } from './server.js';
 

@@ -3,7 +3,10 @@
  * interactive mode on takes the lease when it is free (so a ralph-uv client works unchanged); another client
  * asking gets LEASE_HELD naming the holder; the lease frees when its holder turns the mode off or leaves.
  */
-import { RpcError, makeEvent, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import type { RpcConnection } from '../../protocol/connection.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
+import { makeEvent } from '../../protocol/event-method.js';
 import { guarded } from './control.js';
 import { restrictedRole } from './restrict.js';
 import type { LoopServer } from './server.js';

@@ -1,5 +1,6 @@
 /** get_logs: the output log by byte offset. */
-import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import { utf8SafeLength, utf8SequenceLength } from '../output-log.js';
 import type { LoopServer } from './server.js';
 

@@ -4,7 +4,9 @@
  * refused on a restricted connection, never let through.
  */
 import { accessOf } from '../../protocol/access.js';
-import { RpcError, type HandlerTable, type RpcConnection } from '../../protocol/index.js';
+import type { RpcConnection } from '../../protocol/connection.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import type { LoopServer } from './server.js';
 
 /** Where a connection's restriction lives in `conn.data`; once set it is never removed. */

@@ -3,13 +3,11 @@
  * clients fed from the output log. Handlers live one group per file; this file holds the shared state.
  */
 import type { Duplex } from 'node:stream';
-import {
-  attachFramingSwitch,
-  makeEvent,
-  serveConnection,
-  type HandlerTable,
-  type RpcConnection,
-} from '../../protocol/index.js';
+import type { RpcConnection } from '../../protocol/connection.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { makeEvent } from '../../protocol/event-method.js';
+import { attachFramingSwitch } from '../../protocol/framing-switch.js';
+import { serveConnection } from '../../protocol/serve.js';
 import type { Peer } from '../../transport/stream.js';
 import type { LoopRunner } from '../runner.js';
 import { AttachFeed } from './attach-feed.js';

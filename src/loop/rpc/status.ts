@@ -1,7 +1,8 @@
 /** get_status, get_iterations and get_stories. */
 import { join } from 'node:path';
 import { errorMessage } from '../../errors.js';
-import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import { loadPrd, type Prd } from '../prd.js';
 import type { LoopServer } from './server.js';
 import { toWireIteration, toWireStatus, toWireStories } from './wire.js';

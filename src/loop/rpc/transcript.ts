@@ -1,5 +1,6 @@
 /** get_transcript: an iteration's transcript, re-read from its NDJSON file in the session folder. */
-import { RpcError, type HandlerTable } from '../../protocol/index.js';
+import type { HandlerTable } from '../../protocol/dispatch.js';
+import { RpcError } from '../../protocol/errors.js';
 import { readTranscript } from '../transcript.js';
 import type { LoopServer } from './server.js';
 import { toWireEntry } from './wire-usage.js';
