@@ -1,14 +1,10 @@
 #!/usr/bin/env node
 /** The `ralph` command line: yargs parses, one module per command, one top-level catch. */
-import { closeZitiContexts } from '../src/client/remote/contexts.js';
-import { isRalphError, ExitCode } from '../src/errors.js';
-import { rpcErrorExitCode } from '../src/exit-codes.js';
-import { RpcError } from '../src/protocol/errors.js';
 import { prepareArgv } from './argv.js';
 import { commands } from './commands/index.js';
 import { runWithoutYargs } from './fast-path.js';
 import { withHelpLayout } from './help-layout.js';
-import { paint, writeStdoutDirectly } from './output.js';
+import { runCli } from './run.js';
 import { ralphVersion } from '../src/version.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -60,62 +56,8 @@ function usageMessage(msg: string, argv: string[]): string {
   return msg;
 }
 
-// Listings go to fd 1 without building process.stdout (cli/output.ts).
-writeStdoutDirectly();
-
-// A reader that went away (`ralph start … | head -1`) ends the output, not the command with a stack trace.
-// Installed as each stream is first made, not here: making them loads Node's stream code, which a command
-// that prints through `writeStdout` (output.ts) never needs.
-for (const name of ['stdout', 'stderr'] as const) {
-  const made = Object.getOwnPropertyDescriptor(process, name);
-  const make = made?.configurable === true ? made.get?.bind(process) : undefined;
-  if (make === undefined) {
-    guardPipe(process[name]);
-    continue;
-  }
-  const enumerable = made?.enumerable ?? true;
-  Object.defineProperty(process, name, {
-    configurable: true,
-    enumerable,
-    get() {
-      const stream = make() as NodeJS.WriteStream;
-      guardPipe(stream);
-      Object.defineProperty(process, name, { configurable: true, enumerable, get: () => stream });
-      return stream;
-    },
-  });
-}
-
-function guardPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    stream.destroy();
-  });
-}
-
-/** The one place an error reaches the user: one line (and a hint), and the exit code it stands for. */
-function report(err: unknown): void {
-  if (isRalphError(err)) {
-    process.stderr.write(`${paint.red('ralph:')} ${err.message}\n`);
-    if (err.hint) process.stderr.write(`${paint.dim(err.hint)}\n`);
-    process.exitCode = err.exitCode;
-  } else if (err instanceof RpcError) {
-    // A daemon or runner refused the request: its message is already one line for the user.
-    process.stderr.write(`${paint.red('ralph:')} ${err.message.split('\n')[0]}\n`);
-    process.exitCode = rpcErrorExitCode(err.kind);
-  } else if (err instanceof Error && 'usage' in err) {
-    process.stderr.write(`${paint.red('ralph:')} ${err.message}\n${paint.dim('see: ralph --help')}\n`);
-    process.exitCode = ExitCode.usage;
-  } else {
-    process.stderr.write(
-      `ralph: unexpected error\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
-    process.exitCode = ExitCode.failure;
-  }
-}
-
 // No top-level await here: the commands' chunks can import code that the bundle placed in this entry module,
 // and a module still evaluating (awaiting a command's chunk) would leave that chunk waiting for it forever
 // (Node exits 13 with nothing said). test/cli/bundle.test.ts checks every bundled file for it.
 // What yargs' hideBin does for a plain `node main.js …` or an installed `ralph …`.
-void main(process.argv.slice(2)).finally(closeZitiContexts).catch(report);
+runCli(() => main(process.argv.slice(2)));

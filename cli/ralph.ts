@@ -8,7 +8,7 @@
  * either way.
  *
  * Nothing is imported statically: a module graph is compiled before its first line runs, so everything the
- * cache should cover comes through the dynamic import at the end.
+ * cache should cover comes through the dynamic imports at the end.
  */
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
@@ -51,4 +51,7 @@ try {
 } catch {
   // A read-only or full home: run without the cache.
 }
-await import('./main.js');
+// Plain `ralph status` has an entry of its own (status-entry.ts); every other command line goes to main.ts.
+const argv = process.argv.slice(2);
+const status = argv[0] === 'status' ? await import('./status-entry.js') : undefined;
+if (status === undefined || !status.runPlainStatus(argv)) await import('./main.js');

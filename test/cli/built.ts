@@ -25,8 +25,10 @@ function sources(dir: string): string[] {
   });
 }
 
-/** The bundles the build makes of the sources: the CLI, and the runner every loop runs. */
-export const BUNDLES = ['main.js', 'runner.js'].map((name) => join(ROOT, 'dist', 'cli', name));
+/** The bundles the build makes of the sources: the CLI, plain `ralph status`, and the runner every loop runs. */
+export const BUNDLES = ['main.js', 'status-entry.js', 'runner.js'].map((name) =>
+  join(ROOT, 'dist', 'cli', name),
+);
 
 /** Sources whose JavaScript in dist/ is missing or older than they are, or newer than a bundle made of them. */
 export function staleSources(): string[] {
