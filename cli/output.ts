@@ -8,7 +8,7 @@ import { Uncolored } from '../src/loop/marks.js';
  * `process.stdout` or `tty.isatty` (both load Node's whole stream code, a few ms a short command need not pay):
  * a terminal is a character device. So is /dev/null, where colour harms no one.
  */
-export const useColor = (): boolean => !process.env.NO_COLOR && stdoutIsTerminal();
+export const useColor = (): boolean => stdoutIsTerminal() && !process.env.NO_COLOR;
 
 let terminal: boolean | undefined;
 function stdoutIsTerminal(): boolean {
@@ -99,16 +99,26 @@ export function println(line = ''): void {
 
 /** Renders rows as aligned columns; colour codes do not count toward widths. */
 export function table(headers: string[], rows: string[][]): string {
-  // Colour codes take no columns on screen.
+  const lines = [headers.map((h) => paint.dim(h)), ...rows];
+  // Each cell is measured once (a listing has thousands): with no colour, it holds no escape to strip.
+  const measured = lines.map((cells) => cells.map(visibleLength));
+  const widths = headers.map((_, i) => Math.max(...measured.map((m) => m[i] ?? 0)));
+  return lines
+    .map((cells, row) =>
+      cells
+        .map((c, i) =>
+          i === cells.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - (measured[row]![i] ?? 0)),
+        )
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+/** The columns `text` takes on screen: colour codes take none. */
+function visibleLength(text: string): number {
   // eslint-disable-next-line no-control-regex
-  const visible = (s: string): number => s.replace(/\x1b\[[0-9;]*m/g, '').length;
-  const widths = headers.map((h, i) => Math.max(visible(h), ...rows.map((r) => visible(r[i] ?? ''))));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - visible(c))))
-      .join('  ')
-      .trimEnd();
-  return [line(headers.map((h) => paint.dim(h))), ...rows.map(line)].join('\n');
+  return text.includes('\x1b') ? text.replace(/\x1b\[[0-9;]*m/g, '').length : text.length;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
