@@ -8,6 +8,9 @@
 import { statusCommand } from './commands/status.js';
 import { plainStatusArgs } from './fast-path.js';
 import { runCli } from './run.js';
+// What the command imports when it runs, imported here too: so the bundle places it in this entry's own file,
+// rather than in chunks of its own loaded one after another.
+import '../src/client/status.js';
 
 /** Runs `argv` when it is a plain form of `ralph status` and returns true; false leaves it to main.ts. */
 export function runPlainStatus(argv: readonly string[]): boolean {

@@ -201,6 +201,10 @@ export async function bundleCli() {
 async function rechunk(name) {
   const bundle = await rollup({
     input: { [name]: join(STAGE_DIR, `${name}.js`) },
+    // Plain `ralph status` is one file: the code its entry shares with the chunks it may load later stays in
+    // the entry (which exports it to them), not in a chunk of its own behind an entry that only re-exports it
+    // (what rollup does by default for an entry with exports of its own; the others have none).
+    ...(name === 'status-entry' ? { preserveEntrySignatures: 'allow-extension' } : {}),
     // esbuild's output imports only its own chunks by relative path; anything else is a package Node loads.
     external: (id) => !id.startsWith('.') && !isAbsolute(id),
     // The code is already bundled: keep every statement and every module's side effects, in order.

@@ -132,7 +132,7 @@ describe('the bundled CLI entry', () => {
       return seen;
     };
     // The entries: a chunk a command loads may import code the bundle placed in them.
-    for (const entry of ['main.js', 'runner.js', 'git-remote-ralph.js']) {
+    for (const entry of ['main.js', 'status-entry.js', 'runner.js', 'git-remote-ralph.js']) {
       expect(awaitsAtTopLevel(code.get(entry)!), entry).toBe(false);
     }
     // Any other module that awaits at its top level must not wait for a chunk that needs it evaluated first.

@@ -8,7 +8,9 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
 import { Registry } from '../../src/registry/index.js';
+import { writeIdentity } from '../remote/identities.js';
 import { recordModules } from '../support/loaded-modules.js';
 import { CLI_MAIN, ROOT } from './built.js';
 import { useCliSandbox } from './harness.js';
@@ -101,6 +103,44 @@ describe('the ralph executable and `ralph status`', () => {
       expect(viaBin.stdout, args.join(' ')).toBe(viaMain.stdout);
       expect(viaBin.stderr).toBe('');
     }
+  });
+
+  it('asks a configured remote from the same entry, loading the remote code it needs after it', async () => {
+    fill(2);
+    // A controller address where nothing listens: the remote is unreachable, quickly.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const identity = await writeIdentity(sb().root, 'down', `https://127.0.0.1:${port}`);
+    const added = await run(BIN, [
+      'remote',
+      'add',
+      'down',
+      '--identity',
+      identity,
+      '--service',
+      'ralph-down',
+    ]);
+    expect(added.exitCode, added.stderr).toBe(0);
+    const env = { RALPH_REMOTE_TIMEOUT: '2s', RALPH_NO_LINK: '1' };
+    const record = recordModules(join(sb().root, 'modules-remote.txt'));
+    const r = await run(BIN, ['status', '--json'], { ...env, ...record.env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      sessions: unknown[];
+      remotes: { name: string; reachable: boolean }[];
+    };
+    expect(out.sessions).toHaveLength(2);
+    expect(out.remotes.map((x) => [x.name, x.reachable])).toEqual([['down', false]]);
+    const files = record.files().map((f) => basename(f));
+    expect(files.filter((name) => !name.startsWith('chunk-'))).toEqual(['ralph.js', 'status-entry.js']);
+    // The direct remote client is not in the entry's file: it came in a chunk of its own.
+    expect(files.some((name) => name.startsWith('chunk-'))).toBe(true);
+    const plain = await run(BIN, ['status'], env);
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/remote down unreachable after \d+ ms/);
+    rmSync(join(sb().paths.configDir, 'remotes.json'), { force: true });
   });
 
   it('reports an error as one line and a hint, with its exit code', async () => {

@@ -24,6 +24,7 @@ describe('table', () => {
         ['b', 'ok', 'y'],
       ],
     ).split('\n');
+    // eslint-disable-next-line no-control-regex
     const visible = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
     expect(lines.map(visible)).toEqual(['NAME   STATUS   NOTE', 'alpha  crashed  x', 'b      ok       y']);
   });
