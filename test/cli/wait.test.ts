@@ -50,7 +50,8 @@ describe('ralph wait', () => {
     const session = await sb().start(task, ['--on-end', `env | grep '^RALPH_' | sort >> '${out}'`]);
     const result = await sb().ralph(['wait', 'w-hook'], { timeoutMs: 60_000 });
     expect(result.exitCode).toBe(0);
-    await waitFor(() => existsSync(out), 'the --on-end output');
+    // The shell creates the file before `sort` has written to it: wait for the whole of its output.
+    await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').endsWith('\n'), 'the --on-end output');
     const env = Object.fromEntries(
       readFileSync(out, 'utf8')
         .trim()
