@@ -63,7 +63,7 @@ const eventList: QuickParams = (params) => {
   if (keys.length !== 1 || keys[0] !== 'events') return undefined;
   const { events } = params;
   if (!Array.isArray(events) || !events.every((e) => SUBSCRIBABLE.has(e))) return undefined;
-  return { events: [...events] as unknown[] };
+  return { events: [...(events as unknown[])] };
 };
 
 export const QUICK_PARAMS: { readonly [M in MethodName]?: QuickParams } = {

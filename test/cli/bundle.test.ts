@@ -18,7 +18,8 @@ const sb = useCliSandbox();
 function bundledFiles(): string[] {
   return readdirSync(dirname(CLI_MAIN)).filter(
     (name) =>
-      /^chunk-[a-z0-9]+\.js$/.test(name) || ['main.js', 'runner.js', 'git-remote-ralph.js'].includes(name),
+      /^chunk-[a-z0-9]+\.js$/.test(name) ||
+      ['main.js', 'status-entry.js', 'runner.js', 'git-remote-ralph.js'].includes(name),
   );
 }
 
