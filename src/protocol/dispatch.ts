@@ -5,10 +5,11 @@
 import { JSONRPCServer, createJSONRPCErrorResponse } from 'json-rpc-2.0';
 import type { z } from 'zod';
 import type { JSONRPCID, JSONRPCRequest, JSONRPCResponse } from 'json-rpc-2.0';
+import { errorMessage } from '../errors.js';
 import { RpcError, errorCodes } from './errors.js';
 import { QUICK_PARAMS, type QuickParams } from './method-index.js';
 import { loadMethodTable } from './method-table.js';
-import type { MethodName, ParamsOf, ResultOf } from './methods.js';
+import type { MethodName, Methods, ParamsOf, ResultOf } from './methods.js';
 import { checkEnvelope, parseParams, summarizeIssues } from './validate.js';
 import type { RpcConnection } from './connection.js';
 import type { MethodSpec } from './spec.js';
@@ -49,7 +50,11 @@ export type Dispatch = (
  */
 export function handlerDispatch(
   handlers: HandlerTable,
-  options: DispatcherOptions & { maxBatch?: number },
+  options: DispatcherOptions & {
+    maxBatch?: number;
+    /** Where the method table comes from; by default it is loaded on first need (method-table.ts). */
+    methodTable?: () => Promise<Methods>;
+  },
 ): Dispatch {
   const loose = handlers as Record<string, LooseHandler | undefined>;
   let server: JSONRPCServer<RpcConnection> | undefined;
@@ -61,7 +66,7 @@ export function handlerDispatch(
       quick ??= createTableDispatcher(Object.keys(QUICK_PARAMS), quickParams, undefined, loose, options);
       return answer(quick, message, conn);
     }
-    ready ??= loadMethodTable().then((table) => {
+    ready ??= (options.methodTable ?? loadMethodTable)().then((table) => {
       server = createTableDispatcher(
         Object.keys(table),
         (name, params) => parseParams(name, table[name as MethodName].params, params),
@@ -71,8 +76,37 @@ export function handlerDispatch(
       );
       return server;
     });
-    return ready.then((loaded) => answer(loaded, message, conn, options.maxBatch));
+    return ready.then(
+      (loaded) => answer(loaded, message, conn, options.maxBatch),
+      (err: unknown) => {
+        // The next call tries again; meanwhile every request gets an answer, not a wait for a timeout.
+        ready = undefined;
+        options.logger('cannot load the method table', { error: err });
+        return tableUnavailable(message, err);
+      },
+    );
   };
+}
+
+/**
+ * What a call that needs the method table is answered when it cannot be loaded: a runner started before ralph
+ * was reinstalled looks for a file of the old install, which may be gone.
+ */
+function tableUnavailable(message: unknown, err: unknown): JSONRPCResponse | JSONRPCResponse[] | null {
+  const text =
+    `internal error: this runner cannot load its method table (${errorMessage(err)}); ` +
+    'was ralph reinstalled while the loop ran?';
+  // A request has an id (a string, a number or null); a notification has none and gets no answer.
+  const one = (member: unknown): JSONRPCResponse | null => {
+    if (typeof member !== 'object' || member === null || !('id' in member)) return null;
+    const { id } = member;
+    return typeof id === 'string' || typeof id === 'number' || id === null
+      ? createJSONRPCErrorResponse(id, errorCodes.INTERNAL_ERROR.code, text)
+      : null;
+  };
+  if (!Array.isArray(message)) return one(message);
+  const answers = message.map(one).filter((a): a is JSONRPCResponse => a !== null);
+  return answers.length === 0 ? null : answers;
 }
 
 function quickCheck(method: unknown): QuickParams | undefined {

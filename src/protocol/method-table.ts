@@ -8,6 +8,12 @@ import type { Methods } from './methods.js';
 let pending: Promise<Methods> | undefined;
 
 export function loadMethodTable(): Promise<Methods> {
-  pending ??= import('./methods.js').then((module) => module.methods);
+  pending ??= import('./methods.js').then(
+    (module) => module.methods,
+    (err: unknown) => {
+      pending = undefined;
+      throw err;
+    },
+  );
   return pending;
 }

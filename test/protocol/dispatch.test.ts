@@ -90,6 +90,49 @@ describe('dispatch before the method table is loaded', () => {
   });
 });
 
+describe('dispatch when the method table cannot be loaded', () => {
+  it('answers each request with an internal error, keeps serving, and loads it on a later call', async () => {
+    const logs: string[] = [];
+    let attempts = 0;
+    const dispatch = handlerDispatch(
+      { add_iterations: ({ count }) => ({ max_iterations: count }), get_status: () => ({}) as never },
+      {
+        logger: (msg) => logs.push(msg),
+        validateResults: false,
+        methodTable: () => {
+          attempts++;
+          // As when the files of the install that started the runner are gone.
+          if (attempts === 1) return Promise.reject(new Error("Cannot find module './chunk-x.js'"));
+          return Promise.resolve(methods);
+        },
+      },
+    );
+    const call = { jsonrpc: '2.0', id: 1, method: 'add_iterations', params: { count: 2 } };
+    const [first, batch, notification] = await Promise.all([
+      dispatch(call, conn),
+      dispatch([call, { ...call, id: null }, { jsonrpc: '2.0', method: 'pause', params: { x: 1 } }], conn),
+      dispatch({ jsonrpc: '2.0', method: 'add_iterations', params: { count: 1 } }, conn),
+    ]);
+    expect(first).toMatchObject({ id: 1, error: { code: -32603 } });
+    expect((first as { error: { message: string } }).error.message).toMatch(
+      /cannot load its method table \(Cannot find module '\.\/chunk-x\.js'\); was ralph reinstalled/,
+    );
+    expect(batch).toMatchObject([
+      { id: 1, error: { code: -32603 } },
+      { id: null, error: { code: -32603 } },
+    ]);
+    expect(notification).toBeNull();
+    expect(logs).toContain('cannot load the method table');
+    // A quick call is still answered from the index meanwhile; the next call loads the table.
+    expect(await dispatch({ jsonrpc: '2.0', id: 2, method: 'get_status' }, conn)).toMatchObject({
+      id: 2,
+      result: {},
+    });
+    expect(await dispatch(call, conn)).toEqual({ jsonrpc: '2.0', id: 1, result: { max_iterations: 2 } });
+    expect(attempts).toBe(2);
+  });
+});
+
 describe('the method index', () => {
   it('names every method of the table with the access the table gives it', () => {
     const table = methods as Record<string, MethodSpec>;
