@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * The `ralph` executable: turns on V8's compile cache where Node has it (22.1 and later), then runs the command
- * line: the plain forms of `ralph status` from an entry of their own (status-entry.ts), anything else from main.ts. With the cache, the bundle's chunks are compiled once per version and read back afterwards
- * (with listings written straight to fd 1, Node 24's `ralph status` went from about 60 to 53 ms). It lives in this user's own cache folder, and only when
- * that folder and its parent are this user's and open to no one else: compiled code read from a folder another
- * user could write to would be theirs to choose. Anything unexpected leaves the cache off; the command runs
- * either way.
+ * line: the plain forms of `ralph status` from an entry of their own (status-entry.ts), anything else from
+ * main.ts. With the cache, the bundle's chunks are compiled once per version and read back afterwards (with
+ * listings written straight to fd 1, Node 24's `ralph status` went from about 60 to 53 ms). It lives in this
+ * user's own cache folder, and only when that folder and its parent are this user's and open to no one else:
+ * compiled code read from a folder another user could write to would be theirs to choose. Anything unexpected
+ * leaves the cache off; the command runs either way.
  *
  * Nothing is imported statically: a module graph is compiled before its first line runs, so everything the
  * cache should cover comes through the dynamic imports at the end.

@@ -10,7 +10,7 @@ import { RpcError, errorCodes } from './errors.js';
 import { QUICK_PARAMS, type QuickParams } from './method-index.js';
 import { loadMethodTable } from './method-table.js';
 import type { MethodName, Methods, ParamsOf, ResultOf } from './methods.js';
-import { checkEnvelope, parseParams, summarizeIssues } from './validate.js';
+import { checkEnvelope, isId, parseParams, summarizeIssues } from './validate.js';
 import type { RpcConnection } from './connection.js';
 import type { MethodSpec } from './spec.js';
 
@@ -99,9 +99,8 @@ function tableUnavailable(message: unknown, err: unknown): JSONRPCResponse | JSO
   // A request has an id (a string, a number or null); a notification has none and gets no answer.
   const one = (member: unknown): JSONRPCResponse | null => {
     if (typeof member !== 'object' || member === null || !('id' in member)) return null;
-    const { id } = member;
-    return typeof id === 'string' || typeof id === 'number' || id === null
-      ? createJSONRPCErrorResponse(id, errorCodes.INTERNAL_ERROR.code, text)
+    return isId(member.id)
+      ? createJSONRPCErrorResponse(member.id, errorCodes.INTERNAL_ERROR.code, text)
       : null;
   };
   if (!Array.isArray(message)) return one(message);

@@ -60,7 +60,8 @@ export function parseParams<S extends z.ZodType>(method: string, schema: S, para
 export type EnvelopeCheck =
   { ok: true; request: JSONRPCRequest } | { ok: false; id: JSONRPCID; message: string };
 
-function isId(value: unknown): value is JSONRPCID {
+/** A JSON-RPC id: a string, a number or null. */
+export function isId(value: unknown): value is JSONRPCID {
   return typeof value === 'string' || typeof value === 'number' || value === null;
 }
 

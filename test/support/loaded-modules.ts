@@ -28,23 +28,18 @@ export interface ModuleRecord {
 }
 
 export function recordModules(file: string): ModuleRecord {
-  const files = (pid?: number): string[] => {
-    const lines = readFileSync(file, 'utf8').split('\n');
-    const urls =
-      pid === undefined
-        ? lines.filter((url) => url.startsWith('file:'))
-        : lines.filter((line) => line.startsWith(`module ${pid} `)).map((line) => line.split(' ')[2]!);
-    return urls.map((url) => fileURLToPath(url));
-  };
+  /** The third field of each `<kind> <pid> <value>` line of that kind (from process `pid` only, when given). */
+  const entries = (kind: string, pid?: number): string[] =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.split(' '))
+      .filter(([k, of]) => k === kind && (pid === undefined || Number(of) === pid))
+      .map((fields) => fields[2]!);
+  const files = (pid?: number): string[] => entries('module', pid).map((url) => fileURLToPath(url));
   return {
     env: { NODE_OPTIONS: `--import=${HOOK}`, RECORD_MODULES: file },
     files,
-    builtins: (pid) =>
-      readFileSync(file, 'utf8')
-        .split('\n')
-        .map((line) => line.split(' '))
-        .filter(([kind, of]) => kind === 'builtin' && (pid === undefined || Number(of) === pid))
-        .map((fields) => fields[2]!),
+    builtins: (pid) => entries('builtin', pid),
     sources: (pid) =>
       files(pid).flatMap((f) =>
         [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm)].map((m) => m[1]!),

@@ -150,7 +150,7 @@ export function union<T extends Shape[]>(...options: T): Shape<Infer<T[number]>>
         out.push(best);
         return;
       }
-      const expected = firsts.flatMap((f) => (f.message === undefined ? [phrase(f.expected)] : []));
+      const expected = firsts.flatMap((f) => (f.message === undefined ? [ARTICLE[f.expected]] : []));
       out.push({
         path,
         message: `expected ${expected.join(' or ') || 'a valid value'}, got ${describeValue(value)}`,
@@ -167,10 +167,6 @@ const ARTICLE: Record<TypeName, string> = {
   object: 'an object',
 };
 
-function phrase(expected: TypeName): string {
-  return ARTICLE[expected];
-}
-
 /** Every fault of `root` against `shape`, as problems that say what was expected and what is there. */
 export function checkShape(shape: Shape, root: unknown): PrdProblem[] {
   const faults: Fault[] = [];
@@ -182,8 +178,8 @@ export function checkShape(shape: Shape, root: unknown): PrdProblem[] {
       path: formatPath(fault.path),
       message:
         value === undefined
-          ? `missing (expected ${phrase(fault.expected)})`
-          : `expected ${phrase(fault.expected)}, got ${describeValue(value)}`,
+          ? `missing (expected ${ARTICLE[fault.expected]})`
+          : `expected ${ARTICLE[fault.expected]}, got ${describeValue(value)}`,
     };
   });
 }
