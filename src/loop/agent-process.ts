@@ -5,9 +5,17 @@
 import { EventEmitter } from 'node:events';
 import { readSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import pty from 'node-pty';
+import type * as Pty from 'node-pty';
 import { OutputBatch } from './output-batch.js';
+
+/**
+ * node-pty is CommonJS. Loaded with `require` rather than `import`, a runner (an ES module) does not start
+ * Node's CommonJS export scanner, a WebAssembly module of its own, to read node-pty's exports: memory every
+ * runner would keep.
+ */
+const pty = createRequire(import.meta.url)('node-pty') as typeof Pty;
 
 export interface AgentSpawn {
   file: string;
@@ -38,7 +46,7 @@ const EXIT_DRAIN_MAX_MS = 1000;
 
 export class AgentProcess extends EventEmitter<AgentProcessEvents> {
   readonly pid: number;
-  private readonly term: pty.IPty;
+  private readonly term: Pty.IPty;
   private exited = false;
   private lastDataAt = 0;
   private readonly batch = new OutputBatch((chunk) => this.emit('data', chunk));
@@ -133,7 +141,7 @@ export class AgentProcess extends EventEmitter<AgentProcessEvents> {
  * its summary or the completion promise) is dropped whenever this process is busy. Before the stream goes, read
  * the descriptor dry ourselves and hand the bytes on.
  */
-export function drainBeforeClose(term: pty.IPty, emit: (chunk: Buffer) => void): void {
+export function drainBeforeClose(term: Pty.IPty, emit: (chunk: Buffer) => void): void {
   const internals = term as unknown as { _socket?: Socket; fd?: number };
   const socket = internals._socket;
   const fd = internals.fd;

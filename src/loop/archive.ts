@@ -7,12 +7,13 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPrd } from './prd.js';
 import { readRegularBytes, readRegularFile } from '../util/read-file.js';
+import { isoTime } from '../util/clock.js';
 
 export const LAST_BRANCH_FILE = '.last-branch';
 export const ARCHIVE_DIR = 'archive';
 
 export function progressHeader(now: Date): string {
-  return `# Ralph Progress Log\nStarted: ${now.toISOString()}\n---\n`;
+  return `# Ralph Progress Log\nStarted: ${isoTime(now)}\n---\n`;
 }
 
 function localDate(now: Date): string {

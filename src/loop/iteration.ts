@@ -16,6 +16,7 @@ import { rateLimitAtEnd } from './guards.js';
 import type { RateLimitSignal } from './rate-limit.js';
 import type { IterationOutcome, IterationRecord, LoopConfig } from './types.js';
 import { describeVerify, verifyNewlyPassing, VERIFY_TIMEOUT_MS } from './verify.js';
+import { isoTime } from '../util/clock.js';
 
 export const PROMISE_MARKER = '<promise>COMPLETE</promise>';
 const PROMISE_BYTES = Buffer.from(PROMISE_MARKER);
@@ -78,7 +79,7 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
   });
   ctx.iterations.begin({
     number: ctx.number,
-    startedAt: new Date().toISOString(),
+    startedAt: isoTime(),
     endedAt: null,
     exitCode: null,
     signal: null,
@@ -168,7 +169,7 @@ export async function runIteration(ctx: IterationContext): Promise<IterationReco
   const exitText = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
   ctx.note(`iteration ${ctx.number} ended: ${outcome.replace('_', ' ')} (${exitText})`);
   return ctx.iterations.finish({
-    endedAt: new Date().toISOString(),
+    endedAt: isoTime(),
     exitCode: exit.exitCode,
     signal: exit.signal,
     storyAfter: storyAfter?.id ?? null,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { processStartTime, sameProcess } from '../util/proc.js';
 import { IterationLog } from './iteration-log.js';
 import type { IterationRecord } from './types.js';
+import { isoTime } from '../util/clock.js';
 
 export interface AgentIdentity {
   pid: number;
@@ -52,7 +53,7 @@ export function settleCrashedSession(dir: string, now: Date = new Date()): Crash
   if (last !== undefined && last.outcome === 'running') {
     const output = join(dir, 'output.log');
     closed = log.finish({
-      endedAt: now.toISOString(),
+      endedAt: isoTime(now),
       outcome: 'crashed',
       endOffset: existsSync(output) ? statSync(output).size : null,
       note: 'the runner ended without closing this iteration',

@@ -3,7 +3,6 @@
  * the loop ends, waits on a rate limit, or needs input (a checkpoint paused it). The command runs through the
  * shell with the loop's figures in RALPH_* variables (docs/cli.md lists them); its output goes to the runner log.
  */
-import { execa } from 'execa';
 import { findOnPath } from './agents/detect.js';
 import type { LoopState } from './types.js';
 
@@ -85,6 +84,7 @@ export class Notifier {
       return;
     }
     const { title, body } = summary(event, state);
+    const { execa } = await import('execa'); // on demand: see stall.ts
     const result = await execa('notify-send', ['--app-name=ralph', title, body], {
       env,
       reject: false,
@@ -98,6 +98,7 @@ export class Notifier {
   private async command(event: NoticeEvent, state: LoopState): Promise<void> {
     const command = this.options.onEnd;
     if (!command) return;
+    const { execa } = await import('execa');
     const result = await execa(command, {
       shell: true,
       cwd: state.taskDir,

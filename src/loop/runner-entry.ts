@@ -10,6 +10,7 @@ import { readLaunchFile, runLoopProcess } from './runner-main.js';
 import { writeStartFailure } from './start-failure.js';
 import { writeTerminationReport, type EndReport } from './termination-report.js';
 import { exitOnCrash } from '../util/exit-on-crash.js';
+import { isoTime } from '../util/clock.js';
 
 const launchFile = process.argv[2];
 if (!launchFile) {
@@ -20,7 +21,7 @@ const launch = readLaunchFile(launchFile);
 const logFile = join(launch.dir, 'runner.log');
 const log = (line: string): void => {
   try {
-    appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+    appendFileSync(logFile, `${isoTime()} ${line}\n`);
   } catch {
     // A full disk must not take the runner down through its own diagnostics; the loop records its end.
   }

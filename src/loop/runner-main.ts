@@ -14,6 +14,7 @@ import { LoopRunner } from './runner.js';
 import { Notifier } from './notify.js';
 import { writeStartFailure } from './start-failure.js';
 import type { LoopConfig, LoopState } from './types.js';
+import { isoTime } from '../util/clock.js';
 
 export interface RunnerLaunch {
   sessionId: number;
@@ -96,7 +97,7 @@ export async function runLoopProcess(
 
   const record = (patch: Parameters<Registry['update']>[1]): void => {
     try {
-      registry.update(launch.sessionId, { ...patch, lastSeen: new Date().toISOString() });
+      registry.update(launch.sessionId, { ...patch, lastSeen: isoTime() });
     } catch (err) {
       log(`registry update failed: ${errorMessage(err)}`);
     }
@@ -132,7 +133,7 @@ export async function runLoopProcess(
     pid: process.pid,
     pidStartTime: processStartTime(process.pid),
     status: 'running',
-    startedAt: new Date().toISOString(),
+    startedAt: isoTime(),
     // Known from prd.json before the first iteration, so no state change will carry it.
     currentStory: runner.state.currentStory,
   });
@@ -172,7 +173,7 @@ async function recordEnd(
   const deadline = Date.now() + END_RECORD_RETRY_MS;
   for (let pause = 100; ; pause = Math.min(pause * 2, 5000)) {
     try {
-      registry.update(sessionId, { ...patch, lastSeen: new Date().toISOString() });
+      registry.update(sessionId, { ...patch, lastSeen: isoTime() });
       return;
     } catch (err) {
       if (Date.now() + pause > deadline) {

@@ -34,6 +34,7 @@ import {
   type LoopStatus,
 } from './types.js';
 import { bannerBytes, noteBytes } from './marks.js';
+import { isoTime } from '../util/clock.js';
 
 export interface RunnerEvents {
   /** Changed state fields (only those that changed). */
@@ -89,7 +90,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       log: (text) => this.emit('log', text),
       rateLimit: (signal) => this.reportRateLimit(signal),
     });
-    const now = new Date().toISOString();
+    const now = isoTime();
     this.current = {
       task: config.task,
       taskDir: config.taskDir,
@@ -357,7 +358,7 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       }
     }
     if (Object.keys(changed).length === 0) return;
-    this.current.updatedAt = new Date().toISOString();
+    this.current.updatedAt = isoTime();
     this.emit('state', changed);
   }
 

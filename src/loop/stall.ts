@@ -3,9 +3,9 @@
  * the task folder is in a git repository, its HEAD and `git status --porcelain` — taken after every iteration.
  * `stallAfter` iterations in a row that leave it as it was end the loop `stalled`.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { changeDigest } from '../util/digest.js';
 
 export interface TaskFingerprint {
@@ -18,6 +18,8 @@ export interface TaskFingerprint {
 }
 
 const GIT_TIMEOUT_MS = 30_000;
+/** More output than this (a worktree with millions of untracked files) fails the call, as it did through execa. */
+const GIT_MAX_OUTPUT = 100_000_000;
 
 function digestFile(file: string): string {
   try {
@@ -27,9 +29,21 @@ function digestFile(file: string): string {
   }
 }
 
-async function git(cwd: string, args: string[]): Promise<string | null> {
-  const result = await execa('git', args, { cwd, reject: false, timeout: GIT_TIMEOUT_MS, stdin: 'ignore' });
-  return result.exitCode === 0 ? result.stdout : null;
+/**
+ * git's output, or null when it failed (not a repository, no git, too slow). Through Node's `execFile`, not
+ * execa: this runs in every runner from its first iteration, and importing execa compiles a Unicode-property
+ * regular expression that reads about 0.7 MB of ICU's tables into each runner's memory, where they stay.
+ */
+function git(cwd: string, args: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'git',
+      args,
+      { cwd, timeout: GIT_TIMEOUT_MS, maxBuffer: GIT_MAX_OUTPUT, encoding: 'utf8' },
+      (err, stdout) => resolve(err ? null : stdout.replace(/\r?\n$/, '')),
+    );
+    child.stdin?.end();
+  });
 }
 
 /**

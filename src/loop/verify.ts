@@ -6,7 +6,6 @@
  */
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { setStoryPasses, type Prd } from './prd.js';
 import { writeError } from './disk-full.js';
 
@@ -53,6 +52,8 @@ export function storyVerifyCommands(prd: Prd, id: string): string[] {
 }
 
 async function runCommand(command: string, input: VerifyInput): Promise<VerifyFailure | null> {
+  // Loaded when a command runs (see stall.ts: execa costs every runner memory once imported).
+  const { execa } = await import('execa');
   const result = await execa(command, {
     shell: true,
     cwd: input.cwd,

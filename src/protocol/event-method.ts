@@ -4,6 +4,7 @@
  * that sends events, and a client that only sends requests and reads them, never load a schema library.
  */
 import type { EventDataOf, EventType, LoopEvent } from './events.js';
+import { isoTime } from '../util/clock.js';
 
 export const EVENT_METHOD = 'event';
 
@@ -18,7 +19,7 @@ function isoNow(): string {
   const now = Date.now();
   if (now !== stampMs) {
     stampMs = now;
-    stamp = new Date(now).toISOString();
+    stamp = isoTime(now);
   }
   return stamp;
 }

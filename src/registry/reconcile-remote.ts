@@ -7,6 +7,7 @@ import { errorMessage } from '../errors.js';
 import { applyIfOpen, type ReconcileReport } from './reconcile-common.js';
 import type { Registry } from './sessions.js';
 import { isTerminal, type SessionPatch, type SessionRecord } from './types.js';
+import { isoTime } from '../util/clock.js';
 
 export type RemoteProbe = (
   remoteName: string,
@@ -71,7 +72,7 @@ function applyAnswer(
     patch =
       known === undefined
         ? { status: 'lost', exitReason: `remote '${remoteName}' has no record of this loop` }
-        : { ...withoutIdentity(known), lastSeen: known.lastSeen ?? now().toISOString() };
+        : { ...withoutIdentity(known), lastSeen: known.lastSeen ?? isoTime(now()) };
   }
   const updated = applyIfOpen(registry, session, patch, answer === 'unreachable');
   if (updated === undefined) return;

@@ -13,6 +13,7 @@ import { applyIfOpen, emptyReport, type ReconcileReport } from './reconcile-comm
 import type { Registry } from './sessions.js';
 import { isTerminal, SESSION_STATUSES, type SessionRecord } from './types.js';
 import { judgeLocal } from './verdict.js';
+import { isoTime } from '../util/clock.js';
 
 export type SocketProbe = (address: string, timeoutMs: number) => Promise<boolean>;
 export type { RemoteProbe } from './reconcile-remote.js';
@@ -95,7 +96,7 @@ function record(
   switch (verdict.kind) {
     case 'alive': {
       // One statement: only `lastSeen` changes, and only while the row is open.
-      const at = now().toISOString();
+      const at = isoTime(now());
       if (registry.markSeen([{ id: session.id, at }]).size > 0)
         report.alive.push({ ...session, lastSeen: at });
       return;

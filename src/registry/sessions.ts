@@ -32,6 +32,7 @@ import {
   type SessionRecord,
   type UpdateOptions,
 } from './types.js';
+import { isoTime } from '../util/clock.js';
 
 export interface RegistryOpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -186,7 +187,7 @@ export class Registry {
     const reference = options.now ?? this.clock();
     const params = {
       statuses: JSON.stringify(statuses),
-      cutoff: olderThan === undefined ? null : new Date(reference.getTime() - olderThan).toISOString(),
+      cutoff: olderThan === undefined ? null : isoTime(reference.getTime() - olderThan),
     };
     return this.transaction(() => {
       const doomed = this.stmt(`SELECT * FROM sessions WHERE ${SQL.pruneWhere} ORDER BY id`).all(params);
@@ -205,7 +206,7 @@ export class Registry {
   }
 
   private now(): string {
-    return this.clock().toISOString();
+    return isoTime(this.clock());
   }
 
   private stmt(sql: string): Database.Statement {

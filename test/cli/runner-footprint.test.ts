@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('a runner, over a whole loop', () => {
-  it('loads no node:crypto, node:perf_hooks or zod (stall check, timers, output gathering and prd.json checks do without them)', async () => {
+  it('loads no node:crypto, node:perf_hooks, zod or execa, and reads no time-zone tables (stall check, timers, output gathering, prd.json checks and timestamps do without them)', async () => {
     const task = sb.makeTask('quiet', { script: [{ print: 'looked around, changed nothing' }] });
     const record = recordModules(join(sb.root, 'modules.txt'));
     // Default timeouts: the iteration and idle timers run too. Results unchecked, as a user's runner runs
@@ -49,5 +49,11 @@ describe('a runner, over a whole loop', () => {
     const sources = record.sources(pid);
     expect(sources).toContain('src/loop/prd/shape.ts');
     expect(sources.filter((s) => s.startsWith('node_modules/zod/'))).toEqual([]);
+    // The stall check ran git after each iteration without execa, which compiles a Unicode-property regular
+    // expression when imported (ICU's property tables); and every timestamp the runner wrote (its log, the
+    // registry, the iteration records) was made without Date#toISOString (ICU's time-zone tables).
+    expect(sources).toContain('src/loop/stall.ts');
+    expect(sources.filter((s) => s.startsWith('node_modules/execa/'))).toEqual([]);
+    expect(record.isoStringCalls(pid)).toBe(0);
   });
 });

@@ -25,6 +25,11 @@ export interface ModuleRecord {
    * goes to the main thread's streams, sockets on a pipe): send both to files to see whether the process does.
    */
   builtins(pid?: number): string[];
+  /**
+   * How many times process `pid` called `Date#toISOString` (JSON.stringify of a Date included); null when it
+   * did not record that (it never exited).
+   */
+  isoStringCalls(pid: number): number | null;
 }
 
 export function recordModules(file: string): ModuleRecord {
@@ -40,6 +45,10 @@ export function recordModules(file: string): ModuleRecord {
     env: { NODE_OPTIONS: `--import=${HOOK}`, RECORD_MODULES: file },
     files,
     builtins: (pid) => entries('builtin', pid),
+    isoStringCalls: (pid) => {
+      const counts = entries('toISOString', pid);
+      return counts.length === 0 ? null : counts.reduce((sum, n) => sum + Number(n), 0);
+    },
     sources: (pid) =>
       files(pid).flatMap((f) =>
         [...readFileSync(f, 'utf8').matchAll(/^\/\/ ((?:node_modules|src)\/\S+)/gm)].map((m) => m[1]!),

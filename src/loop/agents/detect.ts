@@ -1,7 +1,6 @@
 /** Finding an executable on PATH without a shell, and asking it for its version. */
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { execa } from 'execa';
 import type { AgentDetection } from './types.js';
 
 export const VERSION_TIMEOUT_MS = 5000;
@@ -47,6 +46,7 @@ export async function detectBinary(
 ): Promise<AgentDetection> {
   const path = findOnPath(binary, env);
   if (path === null) return { installed: false, version: null, path: null };
+  const { execa } = await import('execa');
   const result = await execa(path, ['--version'], {
     env,
     extendEnv: false,

@@ -7,6 +7,7 @@
 import type { Usage } from '../usage.js';
 import { arr, asText, num, obj, str, type Json } from './fields.js';
 import type { ParsedEvent, StreamParser, TranscriptEntry } from './types.js';
+import { isoTime } from '../../util/clock.js';
 
 function claudeUsage(u: Json | null, model: string | null, costUsd: number | null): Usage {
   const cacheRead = num(u?.cache_read_input_tokens);
@@ -95,7 +96,7 @@ export const parseClaude: StreamParser = (event) => {
           {
             kind: 'rate_limit',
             status: str(info?.status) ?? 'unknown',
-            resetsAt: resets > 0 ? new Date(resets * 1000).toISOString() : null,
+            resetsAt: resets > 0 ? isoTime(resets * 1000) : null,
             limitType: str(info?.rateLimitType),
           },
         ],
