@@ -4,7 +4,9 @@
  * shell with the loop's figures in RALPH_* variables (docs/cli.md lists them); its output goes to the runner log.
  */
 import { findOnPath } from './agents/detect.js';
+import { loadExeca } from '../util/load-execa.js';
 import type { LoopState } from './types.js';
+import { errorMessage } from '../errors.js';
 
 export type NoticeEvent = 'ended' | 'waiting' | 'input';
 
@@ -74,6 +76,16 @@ export class Notifier {
     await Promise.all([...this.pending]);
   }
 
+  /** execa, or null (logged) when it cannot be loaded: a notice that cannot be given must not end the loop. */
+  private async execa(): Promise<Awaited<ReturnType<typeof loadExeca>> | null> {
+    try {
+      return await loadExeca();
+    } catch (err) {
+      this.options.log(errorMessage(err));
+      return null;
+    }
+  }
+
   private async desktop(event: NoticeEvent, state: LoopState): Promise<void> {
     if (!this.options.notify) return;
     const env = this.options.env ?? process.env;
@@ -84,7 +96,8 @@ export class Notifier {
       return;
     }
     const { title, body } = summary(event, state);
-    const { execa } = await import('execa'); // on demand: see stall.ts
+    const execa = await this.execa();
+    if (execa === null) return;
     const result = await execa('notify-send', ['--app-name=ralph', title, body], {
       env,
       reject: false,
@@ -98,7 +111,8 @@ export class Notifier {
   private async command(event: NoticeEvent, state: LoopState): Promise<void> {
     const command = this.options.onEnd;
     if (!command) return;
-    const { execa } = await import('execa');
+    const execa = await this.execa();
+    if (execa === null) return;
     const result = await execa(command, {
       shell: true,
       cwd: state.taskDir,

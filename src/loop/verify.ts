@@ -8,6 +8,7 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setStoryPasses, type Prd } from './prd.js';
 import { writeError } from './disk-full.js';
+import { loadExeca } from '../util/load-execa.js';
 
 /** Default limit on one acceptance command. */
 export const VERIFY_TIMEOUT_MS = 10 * 60_000;
@@ -52,8 +53,7 @@ export function storyVerifyCommands(prd: Prd, id: string): string[] {
 }
 
 async function runCommand(command: string, input: VerifyInput): Promise<VerifyFailure | null> {
-  // Loaded when a command runs (see stall.ts: execa costs every runner memory once imported).
-  const { execa } = await import('execa');
+  const execa = await loadExeca();
   const result = await execa(command, {
     shell: true,
     cwd: input.cwd,

@@ -2,6 +2,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { AgentDetection } from './types.js';
+import { loadExeca } from '../../util/load-execa.js';
 
 export const VERSION_TIMEOUT_MS = 5000;
 
@@ -46,7 +47,7 @@ export async function detectBinary(
 ): Promise<AgentDetection> {
   const path = findOnPath(binary, env);
   if (path === null) return { installed: false, version: null, path: null };
-  const { execa } = await import('execa');
+  const execa = await loadExeca();
   const result = await execa(path, ['--version'], {
     env,
     extendEnv: false,
