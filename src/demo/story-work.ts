@@ -2,6 +2,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Story } from '../loop/prd.js';
+import { pad } from '../util/clock.js';
 
 export function storyFileName(story: Story): string {
   return `${
@@ -43,7 +44,6 @@ export function writeStoryFile(root: string, story: Story): { relPath: string; l
 }
 
 function stamp(now: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}`;
 }
 

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPrd } from './prd.js';
 import { readRegularBytes, readRegularFile } from '../util/read-file.js';
-import { isoTime } from '../util/clock.js';
+import { isoTime, pad } from '../util/clock.js';
 
 export const LAST_BRANCH_FILE = '.last-branch';
 export const ARCHIVE_DIR = 'archive';
@@ -17,7 +17,6 @@ export function progressHeader(now: Date): string {
 }
 
 function localDate(now: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
 

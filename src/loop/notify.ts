@@ -4,7 +4,7 @@
  * shell with the loop's figures in RALPH_* variables (docs/cli.md lists them); its output goes to the runner log.
  */
 import { findOnPath } from './agents/detect.js';
-import { loadExeca } from '../util/load-execa.js';
+import { loadExeca, type Execa } from '../util/load-execa.js';
 import type { LoopState } from './types.js';
 import { errorMessage } from '../errors.js';
 
@@ -77,7 +77,7 @@ export class Notifier {
   }
 
   /** execa, or null (logged) when it cannot be loaded: a notice that cannot be given must not end the loop. */
-  private async execa(): Promise<Awaited<ReturnType<typeof loadExeca>> | null> {
+  private async execa(): Promise<Execa | null> {
     try {
       return await loadExeca();
     } catch (err) {

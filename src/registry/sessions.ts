@@ -51,13 +51,13 @@ export class Registry {
    * One transaction function for every call, given the work as its argument: `db.transaction()` builds four
    * wrappers with their properties each time it is called, and reconciling calls `transaction` twice per row.
    */
-  private readonly inTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  private readonly atomically: Database.Transaction<(fn: () => unknown) => unknown>;
 
   private constructor(file: string, db: Database.Database, clock: () => Date) {
     this.file = file;
     this.db = db;
     this.clock = clock;
-    this.inTransaction = db.transaction((fn: () => unknown) => fn());
+    this.atomically = db.transaction((fn: () => unknown) => fn());
   }
 
   /** Opens the registry at `file` (default: the registry file under the ralph data directory). */
@@ -204,7 +204,7 @@ export class Registry {
 
   /** Runs `fn` inside BEGIN IMMEDIATE (a savepoint when nested). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T {
-    return this.guard(() => this.inTransaction.immediate(fn) as T);
+    return this.guard(() => this.atomically.immediate(fn) as T);
   }
 
   close(): void {

@@ -7,7 +7,8 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+/** `n` in decimal, zero-padded to `width` digits (dates and times). */
+export const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /**
  * A time as ISO 8601 in UTC (`2026-12-07T23:05:01.123Z`), as `Date#toISOString` writes it. Built from the UTC

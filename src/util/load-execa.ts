@@ -4,10 +4,12 @@
  * chunk file of its own, which a runner started before ralph was reinstalled may no longer find; that failure
  * says so instead of surfacing as a bare "Cannot find module".
  */
-import type { execa as Execa } from 'execa';
+import type { execa } from 'execa';
 import { errorMessage } from '../errors.js';
 
-export async function loadExeca(): Promise<typeof Execa> {
+export type Execa = typeof execa;
+
+export async function loadExeca(): Promise<Execa> {
   try {
     return (await import('execa')).execa;
   } catch (err) {
