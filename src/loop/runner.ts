@@ -219,9 +219,11 @@ export class LoopRunner extends EventEmitter<RunnerEvents> {
       if (failures >= this.config.maxConsecutiveFailures) {
         return this.finish('failed', `${failures} consecutive failed iterations (last: ${record.outcome})`);
       }
-      // Failures and the iteration limit, when reached at the same time, name the ending first.
-      if (stalled !== null && this.current.iteration < this.current.maxIterations)
-        return this.finish('stalled', stalled);
+      // A stall names the ending only when nothing else ends the loop here: a stop, all stories passing, a
+      // budget passed during the iteration (the agent may have exited before it could be stopped for it) and
+      // the iteration limit come first, as failures do above.
+      if (stalled !== null)
+        return this.endsBeforeIteration(this.readPrd()) ?? this.finish('stalled', stalled);
       if (this.checkpointRequested) {
         this.checkpointRequested = false;
         this.update({ paused: true, status: 'paused' });

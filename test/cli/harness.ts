@@ -185,7 +185,30 @@ export class CliSandbox {
       },
       what,
       timeoutMs,
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${this.describeSession(task)}`);
+    });
+  }
+
+  /** What a failed wait saw: the task's newest row, whether its runner lives, the tails of its logs. */
+  describeSession(task: string): string {
+    const newest = this.sessions()
+      .filter((s) => s.task === task)
+      .sort((a, b) => b.id - a.id)[0];
+    if (!newest) return `no session of ${task} in the registry`;
+    const { status, iteration, exitReason, pid, updatedAt } = newest;
+    const alive = pid === null ? 'no pid' : isAlive(pid) ? `pid ${pid} alive` : `pid ${pid} gone`;
+    const lines = [
+      `newest ${task} row: ${JSON.stringify({ status, iteration, exitReason, updatedAt })}, ${alive}`,
+    ];
+    const dir = this.sessionDir(newest);
+    for (const name of ['runner.log', 'output.log']) {
+      const file = join(dir, name);
+      if (!existsSync(file)) continue;
+      const text = readFileSync(file, 'utf8');
+      lines.push(`--- last of ${name} (${text.length} bytes) ---`, text.slice(-1500));
+    }
+    return lines.join('\n');
   }
 
   sessionDir(session: SessionRecord): string {

@@ -26,7 +26,7 @@ export { waitFor, within } from '../support/wait.js';
 export { RawPeer, Watcher } from './peers.js';
 export { builtModule, childrenOf, ensureRunnerBuilt, procStat } from './system.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
+export const ROOT = join(import.meta.dirname, '..', '..');
 export const FAKE_AGENT = join(ROOT, 'test', 'fixtures', 'fake-agent.mjs');
 
 export const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');

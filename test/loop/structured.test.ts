@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { gate, makeTask, openGate, Sandbox, seenLines, startInProcess, Watcher } from './helpers.js';
+import { gate, makeTask, openGate, ROOT, Sandbox, seenLines, startInProcess, Watcher } from './helpers.js';
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -120,6 +120,30 @@ describe('budgets', () => {
     const final = await loop.finished();
     expect(final.status).toBe('budget_exceeded');
     expect(loop.iterations.map((r) => r.usage?.costUsd)).toEqual([0.02, 0.02, 0.02]);
+    expect(final.exitReason).toBe('cost budget passed: $0.0600 spent, limit $0.0500');
+    expect(sb.registryRow(loop.session.id)).toMatchObject({ status: 'budget_exceeded' });
+  });
+
+  it('ends budget_exceeded, not stalled, when the budget passes in an iteration the agent ended itself', async () => {
+    // The result line comes without its newline, so it is read as the agent exits: too late to stop the agent
+    // (the iteration ends no_progress), in the very iteration the stall watch counts as the last straw.
+    const lines = readFileSync(join(ROOT, 'test', 'fixtures', 'streams', 'claude-basic.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
+    const result = { ...(JSON.parse(lines.at(-1)!) as object), total_cost_usd: 0.06 };
+    const task = await makeTask(sb, {
+      stories: 1,
+      script: [{ print: JSON.stringify(result), newline: false }],
+    });
+    const loop = await startInProcess(sb, task, {
+      streamFormat: 'claude',
+      maxCostUsd: 0.05,
+      maxIterations: 10,
+      stallAfter: 1,
+    });
+    const final = await loop.finished();
+    expect(loop.iterations.map((r) => [r.outcome, r.usage?.costUsd])).toEqual([['no_progress', 0.06]]);
+    expect(final.status).toBe('budget_exceeded');
     expect(final.exitReason).toBe('cost budget passed: $0.0600 spent, limit $0.0500');
     expect(sb.registryRow(loop.session.id)).toMatchObject({ status: 'budget_exceeded' });
   });
