@@ -18,6 +18,17 @@ export const SQL = {
   latest: `SELECT ${SELECT_COLUMNS} FROM sessions
     WHERE task = @task AND ${REMOTE_KEY} = @remote ORDER BY id DESC LIMIT 1`,
   markSeen: `UPDATE sessions SET last_seen = @at, updated_at = @now WHERE id = @id AND status NOT IN ${TERMINAL_SQL}`,
+  /**
+   * Ends each open row of `@ends` (a JSON array of {status, exitReason, was: the row as read}) whose every column
+   * still holds what was read (`IS`, so that NULLs compare equal). Target columns are named with the table:
+   * json_each has an `id` column of its own.
+   */
+  endIfUnchanged: `UPDATE sessions SET status = j.value ->> '$.status', exit_reason = j.value ->> '$.exitReason',
+      updated_at = @now, ended_at = @now
+    FROM json_each(@ends) AS j
+    WHERE sessions.id = j.value ->> '$.was.id' AND sessions.status NOT IN ${TERMINAL_SQL}
+      AND ${FIELDS.map((f) => `sessions.${COLUMN_OF[f]} IS j.value ->> '$.was.${f}'`).join(' AND ')}
+    RETURNING ${SELECT_COLUMNS}`,
   pruneWhere: `status IN (SELECT value FROM json_each(@statuses)) AND status IN ${TERMINAL_SQL}
     AND (@cutoff IS NULL OR COALESCE(ended_at, updated_at) < @cutoff)`,
 } as const;

@@ -9,7 +9,7 @@ import { settleCrashedSession } from '../loop/leftovers.js';
 import { isAlive, processStartTime } from '../util/proc.js';
 import { probeUnixSocket } from './probe.js';
 import { reconcileRemote, type RemoteProbe } from './reconcile-remote.js';
-import { applyIfOpen, emptyReport, type ReconcileReport } from './reconcile-common.js';
+import { emptyReport, type ReconcileReport } from './reconcile-common.js';
 import type { Registry } from './sessions.js';
 import { isTerminal, SESSION_STATUSES, type SessionRecord } from './types.js';
 import { judgeLocal } from './verdict.js';
@@ -46,10 +46,9 @@ export async function reconcile(
   const open = registry.list({ all: true, status: OPEN_STATUSES });
   const local = open.filter((s) => s.location === 'local');
   const judged = await Promise.all(local.map((s) => judgeLocalSession(s, options)));
-  // One write transaction for every verdict: each row is still checked and written on its own terms, but
-  // 50 stale rows cost one commit instead of 50.
-  if (judged.length > 0)
-    registry.transaction(() => judged.forEach((j) => record(registry, j, options, report)));
+  // One write transaction for every verdict, and one statement for every crashed row: each row is still
+  // written only if it is as it was read, but 50 stale rows cost one commit and one statement instead of 50.
+  if (judged.length > 0) registry.transaction(() => record(registry, judged, options, report));
   if (options.remoteProbe !== undefined) {
     const remote = open.filter((s) => s.location === 'remote');
     await reconcileRemote(registry, remote, options.remoteProbe, options.now ?? (() => new Date()), report);
@@ -87,34 +86,36 @@ async function judgeLocalSession(session: SessionRecord, options: ReconcileOptio
 
 function record(
   registry: Registry,
-  { session, verdict }: Judged,
+  judged: readonly Judged[],
   options: ReconcileOptions,
   report: ReconcileReport,
 ): void {
   const now = options.now ?? (() => new Date());
-  report.checked += 1;
-  switch (verdict.kind) {
-    case 'alive': {
-      // One statement: only `lastSeen` changes, and only while the row is open.
-      const at = isoTime(now());
-      if (registry.markSeen([{ id: session.id, at }]).size > 0)
-        report.alive.push({ ...session, lastSeen: at });
-      return;
+  const crashed: { observed: SessionRecord; status: 'crashed'; exitReason: string }[] = [];
+  for (const { session, verdict } of judged) {
+    report.checked += 1;
+    switch (verdict.kind) {
+      case 'alive': {
+        // One statement: only `lastSeen` changes, and only while the row is open.
+        const at = isoTime(now());
+        if (registry.markSeen([{ id: session.id, at }]).size > 0)
+          report.alive.push({ ...session, lastSeen: at });
+        break;
+      }
+      case 'crashed':
+        crashed.push({ observed: session, status: 'crashed', exitReason: verdict.reason });
+        break;
+      case 'pending':
+      case 'probe':
+        report.pending.push(session);
+        break;
     }
-    case 'crashed': {
-      const dir = (options.sessionDir ?? ((s) => sessionDir({ loopsDir: loopsDirFor(registry.file) }, s)))(
-        session,
-      );
-      const updated = applyIfOpen(registry, session, { status: 'crashed', exitReason: verdict.reason }, true);
-      if (updated === undefined) return;
-      report.crashed.push(updated);
-      settleFiles(registry, updated, dir, now(), report);
-      return;
-    }
-    case 'pending':
-    case 'probe':
-      report.pending.push(session);
-      return;
+  }
+  const dirOf =
+    options.sessionDir ?? ((s: SessionRecord) => sessionDir({ loopsDir: loopsDirFor(registry.file) }, s));
+  for (const updated of registry.endIfUnchanged(crashed)) {
+    report.crashed.push(updated);
+    settleFiles(registry, updated, dirOf(updated), now(), report);
   }
 }
 

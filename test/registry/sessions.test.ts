@@ -183,6 +183,57 @@ describe('update', () => {
   });
 });
 
+describe('endIfUnchanged', () => {
+  it('ends open rows as read, each with its status and reason, stamping updatedAt and endedAt', () => {
+    const a = reg.create(localSession('alpha', { status: 'running', pid: 4321, currentStory: null }));
+    const b = reg.create(remoteSession('beta', 'box', { status: 'unreachable' }));
+    tick(2000);
+    const ended = reg.endIfUnchanged([
+      { observed: b, status: 'lost', exitReason: 'gone from box' },
+      { observed: a, status: 'crashed', exitReason: 'runner gone' },
+    ]);
+    const at = '2025-01-01T00:00:02.000Z';
+    expect(ended).toEqual([
+      { ...b, status: 'lost', exitReason: 'gone from box', updatedAt: at, endedAt: at },
+      { ...a, status: 'crashed', exitReason: 'runner gone', updatedAt: at, endedAt: at },
+    ]);
+    expect([reg.get(b.id), reg.get(a.id)]).toEqual(ended);
+  });
+
+  it('leaves alone a row that moved on, even in the same millisecond, and one that already ended', () => {
+    const a = reg.create(localSession('alpha', { status: 'running', iteration: 2, currentStory: null }));
+    const b = reg.create(localSession('beta', { status: 'running' }));
+    const c = reg.create(localSession('gamma', { status: 'running' }));
+    // Another process writes in the same millisecond: only a field other than updatedAt tells the rows apart.
+    const movedA = reg.update(a.id, { currentStory: 'US-002' });
+    expect(movedA.updatedAt).toBe(a.updatedAt);
+    const doneB = reg.update(b.id, { status: 'completed', exitReason: 'all stories pass' });
+    const ended = reg.endIfUnchanged(
+      [a, b, c].map((observed) => ({ observed, status: 'crashed' as const, exitReason: 'runner gone' })),
+    );
+    expect(ended.map((s) => s.task)).toEqual(['gamma']);
+    expect(reg.get(a.id)).toEqual(movedA);
+    expect(reg.get(b.id)).toEqual(doneB);
+    expect(reg.get(c.id)?.status).toBe('crashed');
+  });
+
+  it('compares text exactly, whatever it holds', () => {
+    const reason = 'quote " backslash \\ newline \n tab \t emoji 🦀 nul-free';
+    const a = reg.create(localSession('alpha', { status: 'running', exitReason: reason, pid: 2 ** 31 + 5 }));
+    expect(reg.endIfUnchanged([{ observed: a, status: 'crashed', exitReason: 'x' }])).toHaveLength(1);
+    const b = reg.create(localSession('beta', { status: 'running', exitReason: reason }));
+    const observed = { ...b, exitReason: `${reason} ` };
+    expect(reg.endIfUnchanged([{ observed, status: 'crashed', exitReason: 'x' }])).toEqual([]);
+  });
+
+  it('refuses a status that is not terminal, changing nothing', () => {
+    const a = reg.create(localSession('alpha', { status: 'running' }));
+    const err = caught(() => reg.endIfUnchanged([{ observed: a, status: 'paused', exitReason: 'x' }]));
+    expect(err.code).toBe('INVALID_SESSION');
+    expect(reg.get(a.id)).toEqual(a);
+  });
+});
+
 describe('queries', () => {
   function seed(): void {
     reg.create(localSession('alpha', { status: 'completed' }));
