@@ -1,9 +1,7 @@
 /**
- * What local and remote reconciliation share: the report they fill and the guarded write they make.
+ * What local and remote reconciliation share: the report they fill.
  */
-import { FIELDS } from './columns.js';
-import type { Registry } from './sessions.js';
-import { isTerminal, type SessionPatch, type SessionRecord } from './types.js';
+import type { SessionRecord } from './types.js';
 
 export interface ReconcileReport {
   /** Sessions examined. */
@@ -33,26 +31,4 @@ export function emptyReport(): ReconcileReport {
     errors: [],
     survivors: [],
   };
-}
-
-/**
- * Applies `patch` only if the row is still non-terminal and, when `unchangedOnly`, untouched since it was
- * observed (every field equal): a row that moved on is judged afresh by the next pass, never overwritten.
- */
-export function applyIfOpen(
-  registry: Registry,
-  observed: SessionRecord,
-  patch: SessionPatch,
-  unchangedOnly: boolean,
-): SessionRecord | undefined {
-  return registry.transaction(() => {
-    const current = registry.get(observed.id);
-    if (current === undefined || isTerminal(current.status)) return undefined;
-    if (unchangedOnly && !sameRecord(current, observed)) return undefined;
-    return registry.update(observed.id, patch);
-  });
-}
-
-function sameRecord(a: SessionRecord, b: SessionRecord): boolean {
-  return FIELDS.every((f) => a[f] === b[f]);
 }

@@ -4,7 +4,8 @@
  * and answers either 'unreachable' or a patch for every session the remote knows (include `status`).
  */
 import { errorMessage } from '../errors.js';
-import { applyIfOpen, type ReconcileReport } from './reconcile-common.js';
+import { FIELDS } from './columns.js';
+import type { ReconcileReport } from './reconcile-common.js';
 import type { Registry } from './sessions.js';
 import { isTerminal, type SessionPatch, type SessionRecord } from './types.js';
 import { isoTime } from '../util/clock.js';
@@ -117,4 +118,26 @@ function withoutIdentity(patch: Partial<SessionRecord>): SessionPatch {
   const copy: Partial<SessionRecord> = { ...patch };
   for (const field of IDENTITY_FIELDS) delete copy[field];
   return copy;
+}
+
+/**
+ * Applies `patch` only if the row is still non-terminal and, when `unchangedOnly`, untouched since it was
+ * observed (every field equal): a row that moved on is judged afresh by the next pass, never overwritten.
+ */
+function applyIfOpen(
+  registry: Registry,
+  observed: SessionRecord,
+  patch: SessionPatch,
+  unchangedOnly: boolean,
+): SessionRecord | undefined {
+  return registry.transaction(() => {
+    const current = registry.get(observed.id);
+    if (current === undefined || isTerminal(current.status)) return undefined;
+    if (unchangedOnly && !sameRecord(current, observed)) return undefined;
+    return registry.update(observed.id, patch);
+  });
+}
+
+function sameRecord(a: SessionRecord, b: SessionRecord): boolean {
+  return FIELDS.every((f) => a[f] === b[f]);
 }

@@ -91,17 +91,14 @@ function record(
   report: ReconcileReport,
 ): void {
   const now = options.now ?? (() => new Date());
+  const seen: { session: SessionRecord; at: string }[] = [];
   const crashed: { observed: SessionRecord; status: 'crashed'; exitReason: string }[] = [];
   for (const { session, verdict } of judged) {
     report.checked += 1;
     switch (verdict.kind) {
-      case 'alive': {
-        // One statement: only `lastSeen` changes, and only while the row is open.
-        const at = isoTime(now());
-        if (registry.markSeen([{ id: session.id, at }]).size > 0)
-          report.alive.push({ ...session, lastSeen: at });
+      case 'alive':
+        seen.push({ session, at: isoTime(now()) });
         break;
-      }
       case 'crashed':
         crashed.push({ observed: session, status: 'crashed', exitReason: verdict.reason });
         break;
@@ -110,6 +107,11 @@ function record(
         report.pending.push(session);
         break;
     }
+  }
+  // Only `lastSeen` changes on a live row, and only while the row is open.
+  const stamped = registry.markSeen(seen.map(({ session, at }) => ({ id: session.id, at })));
+  for (const { session, at } of seen) {
+    if (stamped.has(session.id)) report.alive.push({ ...session, lastSeen: at });
   }
   const dirOf =
     options.sessionDir ?? ((s: SessionRecord) => sessionDir({ loopsDir: loopsDirFor(registry.file) }, s));

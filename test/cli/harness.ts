@@ -155,10 +155,15 @@ export class CliSandbox {
 
   /** The newest registry row of a task, read directly. */
   session(task: string): SessionRecord {
-    const all = this.sessions().filter((s) => s.task === task);
-    const newest = all.sort((a, b) => b.id - a.id)[0];
+    const newest = this.newestSession(task);
     if (!newest) throw new Error(`no session of ${task} in the registry`);
     return newest;
+  }
+
+  private newestSession(task: string): SessionRecord | undefined {
+    return this.sessions()
+      .filter((s) => s.task === task)
+      .sort((a, b) => b.id - a.id)[0];
   }
 
   sessions(): SessionRecord[] {
@@ -192,9 +197,7 @@ export class CliSandbox {
 
   /** What a failed wait saw: the task's newest row, whether its runner lives, the tails of its logs. */
   describeSession(task: string): string {
-    const newest = this.sessions()
-      .filter((s) => s.task === task)
-      .sort((a, b) => b.id - a.id)[0];
+    const newest = this.newestSession(task);
     if (!newest) return `no session of ${task} in the registry`;
     const { status, iteration, exitReason, pid, updatedAt } = newest;
     const alive = pid === null ? 'no pid' : isAlive(pid) ? `pid ${pid} alive` : `pid ${pid} gone`;
